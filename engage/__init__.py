@@ -1,0 +1,1 @@
+"""Engage: a realtime patient-engagement server for clinics."""

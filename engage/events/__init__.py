@@ -1,0 +1,35 @@
+"""The one path out to sockets: publish_event() and the room names.
+
+Web processes emit through their Socket.IO server, workers through a write-only Redis
+manager; either way the Redis pub/sub carries the event to every web process.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel
+
+from engage import extensions
+
+log = logging.getLogger(__name__)
+
+
+def user_room(user_id: str) -> str:
+    """Every socket of one user joins this room."""
+    return f"user:{user_id}"
+
+
+async def publish_event(event: str, payload: BaseModel | dict[str, Any], rooms: str | list[str], skip_sid: str | None = None) -> None:
+    """Emit one event to one or more rooms; call only after the write it announces succeeded."""
+    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    room_list = [rooms] if isinstance(rooms, str) else list(dict.fromkeys(rooms))
+    if not room_list:
+        return
+    await extensions.emitter().emit(event, data, room=room_list if len(room_list) > 1 else room_list[0], skip_sid=skip_sid)
+
+
+async def publish_to_users(event: str, payload: BaseModel | dict[str, Any], user_ids: list[str], skip_sid: str | None = None) -> None:
+    """Emit one event to every socket of each user."""
+    await publish_event(event, payload, [user_room(uid) for uid in user_ids], skip_sid=skip_sid)

@@ -1,0 +1,109 @@
+"""The only module-level singletons: the Mongo client, Redis, RQ queues and the event emitter.
+
+Each process (web, worker job, scheduler) initialises what it needs once at start;
+code reaches them through the getters so a missing initialisation fails loudly.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+import redis.asyncio as aioredis
+import socketio
+from beanie import init_beanie
+from pymongo import AsyncMongoClient
+from rq import Queue
+
+from engage.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Queue names, in one place. Workers listen to all of them, most urgent first.
+QUEUE_NAMES = ("critical", "notifications", "default", "advice")
+SOCKETIO_CHANNEL = "engage-socketio"
+
+_mongo: AsyncMongoClient | None = None
+_redis: aioredis.Redis | None = None
+_emitter: socketio.AsyncServer | socketio.AsyncRedisManager | None = None
+
+
+async def init_database(settings: Settings, create_indexes: bool = True) -> AsyncMongoClient:
+    """Connect to Mongo (tz-aware) and initialise Beanie with every document model."""
+    global _mongo
+    from engage.models import DOCUMENT_MODELS
+
+    client: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000)
+    database = client.get_default_database(default=settings.db_name)
+    # Web processes create indexes at start; jobs skip that work (it runs per job).
+    await init_beanie(database=database, document_models=DOCUMENT_MODELS, skip_indexes=not create_indexes)
+    _mongo = client
+    return client
+
+
+async def close_database() -> None:
+    global _mongo
+    if _mongo is not None:
+        await _mongo.close()
+        _mongo = None
+
+
+def mongo() -> AsyncMongoClient:
+    if _mongo is None:
+        raise RuntimeError("database not initialised")
+    return _mongo
+
+
+def init_redis(settings: Settings) -> aioredis.Redis:
+    global _redis
+    # redis-py 8's default async pool fails instead of waiting when full; block instead.
+    pool = aioredis.BlockingConnectionPool.from_url(settings.redis_url, max_connections=500, timeout=10)
+    _redis = aioredis.Redis(connection_pool=pool, decode_responses=False)
+    return _redis
+
+
+async def close_redis() -> None:
+    global _redis
+    if _redis is not None:
+        await _redis.aclose()
+        _redis = None
+
+
+def redis_client() -> aioredis.Redis:
+    if _redis is None:
+        raise RuntimeError("redis not initialised")
+    return _redis
+
+
+def sync_redis(settings: Settings) -> redis.Redis:
+    """A synchronous Redis connection, for RQ (which is synchronous)."""
+    return redis.Redis.from_url(settings.redis_url)
+
+
+def queue(name: str, connection: redis.Redis) -> Queue:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name}")
+    return Queue(name, connection=connection)
+
+
+def socketio_manager(settings: Settings, write_only: bool = False) -> socketio.AsyncRedisManager:
+    # python-socketio rebuilds its Redis client whenever redis-py's pool is exhausted; a large
+    # pool keeps one client (see STACK.md).
+    return socketio.AsyncRedisManager(
+        settings.redis_url,
+        channel=SOCKETIO_CHANNEL,
+        write_only=write_only,
+        redis_options={"max_connections": 10000},
+    )
+
+
+def set_emitter(emitter: socketio.AsyncServer | socketio.AsyncRedisManager) -> None:
+    """Web processes emit through their server; workers through a write-only Redis manager."""
+    global _emitter
+    _emitter = emitter
+
+
+def emitter() -> socketio.AsyncServer | socketio.AsyncRedisManager:
+    if _emitter is None:
+        raise RuntimeError("event emitter not initialised")
+    return _emitter

@@ -1,0 +1,41 @@
+"""Reading users and shaping them for output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beanie import PydanticObjectId
+from bson import ObjectId
+
+from engage.errors import ApiError
+from engage.models.user import Role
+from engage.models.user import User
+from schemas.users import PublicUserOut
+from schemas.users import UserOut
+
+
+def user_out(user: User) -> dict[str, Any]:
+    return UserOut(
+        id=str(user.id),
+        email=user.email,
+        name=user.name,
+        role=user.role.value,
+        approved=user.approved,
+        phone=user.phone,
+        timezone=user.timezone,
+        created_at=user.created_at,
+    ).model_dump(mode="json")
+
+
+def public_user_out(user: User) -> dict[str, Any]:
+    return PublicUserOut(id=str(user.id), name=user.name, role=user.role.value).model_dump(mode="json")
+
+
+async def access_user(user_id: str, role: Role | None = None, what: str = "User") -> User:
+    """The user with this id (and role, if given), or a 404."""
+    if not ObjectId.is_valid(str(user_id)):
+        raise ApiError(404, "not_found", f"{what} was not found.")
+    user = await User.get(PydanticObjectId(str(user_id)))
+    if user is None or (role is not None and user.role != role):
+        raise ApiError(404, "not_found", f"{what} was not found.")
+    return user

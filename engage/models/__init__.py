@@ -1,0 +1,12 @@
+"""Beanie documents, one module per aggregate.
+
+DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself here.
+"""
+
+from engage.models.auth import RefreshTokenFamily
+from engage.models.user import User
+
+DOCUMENT_MODELS: list[type] = [
+    User,
+    RefreshTokenFamily,
+]

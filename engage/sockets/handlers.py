@@ -1,0 +1,51 @@
+"""What every socket handler shares: the connected user, and turning results into acks."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+
+from engage.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SocketUser:
+    user_id: str
+    role: str
+
+
+async def socket_user(sio: socketio.AsyncServer, sid: str) -> SocketUser:
+    session = await sio.get_session(sid)
+    return SocketUser(user_id=session["user_id"], role=session["role"])
+
+
+Handler = Callable[[SocketUser, str, Any], Awaitable[dict[str, Any] | None]]
+
+
+def socket_handler(sio: socketio.AsyncServer) -> Callable[[Handler], Callable[[str, Any], Awaitable[dict[str, Any]]]]:
+    """Wrap a handler(user, sid, data) so errors become {"ok": false, "error": {...}} acks."""
+
+    def wrap(handler: Handler) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
+        @functools.wraps(handler)
+        async def run(sid: str, data: Any = None) -> dict[str, Any]:
+            try:
+                user = await socket_user(sio, sid)
+                result = await handler(user, sid, data)
+            except ApiError as exc:
+                return exc.to_ack()
+            except Exception:
+                log.exception("socket handler %s failed", handler.__name__)
+                return {"ok": False, "error": {"code": "internal_error", "message": "Something went wrong on the server."}}
+            return {"ok": True, **(result or {})}
+
+        return run
+
+    return wrap

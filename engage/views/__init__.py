@@ -1,0 +1,8 @@
+"""Quart blueprints. Each capability module exposes `blueprint` and is listed here."""
+
+BLUEPRINT_MODULES = [
+    "engage.views.health",
+    "engage.views.auth",
+    "engage.views.me",
+    "engage.views.admin",
+]

@@ -1,0 +1,43 @@
+"""Registration, login, refresh and logout."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+
+from engage.actions.auth import do_login
+from engage.actions.auth import do_logout
+from engage.actions.auth import do_refresh
+from engage.actions.users import do_register_user
+from engage.config import get_settings
+from engage.lib.users import user_out
+from engage.views.http import read_json
+from schemas.users import LoginRequest
+from schemas.users import RefreshRequest
+from schemas.users import RegisterRequest
+
+blueprint = Blueprint("auth", __name__, url_prefix="/api/auth")
+
+
+@blueprint.post("/register")
+async def register():
+    user = await do_register_user(await read_json(RegisterRequest))
+    return {"user": user_out(user)}, 201
+
+
+@blueprint.post("/login")
+async def login():
+    body = await read_json(LoginRequest)
+    return await do_login(get_settings(), body.email, body.password), 200
+
+
+@blueprint.post("/refresh")
+async def refresh():
+    body = await read_json(RefreshRequest)
+    return await do_refresh(get_settings(), body.refresh_token), 200
+
+
+@blueprint.post("/logout")
+async def logout():
+    body = await read_json(RefreshRequest)
+    await do_logout(get_settings(), body.refresh_token)
+    return {"ok": True}, 200

@@ -1,0 +1,93 @@
+"""The web process: Quart for HTTP, wrapped by Socket.IO, both on one port."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import socketio
+from quart import Quart
+from werkzeug.exceptions import HTTPException
+
+from engage import extensions
+from engage.actions.users import ensure_admin
+from engage.config import Settings
+from engage.errors import ApiError
+from engage.sockets import build_socketio_server
+from engage.views import BLUEPRINT_MODULES
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+# Background tasks started at serving time (capabilities append coroutine factories).
+serving_tasks: list = []
+
+
+def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
+    app = Quart(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["sio"] = sio
+    for module_name in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(module_name).blueprint)
+
+    @app.errorhandler(ApiError)
+    async def api_error(exc: ApiError):
+        return exc.to_json(), exc.status
+
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException):
+        status = exc.code or 500
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 400: "bad_request"}
+        code = codes.get(status, "http_error")
+        message = {404: "There is nothing at this address.", 413: f"The request body is larger than {settings.max_body_bytes} bytes."}.get(
+            status, exc.description or exc.name
+        )
+        return {"error": {"code": code, "message": message}}, status
+
+    @app.errorhandler(Exception)
+    async def unexpected_error(exc: Exception):
+        log.exception("unhandled error")
+        return {"error": {"code": "internal_error", "message": "Something went wrong on the server."}}, 500
+
+    @app.before_serving
+    async def start_services() -> None:
+        await extensions.init_database(settings)
+        extensions.init_redis(settings)
+        extensions.set_emitter(sio)
+        if settings.admin_email and settings.admin_password:
+            await ensure_admin(settings.admin_email, settings.admin_password)
+        for start_task in serving_tasks:
+            app.add_background_task(start_task, settings)
+
+    @app.after_serving
+    async def stop_services() -> None:
+        await extensions.close_redis()
+        await extensions.close_database()
+
+    return app
+
+
+def create_asgi_app(settings: Settings) -> socketio.ASGIApp:
+    """Quart behind Socket.IO; lifespan events pass through to Quart's serving hooks."""
+    sio = build_socketio_server(settings)
+    quart_app = create_quart_app(settings, sio)
+    return socketio.ASGIApp(sio, other_asgi_app=quart_app, socketio_path="socket.io")
+
+
+def run_web(settings: Settings) -> None:
+    import uvicorn
+
+    asgi_app = create_asgi_app(settings)
+    uvicorn.run(
+        asgi_app,
+        host=settings.host,
+        port=settings.port,
+        ws_per_message_deflate=False,  # deflate costs CPU and memory per socket (STACK.md)
+        timeout_graceful_shutdown=2,  # open long-polls would otherwise hold shutdown
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )

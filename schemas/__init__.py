@@ -1,0 +1,1 @@
+"""Pydantic models of every event, request, response and job payload."""

@@ -1,0 +1,60 @@
+"""Requests and responses about accounts and authentication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from pydantic import EmailStr
+from pydantic import Field
+
+from schemas.common import Name
+from schemas.common import PhoneE164
+from schemas.common import RequestModel
+from schemas.common import TimezoneName
+
+
+class RegisterRequest(RequestModel):
+    email: EmailStr
+    password: str = Field(max_length=1024)
+    name: Name
+    role: Literal["patient", "doctor"]
+    phone: PhoneE164 | None = None
+    timezone: TimezoneName = "UTC"
+
+
+class LoginRequest(RequestModel):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: Literal["patient", "doctor", "admin"]
+    approved: bool
+    phone: str | None
+    timezone: str
+    created_at: datetime
+
+
+class PublicUserOut(BaseModel):
+    """What one user may see of another (a doctor to a patient, and the reverse)."""
+
+    id: str
+    name: str
+    role: Literal["patient", "doctor", "admin"]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    user: UserOut
