@@ -1,0 +1,103 @@
+"""`python app.py`: embedded servers, web, worker and scheduler in one command; data survives a restart."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from engage.embedded import free_port
+from tests.servers import ROOT
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def start_main(data_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_") and k not in ("MONGODB_URL", "REDIS_URL")}
+    env.update({"ENGAGE_DATA_DIR": str(data_dir), "PORT": str(port), "PYTHONUNBUFFERED": "1", "ENGAGE_LOG_LEVEL": "warning"})
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    output = []
+    deadline = time.monotonic() + 90
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if "Press Ctrl-C" in line:
+            return process, "".join(output)
+    process.kill()
+    raise AssertionError("main command did not start:\n" + "".join(output))
+
+
+def stop_main(process: subprocess.Popen) -> set[int]:
+    tree = descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    process.wait(60)
+    return {pid for pid in tree if alive(pid)}
+
+
+async def test_one_command_runs_everything_and_a_restart_finds_the_data(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process, output = start_main(tmp_path / "var", port)
+    try:
+        assert f"Engage is running at {url}" in output
+        match = re.search(r"admin login (\S+) / (\S+)", output)
+        assert match, output
+        admin_email, admin_password = match.groups()
+        assert len(descendants(process.pid)) >= 5  # secantus, redis-server, web, worker, scheduler
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{url}/api/auth/login", json={"email": admin_email, "password": admin_password}) as resp:
+                assert resp.status == 200
+            body = {"email": "restart@example.org", "password": "survives-restart-1", "name": "Re Start", "role": "patient"}
+            async with http.post(f"{url}/api/auth/register", json=body) as resp:
+                assert resp.status == 201
+        secret = (tmp_path / "var" / "secret_key")
+        assert secret.stat().st_mode & 0o077 == 0
+    finally:
+        left = stop_main(process)
+    assert left == set(), f"processes left behind: {left}"
+
+    process, output = start_main(tmp_path / "var", port)
+    try:
+        assert "admin login" not in output  # printed on first start only
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{url}/api/auth/login", json={"email": "restart@example.org", "password": "survives-restart-1"}) as resp:
+                assert resp.status == 200
+            async with http.post(f"{url}/api/auth/login", json={"email": admin_email, "password": admin_password}) as resp:
+                assert resp.status == 200
+    finally:
+        left = stop_main(process)
+    assert left == set(), f"processes left behind: {left}"
