@@ -57,6 +57,22 @@ def web(engage_environment, tmp_root):
 
 
 @pytest.fixture(scope="session")
+def web2(engage_environment, tmp_root, web):
+    """A second web process on the same Mongo and Redis: events must cross between them."""
+    proc = start_engage("web", engage_environment, tmp_root)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(engage_environment, tmp_root, web):
+    """A real RQ worker process (`python app.py worker`, with RQ's scheduler)."""
+    proc = start_engage("worker", engage_environment, tmp_root)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
 def settings(engage_environment) -> Settings:
     env = engage_environment
     return Settings(MONGODB_URL=env["MONGODB_URL"], REDIS_URL=env["REDIS_URL"], db_name=env["ENGAGE_DB_NAME"], secret_key=env["ENGAGE_SECRET_KEY"])

@@ -3,10 +3,12 @@
 DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself here.
 """
 
+from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
 from engage.models.user import User
 
 DOCUMENT_MODELS: list[type] = [
     User,
     RefreshTokenFamily,
+    AuditEvent,
 ]
