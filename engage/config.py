@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     ping_timeout: float = Field(default=20.0, gt=0)
     log_level: str = "info"
 
+    # Chat: typing expiry, missed-message alert delay, per-user send rate limit.
+    typing_ttl: float = Field(default=6.0, gt=0, le=300)
+    unread_alert_seconds: float = Field(default=300.0, gt=0)
+    chat_rate_limit: int = Field(default=20, ge=1)
+    chat_rate_window: float = Field(default=10.0, gt=0)
+
     # Workers: "worker" forks per job (a crashing job cannot take the worker down);
     # "simple" runs jobs in-process (faster; used by benchmarks).
     worker_class: str = Field(default="worker", pattern="^(worker|simple)$")

@@ -5,10 +5,14 @@ DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself he
 
 from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
+from engage.models.conversation import Conversation
+from engage.models.message import Message
 from engage.models.user import User
 
 DOCUMENT_MODELS: list[type] = [
     User,
     RefreshTokenFamily,
     AuditEvent,
+    Conversation,
+    Message,
 ]

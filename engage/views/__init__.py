@@ -5,5 +5,6 @@ BLUEPRINT_MODULES = [
     "engage.views.auth",
     "engage.views.me",
     "engage.views.admin",
+    "engage.views.conversations",
     "engage.views.pages",
 ]

@@ -1,0 +1,76 @@
+"""Opening conversations and moving read positions."""
+
+from __future__ import annotations
+
+from beanie import PydanticObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from engage.actions.missed_messages import close_alert_window
+from engage.errors import ApiError
+from engage.errors import forbidden
+from engage.events import publish_to_users
+from engage.lib.conversations import access_conversation
+from engage.lib.users import access_user
+from engage.models.conversation import Conversation
+from engage.models.user import Role
+from engage.models.user import User
+from schemas.chat import CreateConversationRequest
+from schemas.chat import ReadEvent
+
+
+async def check_open_conversation(user: User, request: CreateConversationRequest) -> tuple[Conversation, User, bool]:
+    """A patient names an approved doctor, a doctor names a patient; returns (conversation, other, created)."""
+    if user.role == Role.patient:
+        if request.doctor_id is None:
+            raise ApiError(422, "validation_error", "doctor_id: a patient opens a conversation with a doctor.", field="doctor_id")
+        other = await access_user(request.doctor_id, Role.doctor, what="Doctor")
+        if not other.approved:
+            raise ApiError(409, "doctor_not_approved", "This doctor has not been approved yet.", field="doctor_id")
+        patient, doctor = user, other
+    elif user.role == Role.doctor:
+        if request.patient_id is None:
+            raise ApiError(422, "validation_error", "patient_id: a doctor opens a conversation with a patient.", field="patient_id")
+        other = await access_user(request.patient_id, Role.patient, what="Patient")
+        patient, doctor = other, user
+    else:
+        raise forbidden("Only patients and doctors take part in conversations.")
+    conversation, created = await do_open_conversation(patient.id, doctor.id)
+    return conversation, other, created
+
+
+async def do_open_conversation(patient_id: PydanticObjectId, doctor_id: PydanticObjectId) -> tuple[Conversation, bool]:
+    """The pair's conversation, created on first use (the unique index settles races)."""
+    existing = await Conversation.find_one({"patient_id": patient_id, "doctor_id": doctor_id})
+    if existing is not None:
+        return existing, False
+    conversation = Conversation(patient_id=patient_id, doctor_id=doctor_id)
+    try:
+        await conversation.insert()
+    except DuplicateKeyError:
+        existing = await Conversation.find_one({"patient_id": patient_id, "doctor_id": doctor_id})
+        if existing is None:
+            raise
+        return existing, False
+    return conversation, True
+
+
+async def check_mark_read(user_id: str, conversation_id: str, seq: int) -> int:
+    """Move the user's read position forward (never past the last message); returns it."""
+    conversation = await access_conversation(conversation_id, user_id)
+    return await do_mark_read(conversation, user_id, seq)
+
+
+async def do_mark_read(conversation: Conversation, user_id: str, seq: int) -> int:
+    """Store the read position with $max, then tell both participants if it moved."""
+    target = min(seq, conversation.last_seq)
+    key = f"read_seqs.{user_id}"
+    updated = await Conversation.get_pymongo_collection().find_one_and_update(
+        {"_id": conversation.id}, {"$max": {key: target}}, projection={"read_seqs": 1}, return_document=ReturnDocument.AFTER
+    )
+    stored = (updated or {}).get("read_seqs", {}).get(user_id, target)
+    await close_alert_window(str(conversation.id), user_id)
+    if target >= stored:  # a stale position (older than the stored one) announces nothing
+        event = ReadEvent(conversation_id=str(conversation.id), user_id=user_id, seq=stored)
+        await publish_to_users("chat:read", event, list(conversation.participant_ids()))
+    return stored

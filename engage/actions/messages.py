@@ -1,0 +1,284 @@
+"""Sending, syncing and reading chat messages.
+
+Messages are stored by a per-process group-commit writer: every send waits in a queue, and
+the writer stores everything queued since its last round trip with one ordered insert_many.
+The embedded database takes milliseconds per single insert but well under one per document
+in a batch, so under load this is what keeps chat close to a bare relay.
+
+Ordering without gaps, across processes: a message's seq is claimed by inserting it, and the
+unique index on (conversation_id, seq) is the only arbiter. Each writer keeps the last seq
+it knows per conversation; when another process took that seq first, the insert fails,
+nothing after it in the batch is written (ordered insert), and the writer re-reads the
+conversation's newest seq and tries again. A seq therefore exists only once a message
+holds it: a failed or crashed insert leaves no gap, and two processes never share a seq.
+Idempotency works the same way: a message's _id is derived from (conversation, sender,
+client_id), so a retry collides on _id and gets the stored original back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from bson import ObjectId
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
+
+from engage.actions.audit import record_health_data_access
+from engage.actions.missed_messages import note_messages_for_alerts
+from engage.actions.rate_limits import hit_rate_limit
+from engage.config import get_settings
+from engage.errors import ApiError
+from engage.events import publish_to_users
+from engage.lib.conversations import access_participants
+from engage.lib.conversations import latest_seq
+from engage.lib.conversations import message_out
+from engage.lib.conversations import messages_after
+from engage.lib.conversations import messages_before
+from engage.lib.conversations import other_participant
+from engage.models.base import utcnow
+from engage.models.conversation import Conversation
+from engage.models.message import Message
+from engage.models.message import message_id
+from schemas.chat import MessageOut
+from schemas.chat import SyncRequest
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+MAX_ROUNDS = 50  # conflict retries within one batch before giving up on it
+_SEQ_CACHE_SIZE = 20_000
+
+
+@dataclass
+class PendingMessage:
+    conversation_id: str
+    sender_id: str
+    recipient_id: str
+    client_id: str
+    body: str
+    id: str = ""
+    future: asyncio.Future = field(default=None)  # type: ignore[assignment]
+
+
+class MessageWriter:
+    """Group commit for chat messages in one process (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._queue: list[PendingMessage] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._last_seq: OrderedDict[str, int] = OrderedDict()
+        self.batches = 0  # figures for the benchmark
+        self.messages = 0
+
+    async def submit(self, pending: PendingMessage) -> tuple[dict[str, Any], bool]:
+        """Queue one message; returns (stored document, created) once it is stored and published."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="engage-message-writer")
+        pending.id = message_id(pending.conversation_id, pending.sender_id, pending.client_id)
+        pending.future = asyncio.get_running_loop().create_future()
+        self._queue.append(pending)
+        self._wakeup.set()
+        return await pending.future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    await self._commit(batch)
+                except Exception as exc:
+                    log.exception("storing %d chat messages failed", len(batch))
+                    for pending in batch:
+                        if not pending.future.done():
+                            pending.future.set_exception(exc)
+
+    async def _commit(self, batch: list[PendingMessage]) -> None:
+        # The same client_id twice in one batch: store the first, answer both with it.
+        leaders: dict[str, PendingMessage] = {}
+        for pending in batch:
+            leaders.setdefault(pending.id, pending)
+        results = await self._store(list(leaders.values()))
+        created = sorted((doc for doc, new in results.values() if new), key=lambda d: (str(d["conversation_id"]), d["seq"]))
+        self.batches += 1
+        self.messages += len(created)
+        if created:
+            await self._after_insert(created, leaders)
+        for pending in batch:
+            if not pending.future.done():
+                doc, new = results[pending.id]
+                pending.future.set_result((doc, new and leaders[pending.id] is pending))
+
+    async def _store(self, todo: list[PendingMessage]) -> dict[str, tuple[dict[str, Any], bool]]:
+        collection = Message.get_pymongo_collection()
+        results: dict[str, tuple[dict[str, Any], bool]] = {}
+        now = utcnow()
+        for _ in range(MAX_ROUNDS):
+            if not todo:
+                return results
+            await self._load_last_seqs({p.conversation_id for p in todo})
+            next_seq: dict[str, int] = {}
+            docs = []
+            for pending in todo:
+                seq = next_seq.get(pending.conversation_id, self._last_seq[pending.conversation_id]) + 1
+                next_seq[pending.conversation_id] = seq
+                docs.append(
+                    {
+                        "_id": pending.id,
+                        "conversation_id": ObjectId(pending.conversation_id),
+                        "seq": seq,
+                        "sender_id": ObjectId(pending.sender_id),
+                        "client_id": pending.client_id,
+                        "body": pending.body,
+                        "created_at": now,
+                    }
+                )
+            error: dict[str, Any] | None = None
+            try:
+                await collection.insert_many(docs, ordered=True)
+                inserted = len(docs)
+            except BulkWriteError as exc:
+                inserted = exc.details.get("nInserted", 0)
+                error = (exc.details.get("writeErrors") or [None])[0]
+                if error is None or error.get("code") != 11000:
+                    raise
+            for pending, doc in zip(todo[:inserted], docs[:inserted], strict=True):
+                results[pending.id] = (doc, True)
+                self._remember_seq(pending.conversation_id, doc["seq"])
+            if error is None:
+                return results
+            remaining = todo[inserted:]
+            if "_id" in (error.get("keyPattern") or {"_id": 1}):
+                # An idempotent retry of a stored message: fetch every stored one at once.
+                stored = await collection.find({"_id": {"$in": [p.id for p in remaining]}}).to_list()
+                for doc in stored:
+                    results[doc["_id"]] = (doc, False)
+            else:
+                # Another process took this seq first: re-read the conversation's newest seq.
+                self._last_seq.pop(remaining[0].conversation_id, None)
+            todo = [p for p in remaining if p.id not in results]
+        raise RuntimeError(f"could not store {len(todo)} chat messages after {MAX_ROUNDS} rounds")
+
+    async def _load_last_seqs(self, conversation_ids: set[str]) -> None:
+        missing = [cid for cid in conversation_ids if cid not in self._last_seq]
+        if not missing:
+            return
+        seqs = await asyncio.gather(*(latest_seq(cid) for cid in missing))
+        for cid, seq in zip(missing, seqs, strict=True):
+            self._remember_seq(cid, seq)
+
+    def _remember_seq(self, conversation_id: str, seq: int) -> None:
+        if seq > self._last_seq.get(conversation_id, -1):
+            self._last_seq[conversation_id] = seq
+        self._last_seq.move_to_end(conversation_id)
+        if len(self._last_seq) > _SEQ_CACHE_SIZE:
+            self._last_seq.popitem(last=False)
+
+    async def _after_insert(self, created: list[dict[str, Any]], leaders: dict[str, PendingMessage]) -> None:
+        """Denormalise into conversations, note alerts, publish. The messages are stored already."""
+        newest: dict[str, dict[str, Any]] = {}
+        sender_seq: dict[tuple[str, str], int] = {}
+        for doc in created:
+            cid = str(doc["conversation_id"])
+            newest[cid] = doc  # created is sorted by (conversation, seq)
+            sender_seq[(cid, str(doc["sender_id"]))] = doc["seq"]
+        updates = [
+            UpdateOne(
+                {"_id": doc["conversation_id"], "last_seq": {"$lt": doc["seq"]}},
+                {
+                    "$set": {
+                        "last_seq": doc["seq"],
+                        "last_message": {
+                            "id": doc["_id"], "seq": doc["seq"], "sender_id": str(doc["sender_id"]),
+                            "client_id": doc["client_id"], "body": doc["body"], "created_at": doc["created_at"],
+                        },
+                        "last_message_at": doc["created_at"],
+                        "activity_at": doc["created_at"],
+                    }
+                },
+            )
+            for doc in newest.values()
+        ]
+        # Sending implies having read everything before it.
+        updates += [UpdateOne({"_id": ObjectId(cid)}, {"$max": {f"read_seqs.{sender}": seq}}) for (cid, sender), seq in sender_seq.items()]
+        try:
+            await Conversation.get_pymongo_collection().bulk_write(updates, ordered=False)
+        except Exception:
+            log.exception("updating conversations after a chat commit failed")
+        try:
+            await note_messages_for_alerts(
+                [(str(doc["conversation_id"]), leaders[doc["_id"]].sender_id, leaders[doc["_id"]].recipient_id, doc["seq"]) for doc in created]
+            )
+        except Exception:
+            log.exception("scheduling missed-message alerts failed")
+        for doc in created:
+            pending = leaders[doc["_id"]]
+            try:
+                await publish_to_users("chat:message", message_out(doc), [pending.sender_id, pending.recipient_id])
+            except Exception:
+                log.exception("publishing chat:message failed")
+
+
+_writer: MessageWriter | None = None
+
+
+def message_writer() -> MessageWriter:
+    """This process's writer, bound to the running loop (tests and jobs may change loops)."""
+    global _writer
+    loop = asyncio.get_running_loop()
+    if _writer is None or getattr(_writer, "_loop", None) is not loop:
+        _writer = MessageWriter()
+        _writer._loop = loop  # type: ignore[attr-defined]
+    return _writer
+
+
+async def check_send_message(user_id: str, conversation_id: str, client_id: str, body: str) -> tuple[MessageOut, bool]:
+    """Authorise and rate-limit one send, then store it (or find the stored original)."""
+    pair = await access_participants(conversation_id, user_id)
+    settings = get_settings()
+    if not await hit_rate_limit("chat_send", user_id, settings.chat_rate_limit, settings.chat_rate_window):
+        # A retry of a message that was stored is still answered with the original.
+        stored = await Message.get_pymongo_collection().find_one({"_id": message_id(conversation_id, user_id, client_id)})
+        if stored is not None:
+            return message_out(stored), False
+        raise ApiError(
+            429, "rate_limited",
+            f"Too many messages: at most {settings.chat_rate_limit} every {settings.chat_rate_window:g} seconds.",
+            retry_after=settings.chat_rate_window,
+        )
+    return await do_send_message(user_id, other_participant(pair, user_id), conversation_id, client_id, body)
+
+
+async def do_send_message(sender_id: str, recipient_id: str, conversation_id: str, client_id: str, body: str) -> tuple[MessageOut, bool]:
+    """Store one message through the group-commit writer; it publishes chat:message once stored."""
+    doc, created = await message_writer().submit(PendingMessage(conversation_id, sender_id, recipient_id, client_id, body))
+    return message_out(doc), created
+
+
+async def _audit_doctor_read(user_id: str, pair: tuple[str, str], conversation_id: str) -> None:
+    patient_id, doctor_id = pair
+    if str(user_id) == doctor_id:
+        await record_health_data_access(doctor_id, "doctor", patient_id, "conversation.read", f"conversation:{conversation_id}")
+
+
+async def check_sync_messages(user_id: str, request: SyncRequest) -> list[MessageOut]:
+    """Messages after a seq, oldest first, for a participant catching up."""
+    pair = await access_participants(request.conversation_id, user_id)
+    docs = await messages_after(request.conversation_id, request.after_seq, request.limit)
+    await _audit_doctor_read(user_id, pair, request.conversation_id)
+    return [message_out(doc) for doc in docs]
+
+
+async def check_message_history(user_id: str, conversation_id: str, before_seq: int | None, limit: int) -> list[MessageOut]:
+    """A page of history, newest first."""
+    pair = await access_participants(conversation_id, user_id)
+    docs = await messages_before(conversation_id, before_seq, limit)
+    await _audit_doctor_read(user_id, pair, conversation_id)
+    return [message_out(doc) for doc in docs]

@@ -1,0 +1,185 @@
+"""Reading conversations and messages, and shaping them for output."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from beanie import PydanticObjectId
+from bson import ObjectId
+
+from engage import extensions
+from engage.errors import ApiError
+from engage.models.conversation import Conversation
+from engage.models.message import Message
+from engage.models.user import User
+from schemas.chat import ConversationOut
+from schemas.chat import MessageOut
+from schemas.chat import ParticipantOut
+
+PRESENCE_KEY = "engage:presence:user:{}"  # set of "<process>|<sid>" while the user has sockets
+
+# Participants never change, so the hot path (every chat:send) checks access from memory
+# after the first lookup. Bounded so a long-running process does not grow without end.
+_PARTICIPANTS_CACHE_SIZE = 20_000
+_participants: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+
+def conversation_not_found() -> ApiError:
+    # Non-participants get the same answer as for a missing id: existence is not revealed.
+    return ApiError(404, "not_found", "Conversation was not found.")
+
+
+async def conversation_participants(conversation_id: str) -> tuple[str, str] | None:
+    """(patient_id, doctor_id) of a conversation, or None when it does not exist."""
+    cached = _participants.get(conversation_id)
+    if cached is not None:
+        _participants.move_to_end(conversation_id)
+        return cached
+    if not ObjectId.is_valid(conversation_id):
+        return None
+    raw = await Conversation.get_pymongo_collection().find_one(
+        {"_id": ObjectId(conversation_id)}, {"patient_id": 1, "doctor_id": 1}
+    )
+    if raw is None:
+        return None
+    pair = (str(raw["patient_id"]), str(raw["doctor_id"]))
+    _participants[conversation_id] = pair
+    if len(_participants) > _PARTICIPANTS_CACHE_SIZE:
+        _participants.popitem(last=False)
+    return pair
+
+
+async def access_participants(conversation_id: str, user_id: str) -> tuple[str, str]:
+    """(patient_id, doctor_id) when user_id takes part in the conversation; 404 otherwise."""
+    pair = await conversation_participants(conversation_id)
+    if pair is None or str(user_id) not in pair:
+        raise conversation_not_found()
+    return pair
+
+
+async def access_conversation(conversation_id: str, user_id: str) -> Conversation:
+    """The conversation document when user_id takes part in it; 404 otherwise."""
+    if not ObjectId.is_valid(conversation_id):
+        raise conversation_not_found()
+    conversation = await Conversation.get(PydanticObjectId(conversation_id))
+    if conversation is None or str(user_id) not in conversation.participant_ids():
+        raise conversation_not_found()
+    return conversation
+
+
+def other_participant(pair: tuple[str, str], user_id: str) -> str:
+    return pair[1] if pair[0] == str(user_id) else pair[0]
+
+
+def message_out(raw: dict[str, Any]) -> MessageOut:
+    """A message as clients see it, from a raw Mongo document."""
+    return MessageOut(
+        id=str(raw["_id"]),
+        conversation_id=str(raw["conversation_id"]),
+        seq=raw["seq"],
+        sender_id=str(raw["sender_id"]),
+        client_id=raw["client_id"],
+        body=raw["body"],
+        created_at=raw["created_at"],
+    )
+
+
+async def online_user_ids(user_ids: list[str]) -> set[str]:
+    """Which of these users have at least one connected socket on any web process."""
+    if not user_ids:
+        return set()
+    redis = extensions.redis_client()
+    async with redis.pipeline(transaction=False) as pipe:
+        for uid in user_ids:
+            pipe.scard(PRESENCE_KEY.format(uid))
+        counts = await pipe.execute()
+    return {uid for uid, count in zip(user_ids, counts, strict=True) if count}
+
+
+def conversation_out(conversation: Conversation, me: str, other: User, online: bool) -> dict[str, Any]:
+    read_seq = conversation.read_seqs.get(str(me), 0)
+    last = conversation.last_message
+    return ConversationOut(
+        id=str(conversation.id),
+        patient_id=str(conversation.patient_id),
+        doctor_id=str(conversation.doctor_id),
+        other_party=ParticipantOut(id=str(other.id), name=other.name, role=other.role.value, online=online),
+        last_message=MessageOut(
+            id=last.id, conversation_id=str(conversation.id), seq=last.seq, sender_id=last.sender_id,
+            client_id=last.client_id, body=last.body, created_at=last.created_at,
+        )
+        if last
+        else None,
+        last_seq=conversation.last_seq,
+        read_seq=read_seq,
+        unread_count=max(conversation.last_seq - read_seq, 0),
+        created_at=conversation.created_at,
+        last_message_at=conversation.last_message_at,
+    ).model_dump(mode="json")
+
+
+async def conversations_out(conversations: list[Conversation], me: str) -> list[dict[str, Any]]:
+    """Conversations with the other party, their presence, last message and unread count."""
+    other_ids = list(dict.fromkeys(c.other_participant(me) for c in conversations))
+    users = {str(u.id): u for u in await User.find({"_id": {"$in": [PydanticObjectId(i) for i in other_ids]}}).to_list()}
+    online = await online_user_ids(other_ids)
+    return [
+        conversation_out(c, me, users[c.other_participant(me)], c.other_participant(me) in online)
+        for c in conversations
+        if c.other_participant(me) in users
+    ]
+
+
+async def list_conversations(user: User) -> list[Conversation]:
+    """The user's conversations, newest activity first."""
+    field = "doctor_id" if user.role.value == "doctor" else "patient_id"
+    return await Conversation.find({field: user.id}).sort([("activity_at", -1), ("_id", -1)]).to_list()
+
+
+async def contact_ids(user_id: str) -> list[str]:
+    """Everyone who shares a conversation with this user."""
+    collection = Conversation.get_pymongo_collection()
+    oid = ObjectId(user_id)
+    cursor = collection.find({"$or": [{"patient_id": oid}, {"doctor_id": oid}]}, {"patient_id": 1, "doctor_id": 1})
+    contacts = []
+    async for raw in cursor:
+        contacts.append(str(raw["doctor_id"]) if raw["patient_id"] == oid else str(raw["patient_id"]))
+    return list(dict.fromkeys(contacts))
+
+
+async def messages_after(conversation_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    """Messages with seq > after_seq, oldest first."""
+    cursor = (
+        Message.get_pymongo_collection()
+        .find({"conversation_id": ObjectId(conversation_id), "seq": {"$gt": after_seq}})
+        .sort("seq", 1)
+        .limit(limit)
+    )
+    return await cursor.to_list()
+
+
+async def messages_before(conversation_id: str, before_seq: int | None, limit: int) -> list[dict[str, Any]]:
+    """Messages with seq < before_seq (or the newest), newest first."""
+    # Seqs are dense (1..N, no gaps), so the page is an exact range; a bounded range also
+    # keeps the embedded server on the index (a bare reverse sort scans the conversation).
+    top = before_seq - 1 if before_seq is not None else await latest_seq(conversation_id)
+    query = {"conversation_id": ObjectId(conversation_id), "seq": {"$gt": max(top - limit, 0), "$lte": top}}
+    cursor = Message.get_pymongo_collection().find(query).sort("seq", -1).limit(limit)
+    return await cursor.to_list()
+
+
+async def latest_seq(conversation_id: str, hint: int | None = None) -> int:
+    """The highest stored seq of a conversation (0 when empty).
+
+    Conversation.last_seq is a lower bound (it is updated after the insert); the range
+    query from there finds anything newer without scanning the whole conversation.
+    """
+    oid = ObjectId(conversation_id)
+    if hint is None:
+        raw = await Conversation.get_pymongo_collection().find_one({"_id": oid}, {"last_seq": 1})
+        hint = (raw or {}).get("last_seq", 0)
+    newest = await Message.get_pymongo_collection().find_one(
+        {"conversation_id": oid, "seq": {"$gte": hint}}, {"seq": 1}, sort=[("seq", -1)]
+    )
+    return max(hint, newest["seq"] if newest else 0)

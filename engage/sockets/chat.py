@@ -1,0 +1,74 @@
+"""Chat over Socket.IO: chat:send, chat:typing, chat:read, chat:sync; presence on connect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+from engage import web
+from engage.actions.conversations import check_mark_read
+from engage.actions.messages import check_send_message
+from engage.actions.messages import check_sync_messages
+from engage.actions.presence import do_socket_connected
+from engage.actions.presence import do_socket_disconnected
+from engage.actions.presence import presence_heartbeat_forever
+from engage.actions.typing import check_set_typing
+from engage.actions.typing import stop_typing_of_socket
+from engage.actions.typing import sweep_typing_forever
+from engage.lib.validation import parse_model
+from engage.sockets import connection
+from engage.sockets.handlers import SocketUser
+from engage.sockets.handlers import socket_handler
+from schemas.chat import ReadRequest
+from schemas.chat import SendMessageRequest
+from schemas.chat import SyncRequest
+from schemas.chat import TypingRequest
+
+
+async def _on_connect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:  # noqa: ARG001
+    await do_socket_connected(user_id, sid)
+
+
+async def _on_disconnect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:  # noqa: ARG001
+    await stop_typing_of_socket(sid)
+    await do_socket_disconnected(user_id, sid)
+
+
+def register(sio: socketio.AsyncServer) -> None:
+    for hooks, hook in (
+        (connection.connect_hooks, _on_connect),
+        (connection.disconnect_hooks, _on_disconnect),
+        (web.serving_tasks, sweep_typing_forever),
+        (web.serving_tasks, presence_heartbeat_forever),
+    ):
+        if hook not in hooks:  # building a second server in one process must not double them
+            hooks.append(hook)
+    handler = socket_handler(sio)
+
+    @sio.on("chat:send")
+    @handler
+    async def chat_send(user: SocketUser, sid: str, data: Any) -> dict[str, Any]:
+        request = parse_model(SendMessageRequest, data)
+        message, _ = await check_send_message(user.user_id, request.conversation_id, request.client_id, request.body)
+        return {"message": message.model_dump(mode="json")}
+
+    @sio.on("chat:typing")
+    @handler
+    async def chat_typing(user: SocketUser, sid: str, data: Any) -> dict[str, Any]:
+        request = parse_model(TypingRequest, data)
+        await check_set_typing(user.user_id, sid, request.conversation_id, request.typing)
+        return {}
+
+    @sio.on("chat:read")
+    @handler
+    async def chat_read(user: SocketUser, sid: str, data: Any) -> dict[str, Any]:
+        request = parse_model(ReadRequest, data)
+        return {"seq": await check_mark_read(user.user_id, request.conversation_id, request.seq)}
+
+    @sio.on("chat:sync")
+    @handler
+    async def chat_sync(user: SocketUser, sid: str, data: Any) -> dict[str, Any]:
+        request = parse_model(SyncRequest, data)
+        messages = await check_sync_messages(user.user_id, request)
+        return {"messages": [m.model_dump(mode="json") for m in messages]}

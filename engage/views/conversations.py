@@ -1,0 +1,77 @@
+"""Conversations over HTTP: open, list, history, and the REST twins of chat:send and chat:read."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+
+from engage.actions.conversations import check_mark_read
+from engage.actions.conversations import check_open_conversation
+from engage.actions.messages import check_message_history
+from engage.actions.messages import check_send_message
+from engage.lib.conversations import access_conversation
+from engage.lib.conversations import conversation_out
+from engage.lib.conversations import conversations_out
+from engage.lib.conversations import list_conversations
+from engage.lib.conversations import online_user_ids
+from engage.lib.users import access_user
+from engage.views.http import current_user
+from engage.views.http import read_json
+from engage.views.http import read_query
+from engage.views.http import require_user
+from schemas.chat import CreateConversationRequest
+from schemas.chat import HistoryQuery
+from schemas.chat import PostMessageRequest
+from schemas.chat import ReadBody
+
+blueprint = Blueprint("conversations", __name__, url_prefix="/api/conversations")
+
+
+@blueprint.post("")
+@require_user("patient", "doctor")
+async def open_conversation():
+    user = current_user()
+    request = await read_json(CreateConversationRequest)
+    conversation, other, created = await check_open_conversation(user, request)
+    online = str(other.id) in await online_user_ids([str(other.id)])
+    return {"conversation": conversation_out(conversation, str(user.id), other, online)}, 201 if created else 200
+
+
+@blueprint.get("")
+@require_user("patient", "doctor")
+async def my_conversations():
+    user = current_user()
+    return {"conversations": await conversations_out(await list_conversations(user), str(user.id))}
+
+
+@blueprint.get("/<conversation_id>")
+@require_user("patient", "doctor")
+async def one_conversation(conversation_id: str):
+    user = current_user()
+    conversation = await access_conversation(conversation_id, str(user.id))
+    other = await access_user(conversation.other_participant(str(user.id)))
+    online = str(other.id) in await online_user_ids([str(other.id)])
+    return {"conversation": conversation_out(conversation, str(user.id), other, online)}
+
+
+@blueprint.get("/<conversation_id>/messages")
+@require_user("patient", "doctor")
+async def history(conversation_id: str):
+    query = read_query(HistoryQuery)
+    messages = await check_message_history(str(current_user().id), conversation_id, query.before_seq, query.limit)
+    next_before = messages[-1].seq if messages and messages[-1].seq > 1 else None
+    return {"messages": [m.model_dump(mode="json") for m in messages], "next_before_seq": next_before}
+
+
+@blueprint.post("/<conversation_id>/messages")
+@require_user("patient", "doctor")
+async def post_message(conversation_id: str):
+    request = await read_json(PostMessageRequest)
+    message, created = await check_send_message(str(current_user().id), conversation_id, request.client_id, request.body)
+    return {"message": message.model_dump(mode="json")}, 201 if created else 200
+
+
+@blueprint.post("/<conversation_id>/read")
+@require_user("patient", "doctor")
+async def mark_read(conversation_id: str):
+    request = await read_json(ReadBody)
+    return {"seq": await check_mark_read(str(current_user().id), conversation_id, request.seq)}

@@ -1,0 +1,167 @@
+"""Chat: requests, socket acks and event payloads (the names and shapes are the contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from pydantic import Field
+from pydantic import StrictBool
+from pydantic import StrictInt
+from pydantic import model_validator
+
+from schemas.common import ObjectIdStr
+from schemas.common import RequestModel
+
+BODY_MAX = 4000
+CLIENT_ID_MAX = 64
+SYNC_LIMIT_MAX = 500
+HISTORY_LIMIT_MAX = 100
+
+ClientId = Field(min_length=1, max_length=CLIENT_ID_MAX)
+Body = Field(min_length=1, max_length=BODY_MAX)
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+class CreateConversationRequest(RequestModel):
+    """A patient names a doctor, a doctor names a patient."""
+
+    doctor_id: ObjectIdStr | None = None
+    patient_id: ObjectIdStr | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CreateConversationRequest:
+        if (self.doctor_id is None) == (self.patient_id is None):
+            raise ValueError("send exactly one of doctor_id or patient_id")
+        return self
+
+
+class PostMessageRequest(RequestModel):
+    """POST /api/conversations/{id}/messages."""
+
+    client_id: str = ClientId
+    body: str = Body
+
+
+class SendMessageRequest(PostMessageRequest):
+    """chat:send."""
+
+    conversation_id: ObjectIdStr
+
+
+class TypingRequest(RequestModel):
+    conversation_id: ObjectIdStr
+    typing: StrictBool
+
+
+class ReadRequest(RequestModel):
+    conversation_id: ObjectIdStr
+    seq: StrictInt = Field(ge=0)
+
+
+class SyncRequest(RequestModel):
+    conversation_id: ObjectIdStr
+    after_seq: StrictInt = Field(ge=0)
+    limit: StrictInt = Field(default=100, ge=1, le=SYNC_LIMIT_MAX)
+
+
+class HistoryQuery(RequestModel):
+    """GET /api/conversations/{id}/messages: newest first, before_seq pages backwards."""
+
+    before_seq: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=50, ge=1, le=HISTORY_LIMIT_MAX)
+
+
+class ReadBody(RequestModel):
+    """POST /api/conversations/{id}/read."""
+
+    seq: StrictInt = Field(ge=0)
+
+
+# --- payloads out -----------------------------------------------------------------------
+
+
+class MessageOut(BaseModel):
+    """One message; also the payload of the `chat:message` event."""
+
+    id: str
+    conversation_id: str
+    seq: int = Field(ge=1)
+    sender_id: str
+    client_id: str
+    body: str
+    created_at: datetime
+
+
+class ParticipantOut(BaseModel):
+    id: str
+    name: str
+    role: Literal["patient", "doctor"]
+    online: bool
+
+
+class ConversationOut(BaseModel):
+    id: str
+    patient_id: str
+    doctor_id: str
+    other_party: ParticipantOut
+    last_message: MessageOut | None
+    last_seq: int
+    read_seq: int  # the caller's read position
+    unread_count: int
+    created_at: datetime
+    last_message_at: datetime | None
+
+
+class TypingEvent(BaseModel):
+    """`chat:typing`."""
+
+    conversation_id: str
+    user_id: str
+    typing: bool
+
+
+class ReadEvent(BaseModel):
+    """`chat:read`."""
+
+    conversation_id: str
+    user_id: str
+    seq: int
+
+
+class PresenceEvent(BaseModel):
+    """`presence`."""
+
+    user_id: str
+    status: Literal["online", "offline"]
+
+
+class SendAck(BaseModel):
+    ok: Literal[True]
+    message: MessageOut
+
+
+class SyncAck(BaseModel):
+    ok: Literal[True]
+    messages: list[MessageOut]
+
+
+class ReadAck(BaseModel):
+    ok: Literal[True]
+    seq: int
+
+
+class ErrorAck(BaseModel):
+    ok: Literal[False]
+    error: dict
+
+
+class MissedMessagesJob(BaseModel):
+    """Arguments of workers.chat.send_missed_messages_alert."""
+
+    conversation_id: str
+    recipient_id: str
+    first_unread_seq: int
