@@ -111,6 +111,7 @@ class ConversationOut(BaseModel):
     last_message: MessageOut | None
     last_seq: int
     read_seq: int  # the caller's read position
+    other_read_seq: int = 0  # the other participant's read position (read ticks after a reload)
     unread_count: int
     created_at: datetime
     last_message_at: datetime | None

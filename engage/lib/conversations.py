@@ -113,6 +113,7 @@ def conversation_out(conversation: Conversation, me: str, other: User, online: b
         else None,
         last_seq=conversation.last_seq,
         read_seq=read_seq,
+        other_read_seq=conversation.read_seqs.get(str(other.id), 0),
         unread_count=max(conversation.last_seq - read_seq, 0),
         created_at=conversation.created_at,
         last_message_at=conversation.last_message_at,

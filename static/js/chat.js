@@ -27,6 +27,7 @@ export function normalizeConversation(raw, me) {
     unread: raw.unread_count ?? raw.unread ?? 0,
     lastSeq: raw.last_seq ?? raw.last_message?.seq ?? 0,
     otherReadSeq: raw.other_read_seq ?? reads[otherId] ?? 0,
+    myReadSeq: raw.read_seq ?? 0,
     online: other.online ?? (other.presence ? other.presence === "online" : raw.online ?? false),
   };
 }

@@ -11,3 +11,20 @@ export async function renderAdvice(panel) {
 export async function renderMedications(panel) {
   clear(panel, h("h2", {}, "Medications"), h("p", { class: "muted" }, "Medications are not available on this server yet."));
 }
+
+// The patient beside the open chat in the doctor console.
+export class PatientContext {
+  constructor({ root, ctx }) {
+    this.root = root;
+    this.ctx = ctx;
+  }
+
+  show(patient) {
+    this.patient = patient;
+    clear(this.root, h("h2", {}, patient.name), h("p", { class: "muted" }, "Vitals, alerts and appointments are not available on this server yet."));
+  }
+}
+
+export async function renderAlerts(panel) {
+  clear(panel, h("h2", {}, "Alerts"), h("p", { class: "muted" }, "Alerts are not available on this server yet."));
+}
