@@ -68,6 +68,7 @@ def engage_env(mongodb_url: str, redis_url: str, **extra: str) -> dict[str, str]
             # A small ping interval keeps polling clients from blocking on disconnect.
             "ENGAGE_PING_INTERVAL": "1",
             "ENGAGE_PING_TIMEOUT": "3",
+            "ENGAGE_TYPING_TTL": "2", "ENGAGE_CHAT_RATE_LIMIT": "100000", "ENGAGE_UNREAD_ALERT_SECONDS": "86400",  # chat: see tests/test_chat_*.py
             "ENGAGE_LOG_LEVEL": "warning",
             "PYTHONUNBUFFERED": "1",
         }

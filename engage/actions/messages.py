@@ -120,6 +120,8 @@ class MessageWriter:
         collection = Message.get_pymongo_collection()
         results: dict[str, tuple[dict[str, Any], bool]] = {}
         now = utcnow()
+        # Mongo keeps milliseconds: the ack must show what a later read will show.
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         for _ in range(MAX_ROUNDS):
             if not todo:
                 return results

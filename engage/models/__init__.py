@@ -7,6 +7,10 @@ from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
 from engage.models.conversation import Conversation
 from engage.models.message import Message
+from engage.models.notification import InboundSms
+from engage.models.notification import Notification
+from engage.models.notification import NotificationPreferences
+from engage.models.notification import SmsOptOut
 from engage.models.user import User
 
 DOCUMENT_MODELS: list[type] = [
@@ -15,4 +19,8 @@ DOCUMENT_MODELS: list[type] = [
     AuditEvent,
     Conversation,
     Message,
+    Notification,
+    NotificationPreferences,
+    SmsOptOut,
+    InboundSms,
 ]
