@@ -3,12 +3,22 @@
 DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself here.
 """
 
+from engage.models.appointment import Appointment
 from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
+from engage.models.clinic import Clinic
+from engage.models.clinic import DoctorProfile
+from engage.models.clinic import TestCentre
 from engage.models.user import User
+from engage.models.waitlist import WaitlistEntry
 
 DOCUMENT_MODELS: list[type] = [
     User,
     RefreshTokenFamily,
     AuditEvent,
+    Clinic,
+    DoctorProfile,
+    TestCentre,
+    Appointment,
+    WaitlistEntry,
 ]
