@@ -46,11 +46,39 @@ class Settings(BaseSettings):
     # "simple" runs jobs in-process (faster; used by benchmarks).
     worker_class: str = Field(default="worker", pattern="^(worker|simple)$")
 
+<<<<<<< HEAD
     # Booking (issue 5).
     booking_min_notice_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
     booking_cancel_cutoff_minutes: int = Field(default=120, ge=0, le=60 * 24 * 30)  # patients only
     booking_reminder_offsets_minutes: str = Field(default="1440,120", pattern=r"^\s*\d+(\s*,\s*\d+)*\s*$")
     offer_hold_minutes: float = Field(default=15, gt=0, le=24 * 60)
+=======
+    # Notifications: providers ("outbox" stores and logs what would be sent; no account needed).
+    email_provider: str = Field(default="outbox", pattern="^(outbox|sendgrid|smtp)$")
+    sms_provider: str = Field(default="outbox", pattern="^(outbox|twilio)$")
+    email_from: str = "Engage <no-reply@engage.local>"
+    sms_from: str | None = None  # the Twilio number (E.164) or messaging service sid (MG...)
+    sendgrid_api_key: str | None = None
+    sendgrid_api_url: str = "https://api.sendgrid.com"  # override to point the SDK at a local server
+    sendgrid_webhook_public_key: str | None = None  # base64 key of the signed event webhook
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = Field(default="none", pattern="^(none|starttls|tls)$")
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"  # override to point the SDK at a local server
+    clinic_contact: str = "Please call your clinic for help."
+    provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A claim older than this whose worker cannot be checked (other host) is taken as dead.
+    notification_lease_seconds: float = Field(default=60.0, gt=0)
+    notification_retry_base_seconds: float = Field(default=30.0, gt=0)
+    notification_max_attempts: int = Field(default=6, ge=1)
+    notification_scan_seconds: float = Field(default=10.0, gt=0)
+    notification_batch_size: int = Field(default=100, ge=1, le=1000)
+    notification_concurrency: int = Field(default=16, ge=1, le=128)
+>>>>>>> notifications
 
     @field_validator("secret_key")
     @classmethod

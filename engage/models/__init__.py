@@ -9,6 +9,10 @@ from engage.models.auth import RefreshTokenFamily
 from engage.models.clinic import Clinic
 from engage.models.clinic import DoctorProfile
 from engage.models.clinic import TestCentre
+from engage.models.notification import InboundSms
+from engage.models.notification import Notification
+from engage.models.notification import NotificationPreferences
+from engage.models.notification import SmsOptOut
 from engage.models.user import User
 from engage.models.waitlist import WaitlistEntry
 
@@ -21,4 +25,8 @@ DOCUMENT_MODELS: list[type] = [
     TestCentre,
     Appointment,
     WaitlistEntry,
+    Notification,
+    NotificationPreferences,
+    SmsOptOut,
+    InboundSms,
 ]
