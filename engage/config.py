@@ -46,13 +46,12 @@ class Settings(BaseSettings):
     # "simple" runs jobs in-process (faster; used by benchmarks).
     worker_class: str = Field(default="worker", pattern="^(worker|simple)$")
 
-<<<<<<< HEAD
     # Booking (issue 5).
     booking_min_notice_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
     booking_cancel_cutoff_minutes: int = Field(default=120, ge=0, le=60 * 24 * 30)  # patients only
     booking_reminder_offsets_minutes: str = Field(default="1440,120", pattern=r"^\s*\d+(\s*,\s*\d+)*\s*$")
     offer_hold_minutes: float = Field(default=15, gt=0, le=24 * 60)
-=======
+
     # Notifications: providers ("outbox" stores and logs what would be sent; no account needed).
     email_provider: str = Field(default="outbox", pattern="^(outbox|sendgrid|smtp)$")
     sms_provider: str = Field(default="outbox", pattern="^(outbox|twilio)$")
@@ -78,7 +77,6 @@ class Settings(BaseSettings):
     notification_scan_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=100, ge=1, le=1000)
     notification_concurrency: int = Field(default=16, ge=1, le=128)
->>>>>>> notifications
 
     @field_validator("secret_key")
     @classmethod

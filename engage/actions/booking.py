@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engage.actions.audit import record_health_data_access
 from engage.actions.booking_jobs import enqueue_appointment_notifications
+from engage.actions.sms_replies import register_reply_handler
 from engage.config import Settings
 from engage.errors import ApiError
 from engage.errors import forbidden
@@ -489,3 +490,12 @@ def _sms_time(appointment: Appointment) -> str:
 
     local = appointment.start.astimezone(ZoneInfo(appointment.timezone))
     return f"{local:%a %d %b %H:%M} ({appointment.timezone})"
+
+
+async def _sms_reply_handler(user: User, text: str) -> str | None:
+    from engage.config import get_settings
+
+    return await handle_sms_reply(get_settings(), user, text)
+
+
+register_reply_handler(_sms_reply_handler)

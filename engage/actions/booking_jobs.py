@@ -37,3 +37,20 @@ async def enqueue(settings: Settings, queue_name: str, func: str, *args: object,
 async def enqueue_appointment_notifications(settings: Settings, appointment_id: str, change: str) -> None:
     """Ask a worker to bring the appointment's notifications and reminders in line with its state."""
     await enqueue(settings, "notifications", "workers.booking.sync_appointment_notifications", appointment_id, change)
+
+
+def enqueue_offer_expiry_scan(settings: Settings) -> None:
+    """Scheduler job: enqueue the scan that releases expired waitlist offers."""
+    extensions.queue("critical", _connection(settings)).enqueue(
+        "workers.booking.expire_waitlist_offers", job_id="booking-offer-expiry-scan", result_ttl=0
+    )
+
+
+def _register_scheduled_jobs() -> None:
+    from engage.scheduler import scheduled_jobs
+
+    if not any(func is enqueue_offer_expiry_scan for func, _ in scheduled_jobs):
+        scheduled_jobs.append((enqueue_offer_expiry_scan, {"trigger": "interval", "seconds": 30}))
+
+
+_register_scheduled_jobs()
