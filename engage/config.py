@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     # "simple" runs jobs in-process (faster; used by benchmarks).
     worker_class: str = Field(default="worker", pattern="^(worker|simple)$")
 
+    # Booking (issue 5).
+    booking_min_notice_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
+    booking_cancel_cutoff_minutes: int = Field(default=120, ge=0, le=60 * 24 * 30)  # patients only
+    booking_reminder_offsets_minutes: str = Field(default="1440,120", pattern=r"^\s*\d+(\s*,\s*\d+)*\s*$")
+    offer_hold_minutes: float = Field(default=15, gt=0, le=24 * 60)
+
     # Notifications: providers ("outbox" stores and logs what would be sent; no account needed).
     email_provider: str = Field(default="outbox", pattern="^(outbox|sendgrid|smtp)$")
     sms_provider: str = Field(default="outbox", pattern="^(outbox|twilio)$")
@@ -88,6 +94,11 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        """Minutes before an appointment at which reminders go out, largest first."""
+        return sorted({int(part) for part in self.booking_reminder_offsets_minutes.split(",") if int(part) > 0}, reverse=True)
 
     @property
     def embedded(self) -> bool:

@@ -10,6 +10,9 @@ from rq import Worker
 from engage import extensions
 from engage.config import Settings
 
+# Registers the booking SMS reply handler in the worker (forked jobs inherit it).
+import engage.actions.booking  # noqa: E402,F401
+
 log = logging.getLogger(__name__)
 
 # Capabilities add callables run once at worker start (e.g. recovering dead workers' jobs).

@@ -3,15 +3,20 @@
 DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself here.
 """
 
+from engage.models.appointment import Appointment
 from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
 from engage.models.conversation import Conversation
 from engage.models.message import Message
+from engage.models.clinic import Clinic
+from engage.models.clinic import DoctorProfile
+from engage.models.clinic import TestCentre
 from engage.models.notification import InboundSms
 from engage.models.notification import Notification
 from engage.models.notification import NotificationPreferences
 from engage.models.notification import SmsOptOut
 from engage.models.user import User
+from engage.models.waitlist import WaitlistEntry
 
 DOCUMENT_MODELS: list[type] = [
     User,
@@ -19,6 +24,11 @@ DOCUMENT_MODELS: list[type] = [
     AuditEvent,
     Conversation,
     Message,
+    Clinic,
+    DoctorProfile,
+    TestCentre,
+    Appointment,
+    WaitlistEntry,
     Notification,
     NotificationPreferences,
     SmsOptOut,

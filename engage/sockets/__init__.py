@@ -15,6 +15,7 @@ from engage.config import Settings
 SOCKET_MODULES = [
     "engage.sockets.connection",
     "engage.sockets.chat",
+    "engage.sockets.booking",
 ]
 
 

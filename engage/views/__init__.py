@@ -7,4 +7,6 @@ BLUEPRINT_MODULES = [
     "engage.views.admin",
     "engage.views.conversations",
     "engage.views.pages",
+    "engage.views.clinics",
+    "engage.views.appointments",
 ]

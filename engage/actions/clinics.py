@@ -1,0 +1,127 @@
+"""Clinics, doctor profiles, availability and test centres."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from engage.errors import ApiError
+from engage.errors import forbidden
+from engage.lib.booking import access_clinic
+from engage.lib.booking import access_doctor_profile
+from engage.lib.users import access_user
+from engage.models.base import utcnow
+from engage.models.clinic import Availability
+from engage.models.clinic import Clinic
+from engage.models.clinic import DoctorProfile
+from engage.models.clinic import TestCentre
+from engage.models.user import Role
+from engage.models.user import User
+from schemas.booking import AvailabilityRequest
+from schemas.booking import ClinicCreateRequest
+from schemas.booking import DoctorProfileRequest
+from schemas.booking import TestCentreCreateRequest
+
+
+async def do_create_clinic(request: ClinicCreateRequest) -> Clinic:
+    """Create a clinic (admins)."""
+    clinic = Clinic(**request.model_dump())
+    await clinic.insert()
+    return clinic
+
+
+def _may_edit_doctor(actor: User, doctor_id: str) -> None:
+    if actor.role == Role.admin or (actor.role == Role.doctor and str(actor.id) == doctor_id):
+        return
+    raise forbidden("Only the doctor or an administrator can change this profile.")
+
+
+async def check_update_doctor_profile(actor: User, doctor_id: str, request: DoctorProfileRequest) -> DoctorProfile:
+    """Set a doctor's clinic, specialties, bio and fee (the doctor or an admin)."""
+    _may_edit_doctor(actor, doctor_id)
+    doctor = await access_user(doctor_id, Role.doctor, what="Doctor")
+    fields: dict[str, Any] = {k: v for k, v in request.model_dump(exclude_unset=True).items() if k != "clinic_id"}
+    fields["doctor_name"] = doctor.name
+    fields["updated_at"] = utcnow()
+    if request.clinic_id is not None:
+        clinic = await access_clinic(request.clinic_id, "clinic_id")
+        fields.update(clinic_id=clinic.id, clinic_name=clinic.name, timezone=clinic.timezone)
+    existing = await DoctorProfile.find_one({"doctor_id": doctor.id})
+    if existing is None:
+        if request.clinic_id is None:
+            raise ApiError(422, "validation_error", "clinic_id: required for a doctor's first profile.", field="clinic_id")
+        profile = DoctorProfile(doctor_id=doctor.id, **fields)
+        await profile.insert()
+        return profile
+    updated = await DoctorProfile.get_pymongo_collection().find_one_and_update(
+        {"_id": existing.id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+    )
+    return DoctorProfile.model_validate(updated)
+
+
+async def check_set_availability(actor: User, doctor_id: str, request: AvailabilityRequest) -> DoctorProfile:
+    """Replace a doctor's weekly availability and exceptions (clinic local time).
+
+    Existing appointments stay; slots that would overlap them are simply not offered.
+    """
+    _may_edit_doctor(actor, doctor_id)
+    profile = await access_doctor_profile(doctor_id)
+    availability = Availability.model_validate(request.model_dump(mode="json"))
+    updated = await DoctorProfile.get_pymongo_collection().find_one_and_update(
+        {"_id": profile.id},
+        {"$set": {"availability": availability.model_dump(), "updated_at": utcnow()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return DoctorProfile.model_validate(updated)
+
+
+async def do_create_test_centre(request: TestCentreCreateRequest) -> TestCentre:
+    """Create a diagnostic test centre with hourly slots (admins)."""
+    clinic = await access_clinic(request.clinic_id, "clinic_id")
+    availability = Availability.model_validate(
+        {"slot_minutes": 60, "buffer_minutes": 0, **request.model_dump(mode="json", include={"weekly", "exceptions"})}
+    )
+    centre = TestCentre(
+        name=request.name,
+        kind=request.kind,
+        clinic_id=clinic.id,
+        clinic_name=clinic.name,
+        timezone=clinic.timezone,
+        capacity=request.capacity,
+        availability=availability,
+    )
+    await centre.insert()
+    return centre
+
+
+async def list_doctor_profiles(specialty: str | None, clinic_id: str | None) -> list[DoctorProfile]:
+    query: dict[str, Any] = {}
+    if specialty:
+        query["specialties"] = " ".join(specialty.split()).lower()
+    if clinic_id:
+        from beanie import PydanticObjectId
+
+        query["clinic_id"] = PydanticObjectId(clinic_id)
+    return await DoctorProfile.find(query).sort("doctor_name").limit(500).to_list()
+
+
+async def list_specialties() -> list[dict[str, Any]]:
+    pipeline = [{"$unwind": "$specialties"}, {"$group": {"_id": "$specialties", "doctors": {"$sum": 1}}}, {"$sort": {"_id": 1}}]
+    cursor = await DoctorProfile.get_pymongo_collection().aggregate(pipeline)
+    return [{"name": row["_id"], "doctors": row["doctors"]} async for row in cursor]
+
+
+async def list_test_centres(kind: str | None, clinic_id: str | None) -> list[TestCentre]:
+    query: dict[str, Any] = {}
+    if kind:
+        query["kind"] = kind
+    if clinic_id:
+        from beanie import PydanticObjectId
+
+        query["clinic_id"] = PydanticObjectId(clinic_id)
+    return await TestCentre.find(query).sort("name").to_list()
+
+
+async def list_clinics() -> list[Clinic]:
+    return await Clinic.find({}).sort("name").to_list()
