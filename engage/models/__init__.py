@@ -6,9 +6,21 @@ DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself he
 from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
 from engage.models.user import User
+from engage.models.vitals import PatientMonitoring
+from engage.models.vitals import VitalAlert
+from engage.models.vitals import VitalReading
+from engage.models.advice import Advice
+from engage.models.medication import MedicationDose
+from engage.models.medication import Prescription
 
 DOCUMENT_MODELS: list[type] = [
     User,
     RefreshTokenFamily,
     AuditEvent,
+    VitalReading,
+    VitalAlert,
+    PatientMonitoring,
+    Advice,
+    Prescription,
+    MedicationDose,
 ]

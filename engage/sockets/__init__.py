@@ -14,6 +14,7 @@ from engage.config import Settings
 
 SOCKET_MODULES = [
     "engage.sockets.connection",
+    "engage.sockets.vitals",
 ]
 
 

@@ -5,4 +5,5 @@ BLUEPRINT_MODULES = [
     "engage.views.auth",
     "engage.views.me",
     "engage.views.admin",
+    "engage.views.vitals",
 ]
