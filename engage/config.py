@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     notification_batch_size: int = Field(default=100, ge=1, le=1000)
     notification_concurrency: int = Field(default=16, ge=1, le=128)
 
+    # Vitals, alerts, advice and medication reminders.
+    vitals_snooze_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    vitals_alert_window_hours: int = Field(default=24, ge=1)  # older (backfilled) readings raise no alert
+    vitals_no_data_scan_seconds: int = Field(default=300, ge=10)
+    medication_scan_seconds: int = Field(default=300, ge=10)
+    medication_missed_after_minutes: int = Field(default=120, ge=1)
+    medication_missed_alert: int = Field(default=3, ge=1, le=50)  # missed doses in a row that alert the doctor
+    medication_horizon_hours: int = Field(default=48, ge=1, le=24 * 14)
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+
     @field_validator("secret_key")
     @classmethod
     def _secret_not_placeholder(cls, value: str | None) -> str | None:
@@ -99,6 +112,10 @@ class Settings(BaseSettings):
     def reminder_offsets(self) -> list[int]:
         """Minutes before an appointment at which reminders go out, largest first."""
         return sorted({int(part) for part in self.booking_reminder_offsets_minutes.split(",") if int(part) > 0}, reverse=True)
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_api_key and self.llm_model)
 
     @property
     def embedded(self) -> bool:

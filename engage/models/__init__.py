@@ -17,6 +17,12 @@ from engage.models.notification import NotificationPreferences
 from engage.models.notification import SmsOptOut
 from engage.models.user import User
 from engage.models.waitlist import WaitlistEntry
+from engage.models.vitals import PatientMonitoring
+from engage.models.vitals import VitalAlert
+from engage.models.vitals import VitalReading
+from engage.models.advice import Advice
+from engage.models.medication import MedicationDose
+from engage.models.medication import Prescription
 
 DOCUMENT_MODELS: list[type] = [
     User,
@@ -33,4 +39,10 @@ DOCUMENT_MODELS: list[type] = [
     NotificationPreferences,
     SmsOptOut,
     InboundSms,
+    VitalReading,
+    VitalAlert,
+    PatientMonitoring,
+    Advice,
+    Prescription,
+    MedicationDose,
 ]

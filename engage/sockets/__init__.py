@@ -16,6 +16,7 @@ SOCKET_MODULES = [
     "engage.sockets.connection",
     "engage.sockets.chat",
     "engage.sockets.booking",
+    "engage.sockets.vitals",
 ]
 
 

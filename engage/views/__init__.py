@@ -9,4 +9,5 @@ BLUEPRINT_MODULES = [
     "engage.views.pages",
     "engage.views.clinics",
     "engage.views.appointments",
+    "engage.views.vitals",
 ]
