@@ -15,10 +15,10 @@ export const instant = (iso) => new Date(iso).getTime();
 // A slot or alternative in one shape: {start, doctorId, doctorName, timeZone}
 export function normalizeSlot(raw, doctor) {
   return {
-    start: raw.start || raw.start_utc || raw.utc,
+    start: raw.start,
     doctorId: raw.doctor_id || doctor?.id,
-    doctorName: raw.doctor_name || raw.doctor?.name || doctor?.name || "",
-    timeZone: raw.timezone || raw.tz || raw.clinic_timezone || doctor?.timeZone,
+    doctorName: raw.doctor_name || doctor?.name || "",
+    timeZone: raw.timezone || doctor?.timeZone,
   };
 }
 
@@ -50,6 +50,7 @@ export class SlotPicker {
   }
 
   async watch(doctor) {
+    if (this.doctor && this.doctor.id !== doctor.id) this.live?.send("schedule:unwatch", { doctor_id: this.doctor.id });
     this.doctor = doctor;
     this.live?.call("schedule:watch", { doctor_id: doctor.id }).catch((err) => showError(this.error, err));
     await this.reload();
@@ -107,11 +108,11 @@ function normalizeDoctor(raw) {
   return {
     id: raw.id,
     name: raw.name,
-    specialties: raw.specialties || raw.profile?.specialties || [],
-    clinicName: raw.clinic?.name || raw.clinic_name || "",
-    timeZone: raw.clinic?.timezone || raw.clinic_timezone || raw.timezone || null,
-    bio: raw.bio || raw.profile?.bio || "",
-    fee: raw.fee ?? raw.profile?.fee,
+    specialties: raw.specialties || [],
+    clinicName: raw.clinic_name || "",
+    timeZone: raw.timezone || null,
+    bio: raw.bio || "",
+    fee: raw.fee,
   };
 }
 
@@ -137,7 +138,7 @@ export async function renderBooking(panel, ctx) {
   async function loadSpecialties() {
     try {
       const data = await api.get("/api/specialties");
-      const names = (data.specialties || []).map((s) => (typeof s === "string" ? s : s.name || s.specialty));
+      const names = (data.specialties || []).map((s) => (typeof s === "string" ? s : s.name));
       clear(specialtyList, names.length ? names.map((name) => h("button", {
         type: "button", class: "choice", "aria-pressed": String(name === specialty), dataset: { specialty: name },
         onclick: () => chooseSpecialty(name),
@@ -252,8 +253,8 @@ export async function renderAppointments(panel, ctx) {
   }
 
   function item(a) {
-    const tz = a.clinic_timezone || a.timezone || a.clinic?.timezone;
-    const doctorName = a.doctor_name || a.doctor?.name || "your doctor";
+    const tz = a.timezone;
+    const doctorName = a.resource_name || "your doctor";
     const active = ACTIVE.has(a.status) && instant(a.start) > Date.now();
     const itemError = errorBox();
     const cancel = h("button", { type: "button", class: "danger", onclick: (event) => busy(event.currentTarget, itemError, async () => {
@@ -265,7 +266,7 @@ export async function renderAppointments(panel, ctx) {
     const move = h("button", { type: "button", onclick: () => reschedule(a, doctorName, tz) }, "Reschedule");
     return h("li", { class: `appointment status-${a.status}`, dataset: { appointmentId: a.id } },
       h("div", {}, h("strong", {}, formatDateTime(a.start, tz)), tz ? h("span", { class: "muted" }, ` ${tz}`) : null),
-      h("div", {}, `${doctorName}${a.clinic_name || a.clinic?.name ? ` · ${a.clinic_name || a.clinic.name}` : ""}`),
+      h("div", {}, `${doctorName}${a.clinic_name ? ` · ${a.clinic_name}` : ""}`),
       h("span", { class: `status ${a.status}` }, a.status.replace("_", " ")),
       a.token ? h("span", { class: "muted" }, ` Front-desk code ${a.token}`) : null,
       active ? h("div", { class: "row" }, move, cancel) : null,
@@ -291,7 +292,7 @@ export async function renderAppointments(panel, ctx) {
     picker.watch({ id: appointment.doctor_id, name: doctorName, timeZone: tz }).then(() => picker.el.querySelector("button")?.focus());
   }
 
-  for (const event of ["appointment:booked", "appointment:cancelled", "appointment:rescheduled", "appointment:updated"]) live.on(event, () => refresh());
+  for (const event of ["appointment:booked", "appointment:cancelled", "appointment:rescheduled", "appointment:confirmed", "appointment:status"]) live.on(event, () => refresh());
   live.onReconnect(() => refresh());
   ctx.appointments = { refresh };
   await refresh();

@@ -27,8 +27,8 @@ boot({
   role: "doctor",
   title: "Engage console",
   sections: [
-    { name: "queue", label: "Queue", render: renderQueue },
-    { name: "alerts", label: "Alerts", render: renderAlerts, onShow: (ctx) => ctx.alerts?.refresh() },
+    { name: "queue", label: "Queue", render: renderQueue, eager: true },
+    { name: "alerts", label: "Alerts", render: renderAlerts, eager: true, onShow: (ctx) => ctx.alerts?.refresh() },
     { name: "schedule", label: "Today", render: renderSchedule, onShow: (ctx) => ctx.schedule?.refresh() },
     { name: "availability", label: "Availability", render: renderAvailability },
   ],

@@ -29,7 +29,7 @@ boot({
   role: "patient",
   title: "Engage",
   sections: [
-    { name: "messages", label: "Messages", render: renderMessages },
+    { name: "messages", label: "Messages", render: renderMessages, eager: true },
     { name: "book", label: "Book", render: renderBooking, onShow: (ctx) => ctx.booking?.refresh() },
     { name: "appointments", label: "Appointments", render: renderAppointments, onShow: (ctx) => ctx.appointments?.refresh() },
     { name: "vitals", label: "Vitals", render: renderPatientVitals, onShow: (ctx) => ctx.vitals?.refresh() },

@@ -50,20 +50,24 @@ export function boot({ role, title, sections, withSocket = true, onReady }) {
       h("span", { class: "who" }, me.name),
       h("button", { type: "button", class: "link", onclick: () => session.logout() }, "Log out"));
     clear(root, header, nav, main);
-    const shown = new Set();
+    // Sections render when first shown (eager ones at start), then refresh on each later show.
+    const rendered = new Map();
+    const render = (section) => {
+      if (!rendered.has(section.name)) {
+        rendered.set(section.name, Promise.resolve(section.render(panels[section.name], ctx)).catch((err) => {
+          console.warn(`section ${section.name} failed to render`, err);
+        }));
+        return rendered.get(section.name);
+      }
+      return rendered.get(section.name).then(() => section.onShow?.(ctx));
+    };
     const switcher = tabs(nav, (name) => {
       const section = sections.find((s) => s.name === name);
-      if (section?.onShow) section.onShow(ctx);
-      shown.add(name);
+      if (section) render(section);
     });
     ctx.showTab = (name) => switcher.show(name);
-    for (const section of sections) {
-      try {
-        await section.render(panels[section.name], ctx);
-      } catch (err) {
-        console.warn(`section ${section.name} failed to render`, err);
-      }
-    }
+    ctx.ensure = (name) => render(sections.find((s) => s.name === name));
+    await Promise.all(sections.filter((s) => s.eager).map((s) => render(s)));
     const wanted = location.hash.slice(1);
     switcher.show(sections.some((s) => s.name === wanted) ? wanted : sections[0].name);
     document.body.dataset.state = "ready";
