@@ -1,0 +1,97 @@
+"""Booking in a real browser: live slot removal, and two patients racing for one slot."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+from beanie import PydanticObjectId as oid
+from playwright.async_api import expect
+
+from engage.models.appointment import Appointment
+from tests.browser import PHONE
+from tests.browser import browser  # noqa: F401
+from tests.browser import open_page  # noqa: F401
+
+WEEK = [{"weekday": d, "start": "00:00", "end": "23:30"} for d in range(7)]
+
+
+async def bookable_doctor(api, admin, make_doctor) -> tuple:
+    """An approved doctor in a UTC clinic with a unique specialty, open every day."""
+    tag = uuid.uuid4().hex[:6]
+    clinic = await api.post("/api/admin/clinics", {"name": f"Clinic {tag}", "timezone": "UTC"}, token=admin.access_token)
+    assert clinic.status == 201, clinic.body
+    doctor = await make_doctor(name=f"Dr Slot {tag}")
+    specialty = f"Cardiology {tag}"
+    resp = await api.patch(f"/api/doctors/{doctor.id}", {"clinic_id": clinic.body["clinic"]["id"], "specialties": [specialty]}, token=doctor.access_token)
+    assert resp.status == 200, resp.body
+    resp = await api.put(f"/api/doctors/{doctor.id}/availability", {"slot_minutes": 30, "weekly": WEEK}, token=doctor.access_token)
+    assert resp.status == 200, resp.body
+    return doctor, specialty
+
+
+async def open_booking(page, specialty: str, doctor) -> None:
+    await page.page.get_by_role("tab", name="Book").click()
+    await page.page.get_by_role("button", name=specialty).click()
+    await page.page.locator(f"button.doctor[data-doctor-id='{doctor.id}']").click()
+    await expect(page.page.locator("button.slot").first).to_be_visible()
+
+
+async def test_two_patients_race_for_one_slot(api, admin, make_doctor, make_patient, open_page, db):  # noqa: F811
+    """One wins; the slot vanishes live for the other, whose late request gets the conflict and books an alternative in one click."""
+    doctor, specialty = await bookable_doctor(api, admin, make_doctor)
+    alice = await make_patient(name="Alice Race")
+    bob = await make_patient(name="Bob Race")
+    pa = await open_page(viewport=PHONE)
+    pb = await open_page(viewport=PHONE)
+    await pa.login("/", alice.email)
+    await pb.login("/", bob.email)
+    await pa.wait_socket()
+    await pb.wait_socket()
+    await open_booking(pa, specialty, doctor)
+    await open_booking(pb, specialty, doctor)
+
+    # Alice books the first slot: it disappears from Bob's page without a reload.
+    first = pa.page.locator("button.slot").first
+    first_start = await first.get_attribute("data-start")
+    await first.click()
+    await expect(pa.page.get_by_role("tab", name="Appointments")).to_have_attribute("aria-selected", "true")
+    await expect(pb.page.locator(f"button.slot[data-start='{first_start}']")).to_have_count(0)
+
+    # The race: Bob clicks the next slot, but his request is held on the way until Alice has it.
+    target = pb.page.locator("button.slot").first
+    target_start = await target.get_attribute("data-start")
+    release = asyncio.Event()
+    held = asyncio.Event()
+
+    async def hold(route):
+        held.set()
+        await release.wait()
+        await route.continue_()
+
+    await pb.page.route("**/api/appointments", hold)
+    pb.expect_console_error(r"status of 409")
+    await target.click()
+    await asyncio.wait_for(held.wait(), 5)
+    await pa.page.get_by_role("tab", name="Book").click()
+    await pa.page.locator(f"button.slot[data-start='{target_start}']").click()
+    await expect(pa.page.locator(".toast").last).to_contain_text("Booked")
+    release.set()
+
+    conflict = pb.page.locator(".conflict")
+    await expect(conflict).to_be_visible()
+    await expect(conflict).to_contain_text("taken")
+    alternatives = conflict.locator("button.alternative")
+    assert await alternatives.count() >= 3
+    alt_start = await alternatives.first.get_attribute("data-start")
+    await alternatives.first.click()
+    await expect(pb.page.get_by_role("tab", name="Appointments")).to_have_attribute("aria-selected", "true")
+    await expect(pb.page.locator("li.appointment.status-booked")).to_have_count(1)
+    await pb.screenshot("patient-booking-after-conflict")
+
+    target_dt = datetime.fromisoformat(target_start.replace("Z", "+00:00"))
+    holders = await Appointment.find({"doctor_id": oid(doctor.id), "start": target_dt, "status": {"$in": ["booked", "confirmed"]}}).to_list()
+    assert [str(a.patient_id) for a in holders] == [alice.id]
+    bobs = await Appointment.find({"patient_id": oid(bob.id), "status": "booked"}).to_list()
+    assert [a.start for a in bobs] == [datetime.fromisoformat(alt_start.replace("Z", "+00:00"))]

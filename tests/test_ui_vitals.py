@@ -1,0 +1,71 @@
+"""Vitals in a real browser: a patient's crisis reading reaches the doctor's console live."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+from playwright.async_api import expect
+
+from engage.models.vitals import VitalAlert
+from tests.browser import PHONE
+from tests.browser import browser  # noqa: F401
+from tests.browser import open_page  # noqa: F401
+
+
+async def test_crisis_reading_alerts_the_doctor_within_two_seconds(api, make_patient, make_doctor, open_page, db):  # noqa: F811
+    """185/125 mmHg: the console shows the alert and the new chart point within 2 s; the doctor acknowledges it."""
+    tag = uuid.uuid4().hex[:6]
+    doctor = await make_doctor(name=f"Dr Watch {tag}")
+    patient = await make_patient(name=f"Vic Vitals {tag}")
+    conv = await api.post("/api/conversations", {"doctor_id": doctor.id}, token=patient.access_token)
+    assert conv.status == 201
+    now = datetime.now(UTC)
+    week = [
+        {"type": "blood_pressure", "systolic": 120 + day, "diastolic": 78, "unit": "mmHg", "taken_at": (now - timedelta(days=day, hours=2)).isoformat()}
+        for day in range(7, 0, -1)
+    ]
+    resp = await api.post("/api/vitals", {"readings": week}, token=patient.access_token)
+    assert resp.status == 200 and resp.body["created"] == 7, resp.body
+
+    doc = await open_page()
+    await doc.login("/console", doctor.email)
+    await doc.wait_socket()
+    await doc.page.locator(f"button.conversation[data-conversation-id='{conv.body['conversation']['id']}']").click()
+    chart = doc.page.locator("canvas[data-type=blood_pressure]")
+    await expect(chart).to_have_attribute("data-points", "7")
+    await expect(doc.page.locator(".open-alerts")).to_contain_text("No open alerts.")
+
+    pat = await open_page(viewport=PHONE)
+    await pat.login("/", patient.email)
+    await pat.wait_socket()
+    await pat.page.get_by_role("tab", name="Vitals").click()
+    await pat.page.get_by_label("Systolic").fill("185")
+    await pat.page.get_by_label("Diastolic").fill("125")
+    started = time.monotonic()
+    await pat.page.get_by_role("button", name="Save reading").click()
+
+    alert = doc.page.locator(".open-alerts li.alert-item")
+    await expect(alert).to_contain_text("hypertensive crisis", timeout=2000)
+    await expect(chart).to_have_attribute("data-points", "8", timeout=2000)
+    await expect(chart).to_have_attribute("data-last", "185/125", timeout=2000)
+    assert time.monotonic() - started < 2.0
+    await expect(pat.page.get_by_role("status").filter(has_text="Reading saved.")).to_be_visible()
+    await expect(pat.page.locator("canvas[data-type=blood_pressure]")).to_have_attribute("data-points", "8")
+    await doc.screenshot("doctor-console-alert")
+
+    await alert.get_by_role("button", name="Acknowledge").click()
+    await expect(alert).to_contain_text(f"Acknowledged by {doctor.name}")
+    stored = await VitalAlert.find_one({"_id": oid(await alert.get_attribute("data-alert-id"))})
+    assert stored is not None and stored.status == "acked"
+    await expect(doc.page.get_by_role("tab", name="Alerts")).to_have_text("Alerts")
+    await pat.screenshot("patient-vitals")
+
+
+def oid(value: str):
+    from beanie import PydanticObjectId
+
+    return PydanticObjectId(value)
