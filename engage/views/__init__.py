@@ -5,4 +5,6 @@ BLUEPRINT_MODULES = [
     "engage.views.auth",
     "engage.views.me",
     "engage.views.admin",
+    "engage.views.notifications",
+    "engage.views.webhooks",
 ]
