@@ -10,4 +10,6 @@ BLUEPRINT_MODULES = [
     "engage.views.clinics",
     "engage.views.appointments",
     "engage.views.vitals",
+    "engage.views.notifications",
+    "engage.views.webhooks",
 ]

@@ -1,0 +1,1 @@
+"""Small adapters around outside services (email and SMS providers)."""
