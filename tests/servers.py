@@ -69,6 +69,8 @@ def engage_env(mongodb_url: str, redis_url: str, **extra: str) -> dict[str, str]
             "ENGAGE_PING_INTERVAL": "1",
             "ENGAGE_PING_TIMEOUT": "3",
             "ENGAGE_LOG_LEVEL": "warning",
+            # Waitlist offers lapse in seconds, so hand-over tests need no long waits.
+            "ENGAGE_OFFER_HOLD_MINUTES": "0.1",
             "PYTHONUNBUFFERED": "1",
         }
     )
