@@ -46,6 +46,31 @@ class Settings(BaseSettings):
     # "simple" runs jobs in-process (faster; used by benchmarks).
     worker_class: str = Field(default="worker", pattern="^(worker|simple)$")
 
+    # Notifications: providers ("outbox" stores and logs what would be sent; no account needed).
+    email_provider: str = Field(default="outbox", pattern="^(outbox|sendgrid|smtp)$")
+    sms_provider: str = Field(default="outbox", pattern="^(outbox|twilio)$")
+    email_from: str = "Engage <no-reply@engage.local>"
+    sms_from: str | None = None  # the Twilio number (E.164) or messaging service sid (MG...)
+    sendgrid_api_key: str | None = None
+    sendgrid_api_url: str = "https://api.sendgrid.com"  # override to point the SDK at a local server
+    sendgrid_webhook_public_key: str | None = None  # base64 key of the signed event webhook
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = Field(default="none", pattern="^(none|starttls|tls)$")
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"  # override to point the SDK at a local server
+    clinic_contact: str = "Please call your clinic for help."
+    provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A claim older than this whose worker cannot be checked (other host) is taken as dead.
+    notification_lease_seconds: float = Field(default=60.0, gt=0)
+    notification_retry_base_seconds: float = Field(default=30.0, gt=0)
+    notification_max_attempts: int = Field(default=6, ge=1)
+    notification_scan_seconds: float = Field(default=10.0, gt=0)
+    notification_batch_size: int = Field(default=100, ge=1, le=1000)
+    notification_concurrency: int = Field(default=16, ge=1, le=128)
     # Vitals, alerts, advice and medication reminders.
     vitals_snooze_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     vitals_alert_window_hours: int = Field(default=24, ge=1)  # older (backfilled) readings raise no alert

@@ -5,6 +5,10 @@ DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself he
 
 from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
+from engage.models.notification import InboundSms
+from engage.models.notification import Notification
+from engage.models.notification import NotificationPreferences
+from engage.models.notification import SmsOptOut
 from engage.models.user import User
 from engage.models.vitals import PatientMonitoring
 from engage.models.vitals import VitalAlert
@@ -17,6 +21,10 @@ DOCUMENT_MODELS: list[type] = [
     User,
     RefreshTokenFamily,
     AuditEvent,
+    Notification,
+    NotificationPreferences,
+    SmsOptOut,
+    InboundSms,
     VitalReading,
     VitalAlert,
     PatientMonitoring,

@@ -1,0 +1,86 @@
+"""Notification rules without side effects: kinds and categories, channels, quiet hours, backoff."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from engage.models.notification import NotificationPreferences
+from engage.models.notification import QuietHours
+
+CHANNELS = ("email", "sms")
+CATEGORIES = ("reminders", "messages", "alerts")
+
+# Every kind Engage sends, and the preference category that decides its channels.
+KIND_CATEGORY: dict[str, str] = {
+    "appointment_reminder": "reminders",
+    "appointment_booked": "reminders",
+    "appointment_cancelled": "reminders",
+    "appointment_rescheduled": "reminders",
+    "booking_sms_reply": "reminders",
+    "waitlist_offer": "reminders",
+    "medication_reminder": "reminders",
+    "missed_messages": "messages",
+    "vitals_alert": "alerts",
+    "vitals_no_data": "alerts",
+    "advice_ready": "alerts",
+}
+
+# Kinds whose channels are fixed whatever the preferences say (a reply goes back where the text came from).
+FIXED_CHANNELS: dict[str, tuple[str, ...]] = {"booking_sms_reply": ("sms",)}
+
+DEFAULT_CHANNELS: dict[str, list[str]] = {"reminders": ["email", "sms"], "messages": ["email"], "alerts": ["email", "sms"]}
+
+
+def category_of(kind: str) -> str:
+    try:
+        return KIND_CATEGORY[kind]
+    except KeyError:
+        raise ValueError(f"unknown notification kind {kind!r}") from None
+
+
+def effective_channels(prefs: NotificationPreferences | None, kind: str) -> list[str]:
+    """The channels this kind goes to for a user, before checking they have an address there."""
+    if kind in FIXED_CHANNELS:
+        return list(FIXED_CHANNELS[kind])
+    category = category_of(kind)
+    channels = (prefs.channels if prefs else DEFAULT_CHANNELS).get(category, DEFAULT_CHANNELS[category])
+    return [c for c in CHANNELS if c in channels]
+
+
+def parse_hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def quiet_hours_end(at: datetime, timezone: str, quiet: QuietHours | None) -> datetime | None:
+    """When `at` falls in the quiet hours (local wall-clock, DST-aware), the UTC instant they end; else None."""
+    if quiet is None:
+        return None
+    start, end = parse_hhmm(quiet.start), parse_hhmm(quiet.end)
+    if start == end:
+        return None
+    tz = ZoneInfo(timezone)
+    local = at.astimezone(tz)
+    now_t = local.time().replace(tzinfo=None)
+    if start < end:  # e.g. 01:00-06:00, same day
+        if not (start <= now_t < end):
+            return None
+        end_date = local.date()
+    else:  # wraps midnight, e.g. 22:00-07:00
+        if now_t >= start:
+            end_date = local.date() + timedelta(days=1)
+        elif now_t < end:
+            end_date = local.date()
+        else:
+            return None
+    # Wall-clock end on that date; zoneinfo picks the right offset across a DST change.
+    return datetime.combine(end_date, end, tzinfo=tz).astimezone(UTC)
+
+
+def retry_delay(attempts: int, base_seconds: float, cap_seconds: float = 900.0) -> timedelta:
+    """Exponential backoff after the n-th failed attempt: base, 2*base, 4*base, ... capped."""
+    return timedelta(seconds=min(cap_seconds, base_seconds * (2 ** max(0, attempts - 1))))
