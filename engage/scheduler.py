@@ -66,3 +66,7 @@ async def run_scheduler(settings: Settings) -> None:
             await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, LOCK_KEY, me)
         await extensions.close_redis()
         await extensions.close_database()
+
+
+# Capabilities that register periodic jobs (imported last: they append to scheduled_jobs).
+import engage.actions.vital_jobs  # noqa: E402,F401
