@@ -1,0 +1,44 @@
+"""Periodic work of the vitals capability: the scheduler enqueues these RQ jobs, workers run them."""
+
+from __future__ import annotations
+
+import time
+
+from engage import extensions
+from engage.config import Settings
+from engage.scheduler import scheduled_jobs
+
+NO_DATA_SCAN_JOB = "workers.vitals.scan_no_data"
+MEDICATION_SCAN_JOB = "workers.medication.scan_medication"
+
+
+def _enqueue_once_per_period(settings: Settings, function: str, name: str, period_seconds: int) -> None:
+    # One job id per period: a second scheduler (lock hand-over) cannot double the scan.
+    period = int(time.time() // period_seconds)
+    queue = extensions.queue("default", extensions.sync_redis(settings))
+    queue.enqueue(function, job_id=f"{name}-{period}", result_ttl=period_seconds, failure_ttl=86400)
+
+
+def enqueue_no_data_scan(settings: Settings) -> None:
+    """Enqueue the scan for enrolled patients who stopped sending readings."""
+    _enqueue_once_per_period(settings, NO_DATA_SCAN_JOB, "vitals-no-data-scan", settings.vitals_no_data_scan_seconds)
+
+
+def enqueue_medication_scan(settings: Settings) -> None:
+    """Enqueue the medication scan: schedule upcoming doses, mark missed ones, escalate."""
+    _enqueue_once_per_period(settings, MEDICATION_SCAN_JOB, "medication-scan", settings.medication_scan_seconds)
+
+
+def _register() -> None:
+    from engage.config import get_settings
+
+    try:
+        settings = get_settings()
+        no_data_seconds, medication_seconds = settings.vitals_no_data_scan_seconds, settings.medication_scan_seconds
+    except Exception:  # settings are validated (with a clear message) when the process starts
+        no_data_seconds, medication_seconds = 300, 300
+    scheduled_jobs.append((enqueue_no_data_scan, {"trigger": "interval", "seconds": no_data_seconds}))
+    scheduled_jobs.append((enqueue_medication_scan, {"trigger": "interval", "seconds": medication_seconds}))
+
+
+_register()
