@@ -7,6 +7,7 @@ BLUEPRINT_MODULES = [
     "engage.views.admin",
     "engage.views.conversations",
     "engage.views.pages",
+    "engage.views.stats",
     "engage.views.clinics",
     "engage.views.appointments",
     "engage.views.vitals",

@@ -1,0 +1,99 @@
+"""Admin statistics, read from the raw collections (no writes)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from statistics import median
+
+from engage.models.appointment import Appointment
+from engage.models.conversation import Conversation
+from engage.models.message import Message
+from engage.models.user import User
+from schemas.stats import AppointmentDay
+from schemas.stats import DoctorResponse
+from schemas.stats import StatsOut
+
+MAX_MESSAGES = 50_000  # enough for a clinic's month; keeps the page fast on the embedded server
+
+
+async def appointments_per_day(since: datetime, until: datetime) -> list[AppointmentDay]:
+    pipeline = [
+        {"$match": {"start": {"$gte": since, "$lt": until}, "kind": {"$ne": "diagnostic"}}},
+        {"$project": {"day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$start"}}, "status": 1}},
+        {"$group": {"_id": {"day": "$day", "status": "$status"}, "n": {"$sum": 1}}},
+    ]
+    days: dict[str, dict[str, int]] = {}
+    async for row in await Appointment.get_pymongo_collection().aggregate(pipeline):
+        days.setdefault(row["_id"]["day"], {})[row["_id"]["status"]] = row["n"]
+    return [
+        AppointmentDay(
+            date=day,
+            total=sum(counts.values()),
+            cancelled=counts.get("cancelled", 0),
+            no_show=counts.get("no_show", 0),
+            completed=counts.get("completed", 0),
+        )
+        for day, counts in sorted(days.items())
+    ]
+
+
+async def first_response_times(since: datetime) -> list[DoctorResponse]:
+    """Per doctor: the median time from a patient's first unanswered message to the doctor's next message."""
+    conversations = {
+        str(c["_id"]): (c["patient_id"], c["doctor_id"])
+        async for c in Conversation.get_pymongo_collection().find({"last_message_at": {"$gte": since}}, {"patient_id": 1, "doctor_id": 1})
+    }
+    if not conversations:
+        return []
+    cursor = (
+        Message.get_pymongo_collection()
+        .find({"created_at": {"$gte": since}}, {"conversation_id": 1, "seq": 1, "sender_id": 1, "created_at": 1})
+        .sort([("conversation_id", 1), ("seq", 1)])
+        .limit(MAX_MESSAGES)
+    )
+    waits: dict[str, list[float]] = {}
+    current: str | None = None
+    waiting_since: datetime | None = None
+    async for m in cursor:
+        conv = str(m["conversation_id"])
+        pair = conversations.get(conv)
+        if pair is None:
+            continue
+        if conv != current:
+            current, waiting_since = conv, None
+        patient_id, doctor_id = pair
+        if m["sender_id"] == patient_id:
+            waiting_since = waiting_since or m["created_at"]
+        elif m["sender_id"] == doctor_id and waiting_since is not None:
+            waits.setdefault(str(doctor_id), []).append((m["created_at"] - waiting_since).total_seconds())
+            waiting_since = None
+    if not waits:
+        return []
+    names = {str(u.id): u.name for u in await User.find({"_id": {"$in": [pair[1] for pair in conversations.values()]}}).to_list()}
+    return sorted(
+        (
+            DoctorResponse(doctor_id=doctor_id, name=names.get(doctor_id, "?"), replies=len(values), median_first_response_seconds=median(values))
+            for doctor_id, values in waits.items()
+        ),
+        key=lambda d: d.median_first_response_seconds,
+    )
+
+
+async def clinic_stats(days: int) -> StatsOut:
+    """Appointments per day over the last `days` days and the next week, no-shows, response times."""
+    now = datetime.now(UTC)
+    since = now - timedelta(days=days)
+    per_day = await appointments_per_day(since, now + timedelta(days=7))
+    no_shows = sum(d.no_show for d in per_day)
+    past = await Appointment.get_pymongo_collection().count_documents(
+        {"start": {"$gte": since, "$lt": now}, "status": {"$in": ["completed", "no_show", "confirmed", "booked"]}, "kind": {"$ne": "diagnostic"}}
+    )
+    return StatsOut(
+        days=days,
+        appointments_per_day=per_day,
+        no_shows=no_shows,
+        no_show_rate=round(no_shows / past, 4) if past else None,
+        doctors=await first_response_times(since),
+    )
