@@ -6,4 +6,5 @@ BLUEPRINT_MODULES = [
     "engage.views.me",
     "engage.views.admin",
     "engage.views.vitals",
+    "engage.views.advice",
 ]

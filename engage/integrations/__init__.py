@@ -1,0 +1,1 @@
+"""Small adapters around outside services (e-mail, SMS, LLM providers)."""
