@@ -1,1 +1,1 @@
-"""Small adapters around outside services (email and SMS providers)."""
+"""Small adapters around outside services (email, SMS and LLM providers)."""

@@ -13,4 +13,5 @@ BLUEPRINT_MODULES = [
     "engage.views.vitals",
     "engage.views.notifications",
     "engage.views.webhooks",
+    "engage.views.advice",
 ]
