@@ -69,3 +69,28 @@ def oid(value: str):
     from beanie import PydanticObjectId
 
     return PydanticObjectId(value)
+
+
+async def test_advice_appears_when_the_job_is_done(api, make_patient, make_doctor, open_page, worker, db):  # noqa: F811
+    """The patient asks for advice; the panel shows it when advice:ready arrives, with its notice."""
+    doctor = await make_doctor()
+    patient = await make_patient()
+    assert (await api.post("/api/conversations", {"doctor_id": doctor.id}, token=patient.access_token)).status == 201
+    now = datetime.now(UTC)
+    readings = [
+        {"type": "blood_pressure", "systolic": 150 + i, "diastolic": 95, "unit": "mmHg", "taken_at": (now - timedelta(days=i, hours=1)).isoformat()}
+        for i in range(1, 6)
+    ]
+    assert (await api.post("/api/vitals", {"readings": readings}, token=patient.access_token)).status == 200
+
+    pat = await open_page(viewport=PHONE)
+    await pat.login("/", patient.email)
+    await pat.wait_socket()
+    await pat.page.get_by_role("tab", name="Advice").click()
+    await expect(pat.page.locator(".advice-list")).to_contain_text("No advice yet.")
+    await pat.page.get_by_role("button", name="Ask for advice on my last 30 days").click()
+    await expect(pat.page.get_by_role("status").filter(has_text="Your advice is ready.")).to_be_visible(timeout=30_000)
+    card = pat.page.locator("article.advice")
+    await expect(card).to_have_count(1)
+    await expect(card.locator(".advice-item").first).to_contain_text("Based on:")
+    await expect(card.locator(".disclaimer")).not_to_be_empty()

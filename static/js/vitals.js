@@ -235,8 +235,12 @@ export async function renderAdvice(panel, ctx) {
   const list = h("div", { class: "advice-list" });
   const request = h("button", { type: "button", class: "primary" }, "Ask for advice on my last 30 days");
   request.addEventListener("click", () => busy(request, error, async () => {
-    await api.post("/api/advice", {});
+    const data = await api.post("/api/advice", {});
     status.textContent = "Working on it… your advice appears here when it is ready.";
+    if (data?.advice) {
+      known = [data.advice, ...known.filter((a) => a.id !== data.advice.id)];
+      render(known);
+    }
   }));
   clear(panel, h("h2", {}, "Advice"), h("p", {}, "Advice is written from your recent readings. It is not a diagnosis."), request, status, error, list);
 
@@ -272,29 +276,33 @@ function adviceCard(advice) {
 }
 
 export async function renderMedications(panel, ctx) {
-  const { api, live } = ctx;
+  const { api, live, me } = ctx;
   const error = errorBox();
   const list = h("div", { class: "medications" });
   clear(panel, h("h2", {}, "Medications"), error, list);
+  const DAY = 86400000;
 
   async function refresh() {
     try {
-      const data = await api.get("/api/medications");
-      const prescriptions = data.prescriptions || [];
-      const doses = data.doses || [];
-      clear(list, prescriptions.length ? prescriptions.map((p) => {
-        const pDoses = doses.filter((d) => d.prescription_id === p.id);
-        const adherence = (data.adherence || []).find((a) => a.prescription_id === p.id);
+      const data = await api.get(`/api/patients/${me.id}/prescriptions`);
+      const items = (data.prescriptions || []).filter((item) => item.prescription.active);
+      const doseLists = await Promise.all(items.map((item) => api.get(`/api/prescriptions/${item.prescription.id}/doses`)));
+      const now = Date.now();
+      clear(list, items.length ? items.map((item, i) => {
+        const p = item.prescription;
+        const adherence = doseLists[i].adherence || item.adherence;
+        // Yesterday's, today's and tomorrow's doses: enough to mark one taken, never a long list.
+        const doses = (doseLists[i].doses || []).filter((d) => Math.abs(new Date(d.scheduled_at).getTime() - now) < DAY);
         return h("article", { class: "card", dataset: { prescriptionId: p.id } },
           h("h3", {}, `${p.drug} — ${p.dose}`),
           h("p", { class: "muted" }, `At ${p.times.join(", ")} (${p.timezone}), ${p.start_date} to ${p.end_date}`),
           p.instructions ? h("p", {}, p.instructions) : null,
-          adherence && adherence.adherence_percent !== null ? h("p", {}, `Adherence: ${Math.round(adherence.adherence_percent)} %`) : null,
-          h("ul", { class: "plain-list" }, pDoses.map((d) => h("li", { class: "row" },
+          adherence && adherence.adherence_percent !== null ? h("p", {}, `Adherence: ${Math.round(adherence.adherence_percent)} % (${adherence.taken} taken, ${adherence.missed} missed)`) : null,
+          h("ul", { class: "plain-list doses" }, doses.map((d) => h("li", { class: "row", dataset: { doseId: d.id, status: d.status } },
             h("span", {}, `${d.local_date} ${d.local_time}`),
-            d.status === "pending"
-              ? h("button", { type: "button", onclick: (event) => busy(event.currentTarget, error, async () => {
-                await live.call("medication:taken", { dose_id: d.id });
+            d.status === "pending" && new Date(d.scheduled_at).getTime() - now < 2 * 3600000
+              ? h("button", { type: "button", "aria-label": `${p.drug} ${d.local_time} taken`, onclick: (event) => busy(event.currentTarget, error, async () => {
+                await api.post(`/api/medication/doses/${d.id}/taken`, {});
                 toast(`${p.drug} marked as taken.`, "success");
                 await refresh();
               }) }, "Taken")
