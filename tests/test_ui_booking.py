@@ -95,3 +95,30 @@ async def test_two_patients_race_for_one_slot(api, admin, make_doctor, make_pati
     assert [str(a.patient_id) for a in holders] == [alice.id]
     bobs = await Appointment.find({"patient_id": oid(bob.id), "status": "booked"}).to_list()
     assert [a.start for a in bobs] == [datetime.fromisoformat(alt_start.replace("Z", "+00:00"))]
+
+
+async def test_a_freed_slot_is_offered_to_the_waitlist_and_booked_in_one_click(api, admin, make_doctor, make_patient, open_page, db):  # noqa: F811
+    doctor, specialty = await bookable_doctor(api, admin, make_doctor)
+    alice = await make_patient()
+    bob = await make_patient()
+    pb = await open_page(viewport=PHONE)
+    await pb.login("/", bob.email)
+    await pb.wait_socket()
+    await open_booking(pb, specialty, doctor)
+    first_start = await pb.page.locator("button.slot").first.get_attribute("data-start")
+    booked = await api.post("/api/appointments", {"doctor_id": doctor.id, "start": first_start, "client_id": uuid.uuid4().hex}, token=alice.access_token)
+    assert booked.status == 201
+    await expect(pb.page.locator(f"button.slot[data-start='{first_start}']")).to_have_count(0)
+
+    await pb.page.get_by_role("button", name="Join the waitlist").click()
+    await expect(pb.page.get_by_role("status").filter(has_text="waitlist")).to_contain_text(doctor.name)
+    cancel = await api.post(f"/api/appointments/{booked.body['appointment']['id']}/cancel", {}, token=doctor.access_token)  # doctors may cancel at any time
+    assert cancel.status == 200, cancel.body
+
+    offer = pb.page.locator(".offer")
+    await expect(offer).to_contain_text(f"A time with {doctor.name} is held for you")
+    await offer.get_by_role("button", name="Book it").click()
+    await expect(pb.page.get_by_role("tab", name="Appointments")).to_have_attribute("aria-selected", "true")
+    await expect(pb.page.locator("li.appointment.status-booked")).to_have_count(1)
+    mine = await Appointment.find({"patient_id": oid(bob.id), "status": {"$in": ["booked", "confirmed"]}}).to_list()
+    assert [a.start for a in mine] == [datetime.fromisoformat(first_start.replace("Z", "+00:00"))]

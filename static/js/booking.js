@@ -125,10 +125,18 @@ export async function renderBooking(panel, ctx) {
   const reason = h("input", { id: "booking-reason", name: "reason", maxlength: 500, placeholder: "Reason for the visit (optional)" });
   const picker = new SlotPicker({ api, live, onPick: (slot, button) => book(slot, button) });
   const doctorTitle = h("h3", { id: "slots-title" });
+  const waitNote = h("p", { class: "note", role: "status" });
+  const waitButton = h("button", { type: "button", class: "link" }, "Join the waitlist: tell me when an earlier time frees up");
+  waitButton.addEventListener("click", () => busy(waitButton, error, async () => {
+    const from = new Date(Date.now() + 3600000);
+    await api.post("/api/waitlist", { doctor_id: picker.doctor.id, from: from.toISOString(), to: new Date(from.getTime() + 14 * 86400000).toISOString() });
+    waitNote.textContent = `You are on ${picker.doctor.name}'s waitlist for the next two weeks.`;
+  }));
+  const offers = h("div", { class: "offers", "aria-live": "polite" });
   const slotSection = h("section", { class: "card", "aria-labelledby": "slots-title", hidden: true },
-    doctorTitle, h("label", { for: "booking-reason" }, "Reason"), reason, conflictBox, picker.error, picker.el);
+    doctorTitle, h("label", { for: "booking-reason" }, "Reason"), reason, conflictBox, picker.error, picker.el, waitButton, waitNote);
   clear(panel,
-    h("h2", {}, "Book an appointment"), error,
+    h("h2", {}, "Book an appointment"), offers, error,
     h("section", { class: "card" }, h("h3", {}, "1. Specialty"), specialtyList),
     h("section", { class: "card", "aria-label": "Doctors" }, h("h3", {}, "2. Doctor"), doctorList),
     slotSection);
@@ -220,6 +228,29 @@ export async function renderBooking(panel, ctx) {
     if (picker.doctor && e.doctor_id === picker.doctor.id && conflictBox.hidden) {
       showAlternatives("That time was just taken.", e.alternatives);
     }
+  });
+
+  // A freed slot held for us from the waitlist: accept or decline before the hold expires.
+  live.on("waitlist:offer", (e) => {
+    const slot = normalizeSlot(e);
+    const offerError = errorBox();
+    const card = h("div", { class: "card offer", role: "alert", dataset: { entryId: e.entry_id } },
+      h("p", {}, `A time with ${e.doctor_name} is held for you: ${slotLabel(slot)}. The hold ends at ${formatDateTime(e.expires_at)}.`),
+      h("div", { class: "row" },
+        h("button", { type: "button", class: "primary", onclick: (event) => busy(event.currentTarget, offerError, async () => {
+          await api.post(`/api/waitlist/${e.entry_id}/accept`, {});
+          card.remove();
+          toast(`Booked: ${slotLabel(slot)}`, "success");
+          await ctx.appointments?.refresh();
+          ctx.showTab("appointments");
+        }) }, "Book it"),
+        h("button", { type: "button", onclick: (event) => busy(event.currentTarget, offerError, async () => {
+          await api.post(`/api/waitlist/${e.entry_id}/decline`, {});
+          card.remove();
+        }) }, "No, thanks")),
+      offerError);
+    offers.append(card);
+    toast(`A time with ${e.doctor_name} freed up for you.`);
   });
 
   ctx.booking = { refresh: () => loadSpecialties(), picker };

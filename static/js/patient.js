@@ -30,7 +30,7 @@ boot({
   title: "Engage",
   sections: [
     { name: "messages", label: "Messages", render: renderMessages, eager: true },
-    { name: "book", label: "Book", render: renderBooking, onShow: (ctx) => ctx.booking?.refresh() },
+    { name: "book", label: "Book", render: renderBooking, eager: true, onShow: (ctx) => ctx.booking?.refresh() },
     { name: "appointments", label: "Appointments", render: renderAppointments, onShow: (ctx) => ctx.appointments?.refresh() },
     { name: "vitals", label: "Vitals", render: renderPatientVitals, onShow: (ctx) => ctx.vitals?.refresh() },
     { name: "advice", label: "Advice", render: renderAdvice, onShow: (ctx) => ctx.advice?.refresh() },
