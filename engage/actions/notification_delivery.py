@@ -443,14 +443,23 @@ async def scan_notifications(settings: Settings | None = None) -> dict:
 
 
 def recover_dead_worker_jobs(connection: redis.Redis) -> int:
-    """Remove send jobs of dead workers from RQ's started registry (RQ leaves them there); the scan requeues their ids."""
+    """Requeue send jobs that RQ left in its started registry when their worker died (safe: claims are atomic)."""
     from rq.registry import StartedJobRegistry
 
-    removed = 0
+    from rq.job import Job
+
+    requeued = 0
     for name in ("critical", "notifications"):
         registry = StartedJobRegistry(name, connection=connection)
-        for job_id in registry.get_job_ids():
-            if job_id.startswith("notify-send-") and not _job_is_live(connection, job_id):
-                registry.remove(job_id)
-                removed += 1
-    return removed
+        queue = extensions.queue(name, connection)
+        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+            if not job_id.startswith("notify-send-") or _job_is_live(connection, job_id):
+                continue
+            # RQ 3 keys started entries by job and execution; only the one who removes it requeues.
+            if connection.zrem(registry.key, f"{job_id}:{execution_id}"):
+                try:
+                    queue.enqueue_job(Job.fetch(job_id, connection=connection))
+                    requeued += 1
+                except Exception:
+                    log.exception("could not requeue send job %s; the scan will enqueue its notifications", job_id)
+    return requeued
