@@ -155,26 +155,27 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
     if decisions:
         await _collection().bulk_write(decisions, ordered=False)
 
-    if ready:
-        providers = providers_for(settings)
-        loop = asyncio.get_running_loop()
-        executor = ThreadPoolExecutor(max_workers=settings.notification_concurrency)
-        loop.set_default_executor(executor)  # the SDKs block; give them as many threads as calls in flight
-        recorder = OutcomeRecorder()
-        retries: list[tuple[str, bool, timedelta]] = []
-        try:
-            size = settings.notification_concurrency
-            for start in range(0, len(ready), size):
-                await _claim_and_send(ready[start : start + size], providers, settings, recorder, stats, retries)
-            await recorder.drain()
-        finally:
-            for provider in providers.values():
-                await provider.close()
-            executor.shutdown(wait=False)
-        if retries:
-            await asyncio.to_thread(_schedule_retries, settings, retries)
-
-    await asyncio.to_thread(_release_own_markers, notification_ids, job_id)
+    # The SDKs block: give them as many threads as calls in flight (the loop is this job's own).
+    executor = ThreadPoolExecutor(max_workers=settings.notification_concurrency + 2)
+    asyncio.get_running_loop().set_default_executor(executor)
+    try:
+        if ready:
+            providers = providers_for(settings)
+            recorder = OutcomeRecorder()
+            retries: list[tuple[str, bool, timedelta]] = []
+            try:
+                size = settings.notification_concurrency
+                for start in range(0, len(ready), size):
+                    await _claim_and_send(ready[start : start + size], providers, settings, recorder, stats, retries)
+                await recorder.drain()
+            finally:
+                for provider in providers.values():
+                    await provider.close()
+            if retries:
+                await asyncio.to_thread(_schedule_retries, settings, retries, job_id)
+        await asyncio.to_thread(_release_own_markers, notification_ids, job_id)
+    finally:
+        executor.shutdown(wait=False)
     return stats
 
 
@@ -250,19 +251,8 @@ def _record_failure(doc, token, exc, settings, recorder, stats, retries, transie
         stats["failed"] += 1
 
 
-def _current_job_id() -> str | None:
-    try:
-        from rq import get_current_job
-
-        job = get_current_job()
-        return job.id if job else None
-    except Exception:
-        return None
-
-
 def _release_own_markers(ids: list[str], job_id: str | None) -> None:
     """Drop the enqueue markers this job holds, so the scan may enqueue these ids again later."""
-    job_id = job_id or _current_job_id()
     if not job_id or not ids:
         return
     connection = _sync_twin_of_async_redis()
@@ -276,11 +266,10 @@ def _release_own_markers(ids: list[str], job_id: str | None) -> None:
         connection.close()
 
 
-def _schedule_retries(settings: Settings, retries: list[tuple[str, bool, timedelta]]) -> None:
+def _schedule_retries(settings: Settings, retries: list[tuple[str, bool, timedelta]], job_id: str | None) -> None:
     """Enqueue each retry for its backoff time (RQ's scheduler in the worker runs it then)."""
     connection = _sync_twin_of_async_redis()
     try:
-        job_id = _current_job_id()
         keys = [MARKER_PREFIX + nid for nid, _, _ in retries]
         if job_id:
             values = connection.mget(keys)
@@ -454,14 +443,23 @@ async def scan_notifications(settings: Settings | None = None) -> dict:
 
 
 def recover_dead_worker_jobs(connection: redis.Redis) -> int:
-    """Remove send jobs of dead workers from RQ's started registry (RQ leaves them there); the scan requeues their ids."""
+    """Requeue send jobs that RQ left in its started registry when their worker died (safe: claims are atomic)."""
     from rq.registry import StartedJobRegistry
 
-    removed = 0
+    from rq.job import Job
+
+    requeued = 0
     for name in ("critical", "notifications"):
         registry = StartedJobRegistry(name, connection=connection)
-        for job_id in registry.get_job_ids():
-            if job_id.startswith("notify-send-") and not _job_is_live(connection, job_id):
-                registry.remove(job_id)
-                removed += 1
-    return removed
+        queue = extensions.queue(name, connection)
+        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+            if not job_id.startswith("notify-send-") or _job_is_live(connection, job_id):
+                continue
+            # RQ 3 keys started entries by job and execution; only the one who removes it requeues.
+            if connection.zrem(registry.key, f"{job_id}:{execution_id}"):
+                try:
+                    queue.enqueue_job(Job.fetch(job_id, connection=connection))
+                    requeued += 1
+                except Exception:
+                    log.exception("could not requeue send job %s; the scan will enqueue its notifications", job_id)
+    return requeued

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from datetime import timedelta
 
@@ -18,6 +19,9 @@ from engage.integrations.notification_providers import TransientProviderError
 from engage.integrations.notification_providers import error_for_status
 
 TWILIO_API = "https://api.twilio.com"
+
+# The SDK logs every request and its headers at INFO; keep that out of the worker's log.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 
 class RebasedTwilioHttpClient(TwilioHttpClient):
