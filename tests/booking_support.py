@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC
 from datetime import date
@@ -87,3 +88,12 @@ def validate_event(event: str, payload: dict) -> None:
 async def book(api: Api, patient: Account, doctor_id: str, start: str, client_id: str | None = None, **extra):
     body = {"doctor_id": doctor_id, "start": start, "client_id": client_id or uuid.uuid4().hex, **extra}
     return await api.post("/api/appointments", body, token=patient.access_token)
+
+
+async def make_patients(make_patient, count: int, **fields) -> list[Account]:
+    """Many patients, a few at a time (password hashing is deliberately slow)."""
+    patients: list[Account] = []
+    while len(patients) < count:
+        batch = min(5, count - len(patients))
+        patients.extend(await asyncio.gather(*[make_patient(**fields) for _ in range(batch)]))
+    return patients
