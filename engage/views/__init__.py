@@ -7,4 +7,5 @@ BLUEPRINT_MODULES = [
     "engage.views.admin",
     "engage.views.vitals",
     "engage.views.advice",
+    "engage.views.medication",
 ]
