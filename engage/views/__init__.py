@@ -8,4 +8,5 @@ BLUEPRINT_MODULES = [
     "engage.views.vitals",
     "engage.views.advice",
     "engage.views.medication",
+    "engage.views.fhir",
 ]
