@@ -341,3 +341,8 @@ class DoseEvent(BaseModel):
     """medication:dose — a dose changed state (taken or missed), to the patient's sockets."""
 
     dose: DoseOut
+
+
+class FhirObservationQuery(RequestModel):
+    patient: ObjectIdStr
+    count: int = Field(default=100, ge=1, le=1000, alias="_count")

@@ -1,4 +1,4 @@
-"""Vitals over Socket.IO: vitals:submit, vitals:watch / vitals:unwatch, vitals:ack."""
+"""Vitals over Socket.IO: vitals:submit, vitals:watch / vitals:unwatch, vitals:ack, medication:taken."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from engage import web
 from engage.actions.online import heartbeat_forever
 from engage.actions.online import mark_socket_offline
 from engage.actions.online import mark_socket_online
+from engage.actions.medication import check_mark_taken
+from engage.actions.medication import dose_out
 from engage.actions.vital_alerts import check_ack_alert
 from engage.actions.vitals import check_submit_readings
 from engage.actions.vitals import check_watch_patient
@@ -20,6 +22,7 @@ from engage.sockets import connection
 from engage.sockets.handlers import SocketUser
 from engage.sockets.handlers import socket_handler
 from schemas.vitals import AckRequest
+from schemas.vitals import DoseTakenRequest
 from schemas.vitals import WatchRequest
 
 
@@ -60,3 +63,10 @@ def register(sio: socketio.AsyncServer) -> None:
         request = parse_model(AckRequest, data)
         alert = await check_ack_alert(user.user_id, user.role, request.alert_id, request.snooze_minutes)
         return {"alert": alert.model_dump(mode="json")}
+
+    @sio.on("medication:taken")
+    @handler
+    async def taken(user: SocketUser, sid: str, data: Any) -> dict[str, Any]:
+        request = parse_model(DoseTakenRequest, data if data is not None else {})
+        dose = await check_mark_taken(user.user_id, user.role, request.dose_id, request.prescription_id, "socket")
+        return {"dose": dose_out(dose).model_dump(mode="json")}

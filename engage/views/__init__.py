@@ -14,4 +14,6 @@ BLUEPRINT_MODULES = [
     "engage.views.notifications",
     "engage.views.webhooks",
     "engage.views.advice",
+    "engage.views.medication",
+    "engage.views.fhir",
 ]
