@@ -172,6 +172,11 @@ def seed(client: Client) -> list[str]:
 
         _try("an appointment", book, notes)
 
+    # A prescription: its doses and reminders are scheduled at once.
+    _try("a prescription", lambda: client.call("POST", f"/api/patients/{sam['id']}/prescriptions", {
+        "drug": "Amlodipine", "dose": "5 mg", "times": ["08:00", "20:00"], "start_date": (date.today() - timedelta(days=3)).isoformat(),
+        "end_date": (date.today() + timedelta(days=60)).isoformat(), "instructions": "One tablet with water."}, token=okafor["token"]), notes)
+
     return notes
 
 

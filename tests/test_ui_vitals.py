@@ -94,3 +94,24 @@ async def test_advice_appears_when_the_job_is_done(api, make_patient, make_docto
     await expect(card).to_have_count(1)
     await expect(card.locator(".advice-item").first).to_contain_text("Based on:")
     await expect(card.locator(".disclaimer")).not_to_be_empty()
+
+
+async def test_patient_marks_a_dose_taken(api, make_patient, make_doctor, open_page, db):  # noqa: F811
+    doctor = await make_doctor()
+    patient = await make_patient()
+    assert (await api.post("/api/conversations", {"doctor_id": doctor.id}, token=patient.access_token)).status == 201
+    soon = datetime.now(UTC) + timedelta(minutes=30)
+    today = soon.date()
+    body = {"drug": "Metformin", "dose": "500 mg", "times": [soon.strftime("%H:%M")], "start_date": (today - timedelta(days=1)).isoformat(),
+            "end_date": (today + timedelta(days=5)).isoformat(), "instructions": "With food."}
+    resp = await api.post(f"/api/patients/{patient.id}/prescriptions", body, token=doctor.access_token)
+    assert resp.status == 201, resp.body
+
+    pat = await open_page(viewport=PHONE)
+    await pat.login("/", patient.email)
+    await pat.page.get_by_role("tab", name="Medications").click()
+    card = pat.page.locator(f"article[data-prescription-id='{resp.body['prescription']['id']}']")
+    await expect(card).to_contain_text("Metformin — 500 mg")
+    await card.get_by_role("button", name="Taken").first.click()
+    await expect(card.locator("li[data-status=taken]")).to_have_count(1)
+    await expect(card).to_contain_text("Adherence: 100 %")
