@@ -84,6 +84,7 @@ async def test_two_patients_race_for_one_slot(api, admin, make_doctor, make_pati
     await expect(conflict).to_contain_text("taken")
     alternatives = conflict.locator("button.alternative")
     assert await alternatives.count() >= 3
+    await pb.screenshot("patient-booking-conflict")
     alt_start = await alternatives.first.get_attribute("data-start")
     await alternatives.first.click()
     await expect(pb.page.get_by_role("tab", name="Appointments")).to_have_attribute("aria-selected", "true")
@@ -122,3 +123,29 @@ async def test_a_freed_slot_is_offered_to_the_waitlist_and_booked_in_one_click(a
     await expect(pb.page.locator("li.appointment.status-booked")).to_have_count(1)
     mine = await Appointment.find({"patient_id": oid(bob.id), "status": {"$in": ["booked", "confirmed"]}}).to_list()
     assert [a.start for a in mine] == [datetime.fromisoformat(first_start.replace("Z", "+00:00"))]
+
+
+async def test_patient_reschedules_then_cancels(api, admin, make_doctor, make_patient, open_page, db):  # noqa: F811
+    doctor, specialty = await bookable_doctor(api, admin, make_doctor)
+    patient = await make_patient()
+    slots = (await api.get(f"/api/doctors/{doctor.id}/slots", token=patient.access_token, params={"from": "2030-01-07", "to": "2030-01-08"})).body["slots"]
+    booked = await api.post("/api/appointments", {"doctor_id": doctor.id, "start": slots[0]["start"], "client_id": uuid.uuid4().hex}, token=patient.access_token)
+    assert booked.status == 201
+    appointment_id = booked.body["appointment"]["id"]
+
+    page = await open_page(viewport=PHONE)
+    page.page.on("dialog", lambda dialog: dialog.accept())
+    await page.login("/", patient.email)
+    await page.page.get_by_role("tab", name="Appointments").click()
+    item = page.page.locator(f"li.appointment[data-appointment-id='{appointment_id}']")
+    await item.get_by_role("button", name="Reschedule").click()
+    new_slot = page.page.locator("#panel-appointments button.slot").nth(60)  # a day or more ahead: patients may cancel up to 2 h before
+    new_start = await new_slot.get_attribute("data-start")
+    await new_slot.click()
+    await expect(page.page.locator(".toast").last).to_contain_text("Moved to")
+    stored = await Appointment.get(oid(appointment_id))
+    assert stored.start == datetime.fromisoformat(new_start.replace("Z", "+00:00")) and stored.status == "booked"
+
+    await item.get_by_role("button", name="Cancel").click()
+    await expect(item).to_have_class("appointment status-cancelled")
+    assert (await Appointment.get(oid(appointment_id))).status == "cancelled"
