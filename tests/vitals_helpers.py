@@ -23,7 +23,8 @@ async def relate(doctor_id: str, patient_id: str, via: str = "conversation", sta
         await raw_db()["conversations"].insert_one({**pair, "last_message_at": None, "created_at": datetime.now(UTC)})
     else:
         start = datetime.now(UTC) + timedelta(days=2)
-        await raw_db()["appointments"].insert_one({**pair, "clinic_id": ObjectId(), "start": start, "end": start + timedelta(minutes=30), "status": status})
+        await raw_db()["appointments"].insert_one({**pair, "clinic_id": ObjectId(), "start": start, "end": start + timedelta(minutes=30), "status": status,
+                                                  "token": f"vitals-{ObjectId()}"})  # booking's unique token index
 
 
 def ago(**delta) -> str:
