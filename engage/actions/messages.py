@@ -73,6 +73,9 @@ class MessageWriter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._last_seq: OrderedDict[str, int] = OrderedDict()
+        self._outbox: list[list[tuple[dict[str, Any], PendingMessage]]] = []
+        self._outbox_ready = asyncio.Event()
+        self._publisher: asyncio.Task | None = None
         self.batches = 0  # figures for the benchmark
         self.messages = 0
 
@@ -110,11 +113,28 @@ class MessageWriter:
         self.batches += 1
         self.messages += len(created)
         if created:
-            await self._after_insert(created, leaders)
+            await self._denormalise(created, leaders)
         for pending in batch:
             if not pending.future.done():
                 doc, new = results[pending.id]
                 pending.future.set_result((doc, new and leaders[pending.id] is pending))
+        if created:
+            # Delivery runs in its own task, in commit order, while the next batch is stored.
+            self._outbox.append([(doc, leaders[doc["_id"]]) for doc in created])
+            self._outbox_ready.set()
+            if self._publisher is None or self._publisher.done():
+                self._publisher = asyncio.get_running_loop().create_task(self._publish_forever(), name="engage-message-publisher")
+
+    async def _publish_forever(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            while self._outbox:
+                for doc, pending in self._outbox.pop(0):
+                    try:
+                        await publish_to_users("chat:message", message_out(doc), [pending.sender_id, pending.recipient_id])
+                    except Exception:
+                        log.exception("publishing chat:message failed")
 
     async def _store(self, todo: list[PendingMessage]) -> dict[str, tuple[dict[str, Any], bool]]:
         collection = Message.get_pymongo_collection()
@@ -183,8 +203,8 @@ class MessageWriter:
         if len(self._last_seq) > _SEQ_CACHE_SIZE:
             self._last_seq.popitem(last=False)
 
-    async def _after_insert(self, created: list[dict[str, Any]], leaders: dict[str, PendingMessage]) -> None:
-        """Denormalise into conversations, note alerts, publish. The messages are stored already."""
+    async def _denormalise(self, created: list[dict[str, Any]], leaders: dict[str, PendingMessage]) -> None:
+        """Copy the newest messages into their conversations and open alert windows (before the ack)."""
         newest: dict[str, dict[str, Any]] = {}
         sender_seq: dict[tuple[str, str], int] = {}
         for doc in created:
@@ -220,12 +240,6 @@ class MessageWriter:
             )
         except Exception:
             log.exception("scheduling missed-message alerts failed")
-        for doc in created:
-            pending = leaders[doc["_id"]]
-            try:
-                await publish_to_users("chat:message", message_out(doc), [pending.sender_id, pending.recipient_id])
-            except Exception:
-                log.exception("publishing chat:message failed")
 
 
 _writer: MessageWriter | None = None

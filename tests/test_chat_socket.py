@@ -1,0 +1,297 @@
+"""Chat over Socket.IO (websocket and polling): send, delivery, idempotency, catch-up, typing,
+read receipts, presence, validation, access and the rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from bson import ObjectId
+
+from engage.models.message import Message
+from schemas.chat import MessageOut
+from schemas.chat import PresenceEvent
+from schemas.chat import ReadAck
+from schemas.chat import ReadEvent
+from schemas.chat import SyncAck
+from schemas.chat import TypingEvent
+from tests.chat_factories import client_id
+from tests.chat_factories import error_code
+from tests.chat_factories import messages_for
+from tests.chat_factories import open_pair
+from tests.chat_factories import send
+from tests.chat_factories import valid
+from tests.servers import start_engage
+
+TRANSPORTS = ["websocket", "polling"]
+
+
+async def stored_seqs(conversation_id: str) -> list[int]:
+    docs = await Message.get_pymongo_collection().find({"conversation_id": ObjectId(conversation_id)}, {"seq": 1}).to_list()
+    return sorted(d["seq"] for d in docs)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_send_is_stored_acked_and_delivered_to_every_socket_of_both(api, connect, make_patient, make_doctor, db, transport):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    phone = await connect(pair.patient.access_token, transport)
+    laptop = await connect(pair.patient.access_token, transport)
+    doctor = await connect(pair.doctor.access_token, transport)
+    message = await send(phone, pair.id, "  I feel dizzy  ", cid="c-1")
+    assert message["seq"] == 1 and message["body"] == "I feel dizzy"
+    assert message["sender_id"] == pair.patient.id and message["client_id"] == "c-1" and message["conversation_id"] == pair.id
+    # Stored before the ack.
+    stored = await Message.get_pymongo_collection().find_one({"_id": message["id"]})
+    assert stored is not None and stored["seq"] == 1 and stored["body"] == "I feel dizzy"
+    for client in (phone, laptop, doctor):
+        assert valid(MessageOut, await client.wait_for("chat:message")) == message
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_resend_with_same_client_id_returns_original_and_delivers_nothing(api, connect, make_patient, make_doctor, db, transport):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, transport)
+    doctor = await connect(pair.doctor.access_token, transport)
+    original = await send(patient, pair.id, "first", cid="retry-me")
+    again = await send(patient, pair.id, "first (edited?)", cid="retry-me")
+    assert again == original
+    later = await send(patient, pair.id, "second")
+    await doctor.wait_for("chat:message", lambda m: m["id"] == later["id"])
+    assert [m["seq"] for m in messages_for(doctor, pair.id)] == [1, 2]
+    assert await stored_seqs(pair.id) == [1, 2]
+
+
+async def test_fifty_concurrent_senders_get_seqs_without_gap_or_duplicate(api, connect, make_patient, make_doctor, db, web, web2):
+    """25 patient and 25 doctor sockets over two web processes, each sending twice at once.
+
+    Websocket only: on this 2-core machine fifty sockets each receiving every message starve
+    polling clients of their pings (polling sends are covered by the other tests).
+    """
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    clients = []
+    for n in range(50):
+        account = pair.patient if n % 2 else pair.doctor
+        clients.append(await connect(account.access_token, "websocket", url=(web if n % 4 < 2 else web2).url))
+    per_client = 2
+    total = 50 * per_client
+
+    async def burst(client):
+        return await asyncio.gather(*[send(client, pair.id, f"m{i}") for i in range(per_client)])
+
+    acks = [m for batch in await asyncio.gather(*[burst(c) for c in clients]) for m in batch]
+    assert sorted(m["seq"] for m in acks) == list(range(1, total + 1))
+    assert await stored_seqs(pair.id) == list(range(1, total + 1))
+    # Every socket of both participants sees every message exactly once.
+    for client in (clients[0], clients[1], clients[-1]):
+        await client.wait_for("chat:message", lambda m: len(messages_for(client, pair.id)) >= total)
+        assert sorted(m["seq"] for m in messages_for(client, pair.id)) == list(range(1, total + 1))
+    listing = (await api.get(f"/api/conversations/{pair.id}", token=pair.patient.access_token)).body["conversation"]
+    assert listing["last_seq"] == total and listing["last_message"]["seq"] == total
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_reconnect_catches_up_with_exactly_what_was_missed(api, connect, make_patient, make_doctor, db, web, transport):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, transport)
+    doctor = await connect(pair.doctor.access_token, transport)
+    await send(patient, pair.id, "before")
+    seen = await doctor.wait_for("chat:message")
+    await doctor.sio.eio.disconnect(abort=True)  # the phone drops its socket
+    missed = [await send(patient, pair.id, f"while away {n}") for n in range(5)]
+    back = await connect(pair.doctor.access_token, transport)
+    ack = await back.call("chat:sync", {"conversation_id": pair.id, "after_seq": seen["seq"]})
+    valid(SyncAck, ack)
+    assert ack["messages"] == missed
+    # Paging with limit gives the same messages in order, none twice.
+    first = await back.call("chat:sync", {"conversation_id": pair.id, "after_seq": seen["seq"], "limit": 3})
+    rest = await back.call("chat:sync", {"conversation_id": pair.id, "after_seq": first["messages"][-1]["seq"], "limit": 3})
+    assert first["messages"] + rest["messages"] == missed
+    assert (await back.call("chat:sync", {"conversation_id": pair.id, "after_seq": missed[-1]["seq"]}))["messages"] == []
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_typing_reaches_the_other_side_and_expires(api, connect, make_patient, make_doctor, transport):
+    """ENGAGE_TYPING_TTL is 2 s in the test environment."""
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, transport)
+    doctor = await connect(pair.doctor.access_token, transport)
+    started = time.monotonic()
+    assert await patient.call("chat:typing", {"conversation_id": pair.id, "typing": True}) == {"ok": True}
+    on = await doctor.wait_for("chat:typing")
+    assert valid(TypingEvent, on) == {"conversation_id": pair.id, "user_id": pair.patient.id, "typing": True}
+    off = await doctor.wait_for("chat:typing", lambda e: e["typing"] is False, timeout=6)
+    elapsed = time.monotonic() - started
+    assert valid(TypingEvent, off) == {"conversation_id": pair.id, "user_id": pair.patient.id, "typing": False}
+    assert 1.7 <= elapsed <= 3.5, elapsed
+    assert patient.received("chat:typing") == []  # the typer is not told about itself
+
+
+async def test_typing_refresh_keeps_it_alive_and_false_stops_it(api, connect, make_patient, make_doctor):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token)
+    doctor = await connect(pair.doctor.access_token)
+    started = time.monotonic()
+    for _ in range(4):  # refreshed every 0.4 s for 1.6 s, then stopped explicitly
+        await patient.call("chat:typing", {"conversation_id": pair.id, "typing": True})
+        await asyncio.sleep(0.4)
+    await patient.call("chat:typing", {"conversation_id": pair.id, "typing": False})
+    await doctor.wait_for("chat:typing", lambda e: e["typing"] is False)
+    assert time.monotonic() - started < 2.5
+    assert [e["typing"] for e in doctor.received("chat:typing")] == [True] * 4 + [False]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_disconnect_stops_typing(api, connect, make_patient, make_doctor, transport):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, transport)
+    doctor = await connect(pair.doctor.access_token, "websocket")
+    await patient.call("chat:typing", {"conversation_id": pair.id, "typing": True})
+    await doctor.wait_for("chat:typing")
+    dropped = time.monotonic()
+    await patient.close()
+    off = await doctor.wait_for("chat:typing", lambda e: e["typing"] is False)
+    assert off["user_id"] == pair.patient.id
+    assert time.monotonic() - dropped < 1.5  # well before the 2 s expiry
+    await asyncio.sleep(0.3)  # nothing more arrives at the original expiry time
+    assert [e["typing"] for e in doctor.received("chat:typing")] == [True, False]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_read_receipts_and_unread_counts(api, connect, make_patient, make_doctor, transport):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, transport)
+    doctor = await connect(pair.doctor.access_token, transport)
+    for n in range(3):
+        await send(patient, pair.id, f"m{n}")
+    await doctor.wait_for("chat:message", lambda m: m["seq"] == 3)
+
+    async def unread(account) -> int:
+        return (await api.get(f"/api/conversations/{pair.id}", token=account.access_token)).body["conversation"]["unread_count"]
+
+    assert (await unread(pair.doctor), await unread(pair.patient)) == (3, 0)
+    ack = await doctor.call("chat:read", {"conversation_id": pair.id, "seq": 2})
+    assert valid(ReadAck, ack) == {"ok": True, "seq": 2}
+    receipt = await patient.wait_for("chat:read")
+    assert valid(ReadEvent, receipt) == {"conversation_id": pair.id, "user_id": pair.doctor.id, "seq": 2}
+    assert await unread(pair.doctor) == 1
+    await doctor.call("chat:read", {"conversation_id": pair.id, "seq": 3})
+    await patient.wait_for("chat:read", lambda e: e["seq"] == 3)
+    assert await unread(pair.doctor) == 0
+    # The doctor replying counts as having read; the patient now has one unread.
+    await send(doctor, pair.id, "reply")
+    assert (await unread(pair.doctor), await unread(pair.patient)) == (0, 1)
+
+
+async def test_presence_with_two_devices(api, connect, make_patient, make_doctor):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    doctor = await connect(pair.doctor.access_token)
+
+    async def barrier() -> None:
+        # Events from one process reach a socket in order: once this message is in, so is presence.
+        message = await send(doctor, pair.id, "barrier")
+        await doctor.wait_for("chat:message", lambda m: m["id"] == message["id"])
+
+    phone = await connect(pair.patient.access_token, "websocket")
+    online = await doctor.wait_for("presence")
+    assert valid(PresenceEvent, online) == {"user_id": pair.patient.id, "status": "online"}
+    laptop = await connect(pair.patient.access_token, "polling")
+    listing = (await api.get("/api/conversations", token=pair.doctor.access_token)).body["conversations"]
+    assert listing[0]["other_party"]["online"] is True
+    await phone.close()
+    await barrier()
+    assert doctor.received("presence") == [online]  # still online through the laptop
+    await laptop.close()
+    offline = await doctor.wait_for("presence", lambda e: e["status"] == "offline")
+    assert valid(PresenceEvent, offline) == {"user_id": pair.patient.id, "status": "offline"}
+    listing = (await api.get("/api/conversations", token=pair.doctor.access_token)).body["conversations"]
+    assert listing[0]["other_party"]["online"] is False
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_third_user_is_refused_on_every_event_and_sees_nothing(api, connect, make_patient, make_doctor, transport):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, transport)
+    for intruder_account in (await make_patient(), await make_doctor()):
+        intruder = await connect(intruder_account.access_token, transport)
+        for event, data in [
+            ("chat:send", {"conversation_id": pair.id, "client_id": "x", "body": "hi"}),
+            ("chat:typing", {"conversation_id": pair.id, "typing": True}),
+            ("chat:read", {"conversation_id": pair.id, "seq": 0}),
+            ("chat:sync", {"conversation_id": pair.id, "after_seq": 0}),
+        ]:
+            assert error_code(await intruder.call(event, data)) == "not_found", event
+        await patient.call("chat:typing", {"conversation_id": pair.id, "typing": True})
+        message = await send(patient, pair.id, "private")
+        await patient.wait_for("chat:message", lambda m: m["id"] == message["id"])
+        # The intruder's own process delivered the patient's events to the patient already.
+        await intruder.call("chat:sync", {"conversation_id": pair.id, "after_seq": 0})
+        assert [name for name, _ in intruder.events] == []
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "field"),
+    [
+        ("chat:send", {"conversation_id": "CID", "client_id": "a", "body": ""}, "body"),
+        ("chat:send", {"conversation_id": "CID", "client_id": "a", "body": "   "}, "body"),
+        ("chat:send", {"conversation_id": "CID", "client_id": "a", "body": "x" * 4001}, "body"),
+        ("chat:send", {"conversation_id": "CID", "client_id": "a", "body": None}, "body"),
+        ("chat:send", {"conversation_id": "CID", "body": "hi"}, "client_id"),
+        ("chat:send", {"conversation_id": "CID", "client_id": "", "body": "hi"}, "client_id"),
+        ("chat:send", {"conversation_id": "CID", "client_id": "x" * 65, "body": "hi"}, "client_id"),
+        ("chat:send", {"conversation_id": "nope", "client_id": "a", "body": "hi"}, "conversation_id"),
+        ("chat:send", "just a string", "body"),
+        ("chat:typing", {"conversation_id": "CID", "typing": "yes"}, "typing"),
+        ("chat:read", {"conversation_id": "CID", "seq": -1}, "seq"),
+        ("chat:read", {"conversation_id": "CID", "seq": "3"}, "seq"),
+        ("chat:sync", {"conversation_id": "CID", "after_seq": 0, "limit": 501}, "limit"),
+        ("chat:sync", {"conversation_id": "CID"}, "after_seq"),
+    ],
+)
+async def test_invalid_payloads_get_validation_errors(api, connect, make_patient, make_doctor, db, event, data, field):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token)
+    if isinstance(data, dict):
+        data = {k: pair.id if v == "CID" else v for k, v in data.items()}
+    ack = await patient.call(event, data)
+    assert error_code(ack) == "validation_error"
+    assert ack["error"]["field"] == field
+    assert await stored_seqs(pair.id) == []
+
+
+async def test_unknown_conversation_is_not_found(connect, make_patient):
+    patient = await connect((await make_patient()).access_token)
+    ack = await patient.call("chat:send", {"conversation_id": "0" * 24, "client_id": "a", "body": "hi"})
+    assert error_code(ack) == "not_found"
+
+
+@pytest.fixture(scope="module")
+def default_limits_web(engage_environment, tmp_root):
+    """A web process with the shipped chat settings (the suite's environment raises the rate limit)."""
+    env = {k: v for k, v in engage_environment.items() if k != "ENGAGE_CHAT_RATE_LIMIT"}
+    proc = start_engage("web", env, tmp_root)
+    yield proc
+    proc.stop()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_rate_limit_is_20_per_10_seconds_by_default(api, connect, make_patient, make_doctor, db, default_limits_web, transport):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, transport, url=default_limits_web.url)
+    sent = await asyncio.gather(*[send(patient, pair.id, f"m{n}", cid=f"c{n}") for n in range(20)])
+    limited = await patient.call("chat:send", {"conversation_id": pair.id, "client_id": "c20", "body": "one too many"})
+    assert error_code(limited) == "rate_limited"
+    assert "20" in limited["error"]["message"]
+    # A retry of an already stored message is still answered with the original.
+    assert await send(patient, pair.id, "m3", cid="c3") == sent[3]
+    # The limit is per user: the doctor can still answer.
+    doctor = await connect(pair.doctor.access_token, transport, url=default_limits_web.url)
+    await send(doctor, pair.id, "answer")
+    assert await stored_seqs(pair.id) == list(range(1, 22))
+    rest = await api.post(f"/api/conversations/{pair.id}/messages", {"client_id": "rest", "body": "x"}, token=pair.patient.access_token)
+    assert rest.status == 200 or rest.status == 201  # the suite's own web process has a high limit
+    from tests.clients import Api
+
+    limited_api = Api(api.session, default_limits_web.url)
+    resp = await limited_api.post(f"/api/conversations/{pair.id}/messages", {"client_id": "rest2", "body": "x"}, token=pair.patient.access_token)
+    assert resp.status == 429 and resp.error_code == "rate_limited"
