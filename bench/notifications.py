@@ -63,9 +63,9 @@ def seed(mongo_url: str, count: int, due_in: float) -> tuple[MongoClient, object
     return client, due
 
 
-def run(label: str, workers: int, count: int, crash_every: float | None, base_env: dict, tmp: Path) -> dict:
+def run(label: str, workers: int, count: int, crash_every: float | None, base_env: dict, tmp: Path, tuning: dict[str, str]) -> dict:
     provider = ProviderServer().start()
-    env = stack_env(base_env, provider, 0, ENGAGE_LOG_LEVEL="warning", ENGAGE_NOTIFICATION_LEASE_SECONDS="60")
+    env = stack_env(base_env, provider, 0, ENGAGE_LOG_LEVEL="warning", ENGAGE_NOTIFICATION_LEASE_SECONDS="60", **tuning)
     import redis as redis_lib
 
     redis_lib.Redis.from_url(env["REDIS_URL"]).flushdb()
@@ -122,18 +122,21 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--runs", nargs="+", default=["1", "2", "crash"])
     parser.add_argument("--crash-every", type=float, default=3.0, help="seconds between SIGKILLs in the crash run")
+    parser.add_argument("--batch", default="100", help="ENGAGE_NOTIFICATION_BATCH_SIZE (notifications per send job)")
+    parser.add_argument("--concurrency", default="32", help="ENGAGE_NOTIFICATION_CONCURRENCY (provider calls in flight per job)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="engage-bench-"))
     mongo = start_mongo(":memory:")
     redis = start_redis(tmp / "redis")
     base = engage_env(mongo.url, redis.url, ENGAGE_DB_NAME=DB)
     results = []
+    tuning = {"ENGAGE_NOTIFICATION_BATCH_SIZE": args.batch, "ENGAGE_NOTIFICATION_CONCURRENCY": args.concurrency}
     try:
         for name in args.runs:
             if name == "crash":
-                result = run("crash (2 workers)", 2, args.count, args.crash_every, base, tmp)
+                result = run("crash (2 workers)", 2, args.count, args.crash_every, base, tmp, tuning)
             else:
-                result = run(f"{name} worker(s)", int(name), args.count, None, base, tmp)
+                result = run(f"{name} worker(s)", int(name), args.count, None, base, tmp, tuning)
             print(result, flush=True)
             results.append(result)
     finally:

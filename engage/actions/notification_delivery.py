@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 QUEUED = NotificationStatus.queued.value
 SENDING = NotificationStatus.sending.value
 HOST = socket.gethostname()
+CHUNK_SIZE = 8  # notifications claimed per write; notification_concurrency / CHUNK_SIZE chunks run at once
 
 
 def process_identity() -> str:
@@ -155,7 +156,7 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
         await _collection().bulk_write(decisions, ordered=False)
 
     # The SDKs block: give them as many threads as calls in flight (the loop is this job's own).
-    executor = ThreadPoolExecutor(max_workers=settings.notification_concurrency + 2)
+    executor = ThreadPoolExecutor(max_workers=settings.notification_concurrency + 4)
     asyncio.get_running_loop().set_default_executor(executor)
     try:
         if ready:
@@ -163,9 +164,16 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
             recorder = OutcomeRecorder()
             retries: list[tuple[str, bool, timedelta]] = []
             try:
-                size = settings.notification_concurrency
-                for start in range(0, len(ready), size):
-                    await _claim_and_send(ready[start : start + size], providers, settings, recorder, stats, retries)
+                # Several small chunks in flight at once: one chunk's claim write overlaps another's
+                # provider calls, and each claim still comes right before its own calls.
+                size = min(CHUNK_SIZE, settings.notification_concurrency)
+                chunks = iter([ready[start : start + size] for start in range(0, len(ready), size)])
+
+                async def lane() -> None:
+                    for chunk in chunks:
+                        await _claim_and_send(chunk, providers, settings, recorder, stats, retries)
+
+                await asyncio.gather(*(lane() for _ in range(max(1, settings.notification_concurrency // size))))
                 await recorder.drain()
             finally:
                 for provider in providers.values():
