@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     notification_max_attempts: int = Field(default=6, ge=1)
     notification_scan_seconds: float = Field(default=10.0, gt=0)
     notification_batch_size: int = Field(default=100, ge=1, le=1000)
-    notification_concurrency: int = Field(default=16, ge=1, le=128)
+    notification_concurrency: int = Field(default=32, ge=1, le=128)  # provider calls in flight per send job
 
     # Vitals, alerts, advice and medication reminders.
     vitals_snooze_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)

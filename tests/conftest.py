@@ -92,7 +92,9 @@ async def db(settings, web):
 
 @pytest.fixture(scope="session")
 async def http_session():
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    # uvicorn closes idle keep-alive connections after 5 s; aiohttp keeps them 15 s by default and
+    # may write into one the server is closing. Drop idle connections first.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), connector=aiohttp.TCPConnector(keepalive_timeout=2))
     yield session
     await session.close()
 

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 QUEUED = NotificationStatus.queued.value
 SENDING = NotificationStatus.sending.value
 HOST = socket.gethostname()
+CHUNK_SIZE = 8  # notifications claimed per write; notification_concurrency / CHUNK_SIZE chunks run at once
 
 
 def process_identity() -> str:
@@ -110,9 +111,8 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
     decisions: list[UpdateOne] = []
     ready: list[tuple[dict, dict]] = []  # (document, fields set by the claim)
     for doc in docs:
-        if doc["due_at"] > now + timedelta(seconds=1):
-            # Not due (a duplicate or early job): leave it for the scan, which enqueues it when due.
-            decisions.append(UpdateOne({"_id": doc["_id"], "status": QUEUED}, {"$set": {"enqueued_at": None}}))
+        if doc["due_at"] > now + timedelta(milliseconds=50):
+            # Not due (a duplicate or early job): the scan enqueues it when due (this job drops its marker).
             stats["deferred"] += 1
             continue
         user = users.get(doc["recipient_id"])
@@ -139,7 +139,7 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
             # Preferences may have changed since the request: check quiet hours again at send time.
             end = quiet_hours_end(now, user.timezone, pref.quiet_hours)
             if end is not None:
-                decisions.append(UpdateOne({"_id": doc["_id"], "status": QUEUED}, {"$set": {"due_at": end, "enqueued_at": None, "updated_at": now}}))
+                decisions.append(UpdateOne({"_id": doc["_id"], "status": QUEUED}, {"$set": {"due_at": end, "updated_at": now}}))
                 stats["deferred"] += 1
                 continue
         try:
@@ -156,7 +156,7 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
         await _collection().bulk_write(decisions, ordered=False)
 
     # The SDKs block: give them as many threads as calls in flight (the loop is this job's own).
-    executor = ThreadPoolExecutor(max_workers=settings.notification_concurrency + 2)
+    executor = ThreadPoolExecutor(max_workers=settings.notification_concurrency + 4)
     asyncio.get_running_loop().set_default_executor(executor)
     try:
         if ready:
@@ -164,9 +164,16 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
             recorder = OutcomeRecorder()
             retries: list[tuple[str, bool, timedelta]] = []
             try:
-                size = settings.notification_concurrency
-                for start in range(0, len(ready), size):
-                    await _claim_and_send(ready[start : start + size], providers, settings, recorder, stats, retries)
+                # Several small chunks in flight at once: one chunk's claim write overlaps another's
+                # provider calls, and each claim still comes right before its own calls.
+                size = min(CHUNK_SIZE, settings.notification_concurrency)
+                chunks = iter([ready[start : start + size] for start in range(0, len(ready), size)])
+
+                async def lane() -> None:
+                    for chunk in chunks:
+                        await _claim_and_send(chunk, providers, settings, recorder, stats, retries)
+
+                await asyncio.gather(*(lane() for _ in range(max(1, settings.notification_concurrency // size))))
                 await recorder.drain()
             finally:
                 for provider in providers.values():
@@ -209,9 +216,12 @@ async def _claim_and_send(
         )
         for doc, fields in chunk
     ]
-    await _collection().bulk_write(claims, ordered=False)
-    # Only what this claim won: another job (or a cancel) may have taken some in between.
-    claimed = await _collection().find({"_id": {"$in": [d["_id"] for d, _ in chunk]}, "claim_token": token, "status": SENDING}).to_list(None)
+    result = await _collection().bulk_write(claims, ordered=False)
+    if result.modified_count == len(chunk):
+        claimed = [{**doc, **fields, "attempts": doc.get("attempts", 0) + 1} for doc, fields in chunk]
+    else:
+        # Only what this claim won: another job (or a cancel) took some in between.
+        claimed = await _collection().find({"_id": {"$in": [d["_id"] for d, _ in chunk]}, "claim_token": token, "status": SENDING}).to_list(None)
 
     async def send_one(doc: dict) -> None:
         provider = providers[doc["channel"]]
@@ -243,7 +253,7 @@ def _record_failure(doc, token, exc, settings, recorder, stats, retries, transie
     base = {"claim_token": None, "lease_until": None, "last_error": str(exc)[:500], "updated_at": now}
     if transient and attempts < settings.notification_max_attempts:
         delay = retry_delay(attempts, settings.notification_retry_base_seconds)
-        recorder.add(UpdateOne({"_id": doc["_id"], "claim_token": token, "status": SENDING}, {"$set": {**base, "status": QUEUED, "due_at": now + delay, "enqueued_at": now}}))
+        recorder.add(UpdateOne({"_id": doc["_id"], "claim_token": token, "status": SENDING}, {"$set": {**base, "status": QUEUED, "due_at": now + delay}}))
         retries.append((str(doc["_id"]), bool(doc.get("critical")), delay))
         stats["retry"] += 1
     else:
@@ -277,7 +287,8 @@ def _schedule_retries(settings: Settings, retries: list[tuple[str, bool, timedel
             if mine:
                 connection.delete(*mine)
         for nid, critical, delay in retries:
-            enqueue_ids(connection, "critical" if critical else "notifications", [nid], 1, delay=delay)
+            # RQ schedules in whole seconds (it may fire up to 1 s early): add one so a retry never runs before due_at.
+            enqueue_ids(connection, "critical" if critical else "notifications", [nid], 1, delay=delay + timedelta(seconds=1))
     finally:
         connection.close()
 
@@ -339,7 +350,7 @@ async def recover_stalled_notifications(settings: Settings | None = None) -> dic
                 stats["reconciled"] += 1
             else:
                 ops.append(
-                    UpdateOne(cond, {"$set": {"status": QUEUED, "due_at": now, "claim_token": None, "lease_until": None, "enqueued_at": None, "updated_at": now,
+                    UpdateOne(cond, {"$set": {"status": QUEUED, "due_at": now, "claim_token": None, "lease_until": None, "updated_at": now,
                                               "last_error": "worker died before the provider answered"}})
                 )
                 requeue.append(doc)
@@ -412,26 +423,23 @@ def requeue_lost_jobs_blocking(connection: redis.Redis, ids: list[str]) -> list[
 
 
 async def enqueue_due_notifications(settings: Settings | None = None, limit: int = 20000) -> int:
-    """Enqueue queued notifications that are due and in no live job (deferred sends, lost jobs)."""
+    """Enqueue queued notifications that are due and in no live job (deferred sends, retries, lost jobs).
+
+    Liveness lives in Redis (the per-notification marker names its job), so enqueueing writes
+    nothing to Mongo: at 10,000 due notifications that saves a write per notification.
+    """
     settings = settings or get_settings()
-    now = utcnow()
-    fresh = await _collection().find(
-        {"status": QUEUED, "due_at": {"$lte": now}, "enqueued_at": None}, {"_id": 1, "critical": 1}
-    ).sort("due_at", 1).to_list(limit)
-    stale_before = now - timedelta(seconds=5)  # just enqueued ones are surely live; skip checking them
-    stale = await _collection().find(
-        {"status": QUEUED, "due_at": {"$lte": now}, "enqueued_at": {"$lt": stale_before}}, {"_id": 1, "critical": 1}
-    ).to_list(limit)
-    if stale:
-        connection = _sync_twin_of_async_redis()
-        try:
-            lost = set(await asyncio.to_thread(requeue_lost_jobs_blocking, connection, [str(d["_id"]) for d in stale]))
-        finally:
-            connection.close()
-        fresh += [d for d in stale if str(d["_id"]) in lost]
-    if not fresh:
+    due = await _collection().find({"status": QUEUED, "due_at": {"$lte": utcnow()}}, {"_id": 1, "critical": 1}).sort("due_at", 1).to_list(limit)
+    if not due:
         return 0
-    items = [Notification.model_construct(id=d["_id"], critical=bool(d.get("critical"))) for d in fresh]
+    connection = _sync_twin_of_async_redis()
+    try:
+        lost = set(await asyncio.to_thread(requeue_lost_jobs_blocking, connection, [str(d["_id"]) for d in due]))
+    finally:
+        connection.close()
+    if not lost:
+        return 0
+    items = [Notification.model_construct(id=d["_id"], critical=bool(d.get("critical"))) for d in due if str(d["_id"]) in lost]
     return await enqueue_notifications(items, settings)
 
 

@@ -109,7 +109,7 @@ async def request_notification(
     inserted = [d["_id"] for i, d in enumerate(docs) if i not in failed]
     stored = await Notification.find({"idempotency_key": idempotency_key}).to_list()
     fresh = {str(i) for i in inserted}
-    to_send = [n for n in stored if str(n.id) in fresh and n.status == NotificationStatus.queued and n.due_at <= utcnow() + timedelta(seconds=1)]
+    to_send = [n for n in stored if str(n.id) in fresh and n.status == NotificationStatus.queued and n.due_at <= utcnow()]
     if to_send:
         await enqueue_notifications(to_send)
     return stored
@@ -137,11 +137,6 @@ async def enqueue_notifications(notifications: list[Notification], settings: Set
     total = 0
     for queue_name, ids in by_queue.items():
         total += await asyncio.to_thread(_enqueue_ids_blocking, settings, queue_name, ids)
-    if total:
-        enqueued = [PydanticObjectId(i) for ids in by_queue.values() for i in ids]
-        await Notification.get_pymongo_collection().update_many(
-            {"_id": {"$in": enqueued}, "status": NotificationStatus.queued.value}, {"$set": {"enqueued_at": utcnow()}}
-        )
     return total
 
 
@@ -198,7 +193,7 @@ async def do_retry_notification(notification_id: str) -> Notification:
     now = utcnow()
     updated = await Notification.get_pymongo_collection().find_one_and_update(
         {"_id": ObjectId(notification_id), "status": NotificationStatus.failed.value},
-        {"$set": {"status": NotificationStatus.queued.value, "attempts": 0, "due_at": now, "enqueued_at": None, "claim_token": None, "updated_at": now}},
+        {"$set": {"status": NotificationStatus.queued.value, "attempts": 0, "due_at": now, "claim_token": None, "updated_at": now}},
     )
     notification = await Notification.get(PydanticObjectId(notification_id))
     if notification is None:
