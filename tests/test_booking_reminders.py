@@ -142,3 +142,28 @@ async def test_sms_reply_confirms_or_cancels_the_next_appointment(api, admin, ma
     assert await handle_sms_reply(settings, user, "C") == "You have no upcoming appointment."
     doctor_user = await User.get(ObjectId(doctor.id))
     assert await handle_sms_reply(settings, doctor_user, "C") is None
+
+
+async def test_running_the_sync_again_creates_nothing_new(api, admin, make_doctor, make_patient, db, settings, worker):
+    """Jobs may run twice: every notification keeps exactly one document per key and channel."""
+    from engage.actions.booking_notifications import do_sync_appointment_notifications
+
+    doctor, _ = await make_scheduled_doctor(api, admin, make_doctor)
+    patient = await make_patient(phone="+14155550199")
+    aid = (await book(api, patient, doctor.id, local_slot(future_day(3), "12:00"))).body["appointment"]["id"]
+    first = await wait_until(lambda: _booked_notice(aid))
+    await wait_until(lambda: _count_at_least(aid, 6))  # booked + 2 reminders, on email and SMS
+    await do_sync_appointment_notifications(settings, aid, "booked")
+    await do_sync_appointment_notifications(settings, aid, "booked")
+    again = await notifications_of(aid)
+    assert len(again) == 6 and len(first) <= 6
+    assert sorted((n.idempotency_key, n.channel) for n in again) == sorted(
+        (key, channel)
+        for key in (f"appointment:{aid}:booked:0", f"appointment:{aid}:r0:reminder:1440m", f"appointment:{aid}:r0:reminder:120m")
+        for channel in ("email", "sms")
+    )
+
+
+async def _count_at_least(aid: str, count: int):
+    found = await notifications_of(aid)
+    return found if len(found) >= count else None

@@ -442,7 +442,7 @@ async def list_appointments(actor: User, status: str | None, upcoming: bool, lim
     if actor.role == Role.patient:
         query["patient_id"] = actor.id
     elif actor.role == Role.doctor:
-        query["doctor_id"] = actor.id
+        query["resource_id"] = actor.id  # equals doctor_id for consultations; uses the resource_start index
     query["status"] = status if status else {"$ne": HELD}
     if upcoming:
         query["end"] = {"$gt": datetime.now(UTC)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from bisect import bisect_left
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -149,15 +150,34 @@ async def occupied_intervals(resource_ids: list[PydanticObjectId], start: dateti
     return [doc async for doc in cursor]
 
 
+class Occupancy:
+    """Active intervals of some resources, indexed for quick overlap counts (slots last at most 8 hours)."""
+
+    MAX_LENGTH = timedelta(hours=8)
+
+    def __init__(self, busy: list[dict[str, Any]]) -> None:
+        self._by_resource: dict[Any, tuple[list[datetime], list[tuple[datetime, datetime]]]] = {}
+        grouped: dict[Any, list[tuple[datetime, datetime]]] = {}
+        for item in busy:
+            grouped.setdefault(item["resource_id"], []).append((_as_utc(item["start"]), _as_utc(item["end"])))
+        for resource_id, intervals in grouped.items():
+            intervals.sort()
+            self._by_resource[resource_id] = ([start for start, _ in intervals], intervals)
+
+    def overlapping(self, resource_id: Any, start: datetime, end: datetime) -> int:
+        starts, intervals = self._by_resource.get(resource_id, ([], []))
+        low = bisect_left(starts, start - self.MAX_LENGTH)
+        high = bisect_left(starts, end)
+        return sum(1 for i in range(low, high) if intervals[i][1] > start)
+
+
 def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def remaining_capacity(resource: Resource, start: datetime, end: datetime, busy: list[dict[str, Any]]) -> int:
-    overlapping = sum(
-        1 for b in busy if b["resource_id"] == resource.id and _as_utc(b["start"]) < end and _as_utc(b["end"]) > start
-    )
-    return resource.capacity - overlapping
+def remaining_capacity(resource: Resource, start: datetime, end: datetime, busy: list[dict[str, Any]] | Occupancy) -> int:
+    occupancy = busy if isinstance(busy, Occupancy) else Occupancy(busy)
+    return resource.capacity - occupancy.overlapping(resource.id, start, end)
 
 
 def earliest_bookable(settings: Settings, now: datetime) -> datetime:
@@ -170,11 +190,11 @@ async def free_slots(settings: Settings, resource: Resource, first_day, last_day
     starts = [s for s in slot_starts(resource.availability, resource.tz, first_day, last_day) if s >= earliest_bookable(settings, now)]
     if not starts:
         return []
-    busy = await occupied_intervals([resource.id], starts[0], resource.end_of(starts[-1]))
+    occupancy = Occupancy(await occupied_intervals([resource.id], starts[0], resource.end_of(starts[-1])))
     free = []
     for start in starts:
         end = resource.end_of(start)
-        remaining = remaining_capacity(resource, start, end, busy)
+        remaining = resource.capacity - occupancy.overlapping(resource.id, start, end)
         if remaining > 0:
             free.append((start, end, remaining))
     return free
@@ -197,16 +217,20 @@ async def find_alternatives(settings: Settings, resource: Resource, start: datet
     """The nearest free slots of the same resource, then peers (same specialty / test kind) free at the same time."""
     now = now or datetime.now(UTC)
     local_day = start.astimezone(resource.tz).date()
-    own = [slot for slot in await free_slots(settings, resource, local_day - timedelta(days=3), local_day + timedelta(days=10), now) if slot[0] != start]
+    own: list[tuple[datetime, datetime, int]] = []
+    for before, after in ((1, 1), (3, 10)):  # the nearest day usually has enough; widen only when not
+        own = [slot for slot in await free_slots(settings, resource, local_day - timedelta(days=before), local_day + timedelta(days=after), now) if slot[0] != start]
+        if len(own) >= ALTERNATIVES_WANTED:
+            break
     own.sort(key=lambda slot: (abs((slot[0] - start).total_seconds()), slot[0]))
     chosen = [slot_out(resource, *slot) for slot in own[:ALTERNATIVES_WANTED]]
     peers = await _peer_resources(resource)
     candidates = [peer for peer in peers if place_in_availability(peer.availability, peer.tz, start) == "slot"]
     if candidates and start >= earliest_bookable(settings, now):
-        busy = await occupied_intervals([peer.id for peer in candidates], start, start + timedelta(hours=8))
+        occupancy = Occupancy(await occupied_intervals([peer.id for peer in candidates], start, start + timedelta(hours=8)))
         for peer in candidates:
             end = peer.end_of(start)
-            remaining = remaining_capacity(peer, start, end, busy)
+            remaining = remaining_capacity(peer, start, end, occupancy)
             if remaining > 0:
                 chosen.append(slot_out(peer, start, end, remaining))
             if len(chosen) >= 2 * ALTERNATIVES_WANTED:

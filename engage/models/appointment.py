@@ -81,7 +81,7 @@ class Appointment(Document):
             IndexModel([("patient_id", ASCENDING), ("client_id", ASCENDING)], unique=True, name=CLIENT_INDEX),
             IndexModel([("token", ASCENDING)], unique=True, name=TOKEN_INDEX),
             IndexModel([("resource_id", ASCENDING), ("start", ASCENDING)], name="resource_start"),
-            IndexModel([("doctor_id", ASCENDING), ("start", ASCENDING)], name="doctor_start"),
             IndexModel([("patient_id", ASCENDING), ("start", ASCENDING)], name="patient_start"),
-            IndexModel([("status", ASCENDING), ("hold_expires_at", ASCENDING)], name="status_hold_expiry"),
+            # Only waitlist holds are indexed here: normal bookings pay nothing for it (secantus is slow per index).
+            IndexModel([("hold_expires_at", ASCENDING)], partialFilterExpression={"status": HELD}, name="hold_expiry"),
         ]
