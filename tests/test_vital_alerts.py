@@ -312,3 +312,23 @@ async def test_old_backfilled_readings_raise_no_alert(care_team):
     reading_id = await submit(patient_socket, vital("glucose", 400, taken_at=ago(days=3)))
     await doctor_socket.wait_for("vitals:reading", lambda d: d["reading"]["id"] == reading_id)
     assert await alerts_of(patient.id) == []
+
+
+async def test_scheduler_enqueues_each_scan_once_per_period(settings):
+    from rq import Queue
+
+    from engage.actions import vital_jobs
+    from engage.scheduler import scheduled_jobs
+
+    registered = {func for func, _trigger in scheduled_jobs}
+    assert {vital_jobs.enqueue_no_data_scan, vital_jobs.enqueue_medication_scan} <= registered
+    connection = extensions.sync_redis(settings)
+    queue = Queue("default", connection=connection)
+    before = queue.count
+    # no worker here listens to this period's job before we look: compare the queue's ids
+    await asyncio.to_thread(vital_jobs.enqueue_no_data_scan, settings)
+    await asyncio.to_thread(vital_jobs.enqueue_no_data_scan, settings)
+    ids = [job_id for job_id in await asyncio.to_thread(queue.get_job_ids) if job_id.startswith("vitals-no-data-scan-")]
+    assert len(ids) <= 1 and queue.count <= before + 1
+    keys = await asyncio.to_thread(connection.keys, "engage:scan:vitals-no-data-scan:*")
+    assert len(keys) == 1
