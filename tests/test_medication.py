@@ -182,16 +182,21 @@ async def test_missed_doses_are_counted_and_escalate_to_the_doctor(prescribed, c
         at = utcnow() - timedelta(hours=hours)
         await MedicationDose(prescription_id=pid, patient_id=PydanticObjectId(patient.id), scheduled_at=at,
                              local_date=at.astimezone(NY).date().isoformat(), local_time=at.astimezone(NY).strftime("%H:%M")).insert()
+    ended = Prescription(patient_id=PydanticObjectId(patient.id), doctor_id=PydanticObjectId(doctor.id), drug="Amoxicillin", dose="500 mg",
+                         times=["08:00"], timezone="America/New_York", start_date="2026-01-01", end_date="2026-01-07")
+    await ended.insert()
     queue = extensions.queue("default", extensions.sync_redis(settings))
     await asyncio.to_thread(queue.enqueue, "workers.medication.scan_medication")
     alert = AlertEvent.model_validate(await doctor_socket.wait_for("vitals:alert", timeout=30)).alert
     assert (alert.key, alert.rule, alert.patient_id) == (f"medication_missed:{pid}", "medication_missed", patient.id)
     assert "2 doses in a row of Lisinopril" in alert.message
+    assert (await Prescription.get(ended.id)).active is False  # the scan retires prescriptions that ended
+    assert await MedicationDose.find(MedicationDose.prescription_id == ended.id).count() == 0
     missed_events = [DoseEvent.model_validate(e).dose for e in patient_socket.received("medication:dose")]
     assert len(missed_events) == 2 and all(d.status == "missed" for d in missed_events)
 
     resp = await api.get(f"/api/patients/{patient.id}/prescriptions", token=doctor.access_token)
-    adherence = resp.body["prescriptions"][0]["adherence"]
+    adherence = next(p["adherence"] for p in resp.body["prescriptions"] if p["prescription"]["id"] == prescription["id"])
     assert (adherence["taken"], adherence["missed"], adherence["adherence_percent"], adherence["consecutive_missed"]) == (0, 2, 0.0, 2)
     # a late mark is refused; taking the current dose ends the run and clears the alert
     late = await MedicationDose.find({"prescription_id": pid, "status": "missed"}).first_or_none()
