@@ -261,7 +261,8 @@ async def test_offline_doctors_are_notified_and_critical_bypasses_quiet_hours(ma
     patient = await make_patient(name="Quiet Patient")
     doctor = await make_doctor(phone="+14155550199")
     await relate(doctor.id, patient.id)
-    all_day = QuietHours(start="00:00", end="23:59")
+    now = utcnow()  # the doctor's zone is UTC; quiet from an hour ago until two hours from now
+    all_day = QuietHours(start=(now - timedelta(hours=1)).strftime("%H:%M"), end=(now + timedelta(hours=2)).strftime("%H:%M"))
     await NotificationPreferences(user_id=PydanticObjectId(doctor.id), channels={"reminders": ["email", "sms"], "messages": ["email"], "alerts": ["email", "sms"]}, quiet_hours=all_day).insert()
     patient_socket = await connect(patient.access_token)
 
