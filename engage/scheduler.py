@@ -42,6 +42,8 @@ async def run_scheduler(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    import engage.notification_scans  # noqa: F401  (registers its periodic scan)
+
     scheduler: AsyncIOScheduler | None = None
     try:
         while not stop.is_set():

@@ -19,6 +19,8 @@ startup_hooks: list = []
 def run_worker(settings: Settings, burst: bool = False) -> None:
     connection = extensions.sync_redis(settings)
     queues = [extensions.queue(name, connection) for name in extensions.QUEUE_NAMES]
+    import engage.notification_scans  # noqa: F401  (adds its start hook: recovering dead workers' sends)
+
     worker_class = SimpleWorker if settings.worker_class == "simple" else Worker
     for hook in startup_hooks:
         hook(settings, connection)

@@ -1,8 +1,465 @@
-"""Sending notifications: claim, render, call the provider, record (filled in below)."""
+"""Sending notifications exactly once: claim atomically, call the provider, record at once.
+
+A send job holds a batch of ids. It re-checks each notification (opt-out, STOP, preferences, quiet
+hours) and then, chunk by chunk, claims it (queued -> sending, one conditional write per document,
+so two jobs can never both claim it), calls the provider, and records the outcome as soon as the
+provider answers. A worker that dies leaves claims behind; `recover_stalled_notifications` finds
+them (dead pid on this host, or an expired lease elsewhere), asks the provider whether the message
+arrived (Twilio can say; SendGrid and SMTP cannot), and marks it sent or queues it again.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
 
-async def deliver_notifications(notification_ids: list[str]) -> dict:
-    """Claim and send these notifications."""
-    return {"sent": 0}
+import redis
+from beanie import PydanticObjectId
+from pymongo import UpdateOne
+
+from engage import extensions
+from engage.actions.notifications import MARKER_PREFIX
+from engage.actions.notifications import _sync_twin_of_async_redis
+from engage.actions.notifications import enqueue_ids
+from engage.actions.notifications import enqueue_notifications
+from engage.config import Settings
+from engage.config import get_settings
+from engage.integrations.notification_providers import NotificationProvider
+from engage.integrations.notification_providers import OutgoingMessage
+from engage.integrations.notification_providers import ProviderError
+from engage.integrations.notification_providers import providers_for
+from engage.lib.notification_templates import render_notification
+from engage.lib.notifications import effective_channels
+from engage.lib.notifications import quiet_hours_end
+from engage.lib.notifications import retry_delay
+from engage.models.base import utcnow
+from engage.models.notification import Notification
+from engage.models.notification import NotificationPreferences
+from engage.models.notification import NotificationStatus
+from engage.models.notification import SmsOptOut
+from engage.models.user import User
+
+log = logging.getLogger(__name__)
+
+QUEUED = NotificationStatus.queued.value
+SENDING = NotificationStatus.sending.value
+HOST = socket.gethostname()
+
+
+def process_identity() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def _collection():
+    return Notification.get_pymongo_collection()
+
+
+class OutcomeRecorder:
+    """Writes provider outcomes as they arrive, batching whatever piled up during the previous write.
+
+    The gap between a provider's answer and this write is the one window a crash can fall into
+    (README: "The narrow window"), so outcomes are never held back for a chunk to finish.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[UpdateOne] = []
+        self.task: asyncio.Task | None = None
+
+    def add(self, op: UpdateOne) -> None:
+        self.pending.append(op)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        while self.pending:
+            ops, self.pending = self.pending, []
+            await _collection().bulk_write(ops, ordered=False)
+
+    async def drain(self) -> None:
+        while self.task is not None and not self.task.done():
+            await self.task
+        if self.pending:
+            await self._flush()
+
+
+def _message(doc: dict[str, Any]) -> OutgoingMessage:
+    return OutgoingMessage(str(doc["_id"]), doc["channel"], doc["to"], doc.get("subject"), doc["text"], doc.get("html"))
+
+
+async def deliver_notifications(notification_ids: list[str], job_id: str | None = None) -> dict:
+    """Claim and send these notifications; each reaches its provider at most once per claim."""
+    settings = get_settings()
+    oids = [PydanticObjectId(i) for i in notification_ids]
+    now = utcnow()
+    docs = await _collection().find({"_id": {"$in": oids}, "status": QUEUED}).to_list(None)
+    stats = {"sent": 0, "failed": 0, "retry": 0, "suppressed": 0, "deferred": 0, "skipped": len(oids) - len(docs)}
+
+    recipient_ids = list({d["recipient_id"] for d in docs})
+    users = {u.id: u for u in await User.find({"_id": {"$in": recipient_ids}}).to_list()} if recipient_ids else {}
+    prefs = {p.user_id: p for p in await NotificationPreferences.find({"user_id": {"$in": recipient_ids}}).to_list()} if recipient_ids else {}
+    phones = [u.phone for u in users.values() if u.phone]
+    stopped = {o.phone for o in await SmsOptOut.find({"phone": {"$in": phones}}).to_list()} if phones else set()
+
+    decisions: list[UpdateOne] = []
+    ready: list[tuple[dict, dict]] = []  # (document, fields set by the claim)
+    for doc in docs:
+        if doc["due_at"] > now + timedelta(milliseconds=50):
+            # Not due (a duplicate or early job): the scan enqueues it when due (this job drops its marker).
+            stats["deferred"] += 1
+            continue
+        user = users.get(doc["recipient_id"])
+        pref = prefs.get(doc["recipient_id"])
+        address = None if user is None else (user.email if doc["channel"] == "email" else user.phone)
+        reason = None
+        if user is None:
+            reason = "recipient_gone"
+        elif pref is not None and pref.opted_out:
+            reason = "opted_out"
+        elif doc["channel"] not in effective_channels(pref, doc["kind"]):
+            reason = "channel_disabled"
+        elif not address:
+            reason = "no_address"
+        elif doc["channel"] == "sms" and address in stopped:
+            reason = "sms_stop"
+        if reason:
+            decisions.append(
+                UpdateOne({"_id": doc["_id"], "status": QUEUED}, {"$set": {"status": "suppressed", "suppressed_reason": reason, "updated_at": now}})
+            )
+            stats["suppressed"] += 1
+            continue
+        if not doc.get("critical") and pref is not None:
+            # Preferences may have changed since the request: check quiet hours again at send time.
+            end = quiet_hours_end(now, user.timezone, pref.quiet_hours)
+            if end is not None:
+                decisions.append(UpdateOne({"_id": doc["_id"], "status": QUEUED}, {"$set": {"due_at": end, "updated_at": now}}))
+                stats["deferred"] += 1
+                continue
+        try:
+            rendered = render_notification(doc["kind"], doc["channel"], doc.get("context") or {}, user.name, user.timezone, settings.public_url)
+        except Exception as exc:  # a template error is permanent for this context
+            log.exception("rendering notification %s failed", doc["_id"])
+            decisions.append(
+                UpdateOne({"_id": doc["_id"], "status": QUEUED}, {"$set": {"status": "failed", "last_error": f"template: {exc}"[:500], "updated_at": now}})
+            )
+            stats["failed"] += 1
+            continue
+        ready.append((doc, {"to": address, "subject": rendered.subject, "text": rendered.text, "html": rendered.html}))
+    if decisions:
+        await _collection().bulk_write(decisions, ordered=False)
+
+    # The SDKs block: give them as many threads as calls in flight (the loop is this job's own).
+    executor = ThreadPoolExecutor(max_workers=settings.notification_concurrency + 2)
+    asyncio.get_running_loop().set_default_executor(executor)
+    try:
+        if ready:
+            providers = providers_for(settings)
+            recorder = OutcomeRecorder()
+            retries: list[tuple[str, bool, timedelta]] = []
+            try:
+                size = settings.notification_concurrency
+                for start in range(0, len(ready), size):
+                    await _claim_and_send(ready[start : start + size], providers, settings, recorder, stats, retries)
+                await recorder.drain()
+            finally:
+                for provider in providers.values():
+                    await provider.close()
+            if retries:
+                await asyncio.to_thread(_schedule_retries, settings, retries, job_id)
+        await asyncio.to_thread(_release_own_markers, notification_ids, job_id)
+    finally:
+        executor.shutdown(wait=False)
+    return stats
+
+
+async def _claim_and_send(
+    chunk: list[tuple[dict, dict]],
+    providers: dict[str, NotificationProvider],
+    settings: Settings,
+    recorder: OutcomeRecorder,
+    stats: dict,
+    retries: list,
+) -> None:
+    token = uuid.uuid4().hex
+    now = utcnow()
+    lease = now + timedelta(seconds=settings.notification_lease_seconds)
+    claims = [
+        UpdateOne(
+            {"_id": doc["_id"], "status": QUEUED},
+            {
+                "$set": {
+                    "status": SENDING,
+                    "claim_token": token,
+                    "claimed_by": process_identity(),
+                    "claimed_at": now,
+                    "lease_until": lease,
+                    "provider": providers[doc["channel"]].name,
+                    "updated_at": now,
+                    **fields,
+                },
+                "$inc": {"attempts": 1},
+            },
+        )
+        for doc, fields in chunk
+    ]
+    result = await _collection().bulk_write(claims, ordered=False)
+    if result.modified_count == len(chunk):
+        claimed = [{**doc, **fields, "attempts": doc.get("attempts", 0) + 1} for doc, fields in chunk]
+    else:
+        # Only what this claim won: another job (or a cancel) took some in between.
+        claimed = await _collection().find({"_id": {"$in": [d["_id"] for d, _ in chunk]}, "claim_token": token, "status": SENDING}).to_list(None)
+
+    async def send_one(doc: dict) -> None:
+        provider = providers[doc["channel"]]
+        try:
+            message_id = await provider.send(_message(doc))
+        except ProviderError as exc:
+            _record_failure(doc, token, exc, settings, recorder, stats, retries)
+            return
+        except Exception as exc:  # an SDK surprise: treat as transient, the attempt cap bounds it
+            log.exception("provider %s raised unexpectedly", provider.name)
+            _record_failure(doc, token, ProviderError(f"{type(exc).__name__}: {exc}"[:300]), settings, recorder, stats, retries, transient=True)
+            return
+        sent_at = utcnow()
+        recorder.add(
+            UpdateOne(
+                {"_id": doc["_id"], "claim_token": token, "status": SENDING},
+                {"$set": {"status": "sent", "provider_message_id": message_id, "sent_at": sent_at, "updated_at": sent_at, "lease_until": None, "last_error": None}},
+            )
+        )
+        stats["sent"] += 1
+
+    await asyncio.gather(*(send_one(doc) for doc in claimed))
+
+
+def _record_failure(doc, token, exc, settings, recorder, stats, retries, transient: bool | None = None) -> None:
+    now = utcnow()
+    transient = exc.transient if transient is None else transient
+    attempts = doc.get("attempts", 1)  # the claimed document: this attempt is already counted
+    base = {"claim_token": None, "lease_until": None, "last_error": str(exc)[:500], "updated_at": now}
+    if transient and attempts < settings.notification_max_attempts:
+        delay = retry_delay(attempts, settings.notification_retry_base_seconds)
+        recorder.add(UpdateOne({"_id": doc["_id"], "claim_token": token, "status": SENDING}, {"$set": {**base, "status": QUEUED, "due_at": now + delay}}))
+        retries.append((str(doc["_id"]), bool(doc.get("critical")), delay))
+        stats["retry"] += 1
+    else:
+        recorder.add(UpdateOne({"_id": doc["_id"], "claim_token": token, "status": SENDING}, {"$set": {**base, "status": "failed"}}))
+        stats["failed"] += 1
+
+
+def _release_own_markers(ids: list[str], job_id: str | None) -> None:
+    """Drop the enqueue markers this job holds, so the scan may enqueue these ids again later."""
+    if not job_id or not ids:
+        return
+    connection = _sync_twin_of_async_redis()
+    try:
+        keys = [MARKER_PREFIX + i for i in ids]
+        values = connection.mget(keys)
+        mine = [k for k, v in zip(keys, values, strict=True) if v is not None and v.decode() == job_id]
+        if mine:
+            connection.delete(*mine)
+    finally:
+        connection.close()
+
+
+def _schedule_retries(settings: Settings, retries: list[tuple[str, bool, timedelta]], job_id: str | None) -> None:
+    """Enqueue each retry for its backoff time (RQ's scheduler in the worker runs it then)."""
+    connection = _sync_twin_of_async_redis()
+    try:
+        keys = [MARKER_PREFIX + nid for nid, _, _ in retries]
+        if job_id:
+            values = connection.mget(keys)
+            mine = [k for k, v in zip(keys, values, strict=True) if v is not None and v.decode() == job_id]
+            if mine:
+                connection.delete(*mine)
+        for nid, critical, delay in retries:
+            # RQ schedules in whole seconds (it may fire up to 1 s early): add one so a retry never runs before due_at.
+            enqueue_ids(connection, "critical" if critical else "notifications", [nid], 1, delay=delay + timedelta(seconds=1))
+    finally:
+        connection.close()
+
+
+# --- recovery and the scheduler's scans -------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (killed, not yet reaped) counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def claim_is_dead(claimed_by: str | None, lease_until: datetime | None, now: datetime) -> bool:
+    """A claim is dead when its process is gone (same host) or its lease ran out (any host)."""
+    if lease_until is not None and lease_until < now:
+        return True
+    if claimed_by:
+        host, _, pid = claimed_by.rpartition(":")
+        if host == HOST and pid.isdigit():
+            return not _pid_alive(int(pid))
+    return False
+
+
+async def recover_stalled_notifications(settings: Settings | None = None) -> dict:
+    """Claims left by dead workers: mark sent if the provider has the message, else queue again."""
+    settings = settings or get_settings()
+    now = utcnow()
+    stalled = await _collection().find({"status": SENDING}).to_list(None)
+    dead = [d for d in stalled if claim_is_dead(d.get("claimed_by"), d.get("lease_until"), now)]
+    stats = {"reconciled": 0, "requeued": 0}
+    if not dead:
+        return stats
+    providers = providers_for(settings)
+    ops: list[UpdateOne] = []
+    requeue: list[Notification] = []
+    try:
+        for doc in dead:
+            found: str | None = None
+            try:
+                found = await providers[doc["channel"]].find_sent(_message(doc), doc.get("claimed_at") or now)
+            except NotImplementedError:
+                found = None  # the provider cannot tell: sending again (at-least-once inside the window)
+            except Exception:
+                log.exception("looking up notification %s at the provider failed; will retry", doc["_id"])
+                continue
+            cond = {"_id": doc["_id"], "status": SENDING, "claim_token": doc.get("claim_token")}
+            if found:
+                ops.append(UpdateOne(cond, {"$set": {"status": "sent", "provider_message_id": found, "sent_at": now, "updated_at": now, "lease_until": None}}))
+                stats["reconciled"] += 1
+            else:
+                ops.append(
+                    UpdateOne(cond, {"$set": {"status": QUEUED, "due_at": now, "claim_token": None, "lease_until": None, "updated_at": now,
+                                              "last_error": "worker died before the provider answered"}})
+                )
+                requeue.append(doc)
+                stats["requeued"] += 1
+    finally:
+        for provider in providers.values():
+            await provider.close()
+    if ops:
+        await _collection().bulk_write(ops, ordered=False)
+    if requeue:
+        # Markers of the dead job would block re-enqueueing for an hour.
+        await asyncio.to_thread(_drop_markers, [str(d["_id"]) for d in requeue])
+        await enqueue_due_notifications(settings)
+    return stats
+
+
+def _drop_markers(ids: list[str]) -> None:
+    connection = _sync_twin_of_async_redis()
+    try:
+        connection.delete(*[MARKER_PREFIX + i for i in ids])
+    finally:
+        connection.close()
+
+
+def _job_is_live(connection: redis.Redis, job_id: str) -> bool:
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+    from rq.job import JobStatus
+    from rq.worker import Worker
+
+    try:
+        job = Job.fetch(job_id, connection=connection)
+        status = job.get_status()
+    except NoSuchJobError:
+        return False
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return True
+    if status != JobStatus.STARTED:
+        return False  # finished or failed: whatever is still queued was left behind
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name, connection=connection) if job.worker_name else None
+    if worker is None:
+        return False
+    if worker.hostname == HOST and worker.pid:
+        return _pid_alive(int(worker.pid))
+    heartbeat = worker.last_heartbeat
+    return heartbeat is None or (utcnow() - heartbeat.replace(tzinfo=heartbeat.tzinfo or utcnow().tzinfo)) < timedelta(seconds=120)
+
+
+def requeue_lost_jobs_blocking(connection: redis.Redis, ids: list[str]) -> list[str]:
+    """Of these queued-and-due ids, the ones whose send job is gone or died with its worker (markers dropped)."""
+    keys = [MARKER_PREFIX + i for i in ids]
+    values = connection.mget(keys) if keys else []
+    by_job: dict[str, list[str]] = {}
+    lost: list[str] = []
+    for nid, value in zip(ids, values, strict=True):
+        if value is None:
+            lost.append(nid)
+        else:
+            by_job.setdefault(value.decode(), []).append(nid)
+    for job_id, job_ids in by_job.items():
+        if not _job_is_live(connection, job_id):
+            lost.extend(job_ids)
+    if lost:
+        # Only drop markers still naming a dead job (a live job may have re-marked one meanwhile).
+        pipe = connection.pipeline(transaction=False)
+        for nid in lost:
+            pipe.delete(MARKER_PREFIX + nid)
+        pipe.execute()
+    return lost
+
+
+async def enqueue_due_notifications(settings: Settings | None = None, limit: int = 20000) -> int:
+    """Enqueue queued notifications that are due and in no live job (deferred sends, retries, lost jobs).
+
+    Liveness lives in Redis (the per-notification marker names its job), so enqueueing writes
+    nothing to Mongo: at 10,000 due notifications that saves a write per notification.
+    """
+    settings = settings or get_settings()
+    due = await _collection().find({"status": QUEUED, "due_at": {"$lte": utcnow()}}, {"_id": 1, "critical": 1}).sort("due_at", 1).to_list(limit)
+    if not due:
+        return 0
+    connection = _sync_twin_of_async_redis()
+    try:
+        lost = set(await asyncio.to_thread(requeue_lost_jobs_blocking, connection, [str(d["_id"]) for d in due]))
+    finally:
+        connection.close()
+    if not lost:
+        return 0
+    items = [Notification.model_construct(id=d["_id"], critical=bool(d.get("critical"))) for d in due if str(d["_id"]) in lost]
+    return await enqueue_notifications(items, settings)
+
+
+async def scan_notifications(settings: Settings | None = None) -> dict:
+    """The scheduler's periodic scan: recover dead claims, then enqueue what is due."""
+    recovered = await recover_stalled_notifications(settings)
+    enqueued = await enqueue_due_notifications(settings)
+    return {**recovered, "enqueued": enqueued}
+
+
+def recover_dead_worker_jobs(connection: redis.Redis) -> int:
+    """Requeue send jobs that RQ left in its started registry when their worker died (safe: claims are atomic)."""
+    from rq.registry import StartedJobRegistry
+
+    from rq.job import Job
+
+    requeued = 0
+    for name in ("critical", "notifications"):
+        registry = StartedJobRegistry(name, connection=connection)
+        queue = extensions.queue(name, connection)
+        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+            if not job_id.startswith("notify-send-") or _job_is_live(connection, job_id):
+                continue
+            # RQ 3 keys started entries by job and execution; only the one who removes it requeues.
+            if connection.zrem(registry.key, f"{job_id}:{execution_id}"):
+                try:
+                    queue.enqueue_job(Job.fetch(job_id, connection=connection))
+                    requeued += 1
+                except Exception:
+                    log.exception("could not requeue send job %s; the scan will enqueue its notifications", job_id)
+    return requeued

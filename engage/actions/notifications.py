@@ -109,7 +109,7 @@ async def request_notification(
     inserted = [d["_id"] for i, d in enumerate(docs) if i not in failed]
     stored = await Notification.find({"idempotency_key": idempotency_key}).to_list()
     fresh = {str(i) for i in inserted}
-    to_send = [n for n in stored if str(n.id) in fresh and n.status == NotificationStatus.queued and n.due_at <= utcnow() + timedelta(seconds=1)]
+    to_send = [n for n in stored if str(n.id) in fresh and n.status == NotificationStatus.queued and n.due_at <= utcnow()]
     if to_send:
         await enqueue_notifications(to_send)
     return stored
@@ -137,11 +137,6 @@ async def enqueue_notifications(notifications: list[Notification], settings: Set
     total = 0
     for queue_name, ids in by_queue.items():
         total += await asyncio.to_thread(_enqueue_ids_blocking, settings, queue_name, ids)
-    if total:
-        enqueued = [PydanticObjectId(i) for ids in by_queue.values() for i in ids]
-        await Notification.get_pymongo_collection().update_many(
-            {"_id": {"$in": enqueued}, "status": NotificationStatus.queued.value}, {"$set": {"enqueued_at": utcnow()}}
-        )
     return total
 
 
@@ -160,7 +155,7 @@ def _enqueue_ids_blocking(settings: Settings, queue_name: str, ids: list[str]) -
         connection.close()
 
 
-def enqueue_ids(connection: redis.Redis, queue_name: str, ids: list[str], batch_size: int) -> int:
+def enqueue_ids(connection: redis.Redis, queue_name: str, ids: list[str], batch_size: int, delay: timedelta | None = None) -> int:
     """Enqueue send jobs for these ids, skipping any id already held by a live job (SET NX marker)."""
     queue = extensions.queue(queue_name, connection)
     count = 0
@@ -173,7 +168,11 @@ def enqueue_ids(connection: redis.Redis, queue_name: str, ids: list[str], batch_
         won = [nid for nid, ok in zip(chunk, pipe.execute(), strict=True) if ok]
         if not won:
             continue
-        queue.enqueue(SEND_JOB, won, job_id=job_id, job_timeout=600, result_ttl=60, failure_ttl=86400)
+        options = {"job_id": job_id, "job_timeout": 600, "result_ttl": 60, "failure_ttl": 86400}
+        if delay is not None and delay.total_seconds() > 0:
+            queue.enqueue_in(delay, SEND_JOB, won, **options)  # run by RQ's scheduler inside the worker
+        else:
+            queue.enqueue(SEND_JOB, won, **options)
         count += len(won)
     return count
 
@@ -182,3 +181,24 @@ def release_markers(connection: redis.Redis, ids: list[str]) -> None:
     """Forget the enqueue markers of notifications that went back to queued (retry) or finished."""
     if ids:
         connection.delete(*[MARKER_PREFIX + i for i in ids])
+
+
+async def do_retry_notification(notification_id: str) -> Notification:
+    """Admin retry: a failed notification goes back to queued (attempts reset) and is enqueued now."""
+    from engage.errors import ApiError
+    from engage.errors import not_found
+
+    if not ObjectId.is_valid(notification_id):
+        raise not_found("Notification")
+    now = utcnow()
+    updated = await Notification.get_pymongo_collection().find_one_and_update(
+        {"_id": ObjectId(notification_id), "status": NotificationStatus.failed.value},
+        {"$set": {"status": NotificationStatus.queued.value, "attempts": 0, "due_at": now, "claim_token": None, "updated_at": now}},
+    )
+    notification = await Notification.get(PydanticObjectId(notification_id))
+    if notification is None:
+        raise not_found("Notification")
+    if updated is None:
+        raise ApiError(409, "not_failed", f"Only failed notifications can be retried; this one is {notification.status.value}.")
+    await enqueue_notifications([notification])
+    return notification

@@ -1,1 +1,1 @@
-"""Small adapters around outside services (e-mail, SMS, LLM providers)."""
+"""Small adapters around outside services (email and SMS providers, LLM chat completions)."""

@@ -52,7 +52,6 @@ class Notification(Document):
     claimed_by: str | None = None  # "host:pid" of the process calling the provider
     claimed_at: datetime | None = None
     lease_until: datetime | None = None
-    enqueued_at: datetime | None = None
     last_error: str | None = None
     suppressed_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)

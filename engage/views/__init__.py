@@ -5,6 +5,8 @@ BLUEPRINT_MODULES = [
     "engage.views.auth",
     "engage.views.me",
     "engage.views.admin",
+    "engage.views.notifications",
+    "engage.views.webhooks",
     "engage.views.vitals",
     "engage.views.advice",
     "engage.views.medication",
