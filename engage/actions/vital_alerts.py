@@ -123,8 +123,8 @@ async def do_raise_alert(patient: User, finding: Finding, *, vital_type: str | N
         update: dict[str, Any] = {"last_triggered_at": now}
         if reading_at and (existing.last_reading_at is None or reading_at > existing.last_reading_at):
             update["last_reading_at"] = reading_at
-        if escalates or redeliver:
-            update.update(fields)
+        if escalates or redeliver or finding.rule != existing.rule:
+            update.update(fields)  # the alert describes the latest condition, even when nothing is pushed
         if redeliver:
             update.update({"status": "open", "acked_by": None, "acked_at": None, "snoozed_until": None})
         inc = {"trigger_count": 1, "deliveries": 1 if redeliver else 0}
