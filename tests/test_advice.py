@@ -131,12 +131,12 @@ class RecordingLLM:
 
 @pytest.fixture(scope="module")
 async def llm_stack(engage_environment, tmp_root, http_session, web):
-    """A web process and a worker configured with an LLM, on their own RQ queues (Redis db 1)."""
+    """A web process and a worker configured with an LLM, on their own RQ queues (Redis db 6)."""
     llm = RecordingLLM()
     await llm.start()
     env = dict(engage_environment)
     env.update({
-        "REDIS_URL": env["REDIS_URL"].rsplit("/", 1)[0] + "/1",
+        "REDIS_URL": env["REDIS_URL"].rsplit("/", 1)[0] + "/6",
         "ENGAGE_LLM_BASE_URL": f"http://127.0.0.1:{llm.port}/v1",
         "ENGAGE_LLM_API_KEY": "test-llm-key",
         "ENGAGE_LLM_MODEL": "test-model",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -63,7 +64,8 @@ def prescribed(api, make_patient, make_doctor, connect):
     """Factory: a New York patient, a related doctor, and a prescription due in ~30 min and ~5 h."""
 
     async def make(**overrides):
-        patient = await make_patient(timezone="America/New_York", phone="+14155550177")
+        phone = f"+1650253{random.randint(1000, 9999)}"  # unique: inbound SMS finds the patient by number
+        patient = await make_patient(timezone="America/New_York", phone=phone)
         doctor = await make_doctor()
         await relate(doctor.id, patient.id)
         today = datetime.now(NY).date()
@@ -182,16 +184,21 @@ async def test_missed_doses_are_counted_and_escalate_to_the_doctor(prescribed, c
         at = utcnow() - timedelta(hours=hours)
         await MedicationDose(prescription_id=pid, patient_id=PydanticObjectId(patient.id), scheduled_at=at,
                              local_date=at.astimezone(NY).date().isoformat(), local_time=at.astimezone(NY).strftime("%H:%M")).insert()
+    ended = Prescription(patient_id=PydanticObjectId(patient.id), doctor_id=PydanticObjectId(doctor.id), drug="Amoxicillin", dose="500 mg",
+                         times=["08:00"], timezone="America/New_York", start_date="2026-01-01", end_date="2026-01-07")
+    await ended.insert()
     queue = extensions.queue("default", extensions.sync_redis(settings))
     await asyncio.to_thread(queue.enqueue, "workers.medication.scan_medication")
     alert = AlertEvent.model_validate(await doctor_socket.wait_for("vitals:alert", timeout=30)).alert
     assert (alert.key, alert.rule, alert.patient_id) == (f"medication_missed:{pid}", "medication_missed", patient.id)
     assert "2 doses in a row of Lisinopril" in alert.message
+    assert (await Prescription.get(ended.id)).active is False  # the scan retires prescriptions that ended
+    assert await MedicationDose.find(MedicationDose.prescription_id == ended.id).count() == 0
     missed_events = [DoseEvent.model_validate(e).dose for e in patient_socket.received("medication:dose")]
     assert len(missed_events) == 2 and all(d.status == "missed" for d in missed_events)
 
     resp = await api.get(f"/api/patients/{patient.id}/prescriptions", token=doctor.access_token)
-    adherence = resp.body["prescriptions"][0]["adherence"]
+    adherence = next(p["adherence"] for p in resp.body["prescriptions"] if p["prescription"]["id"] == prescription["id"])
     assert (adherence["taken"], adherence["missed"], adherence["adherence_percent"], adherence["consecutive_missed"]) == (0, 2, 0.0, 2)
     # a late mark is refused; taking the current dose ends the run and clears the alert
     late = await MedicationDose.find({"prescription_id": pid, "status": "missed"}).first_or_none()
@@ -212,3 +219,32 @@ async def test_stopping_a_prescription_withdraws_future_reminders(prescribed, ap
     assert await MedicationDose.find({"prescription_id": PydanticObjectId(prescription["id"])}).count() == 0
     notes = await Notification.find({"idempotency_key": {"$regex": f"^medication:{prescription['id']}:"}}).to_list()
     assert notes and all(n.status == "suppressed" for n in notes)
+
+
+@pytest.fixture(scope="module")
+def twilio_web(engage_environment, tmp_root, web):
+    """A web process that accepts signed Twilio webhooks (inbound SMS replies)."""
+    from tests.notify_stack import PUBLIC_URL
+    from tests.notify_stack import TWILIO_TOKEN
+    from tests.servers import start_engage
+
+    proc = start_engage("web", {**engage_environment, "ENGAGE_PUBLIC_URL": PUBLIC_URL, "ENGAGE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN}, tmp_root)
+    yield proc
+    proc.stop()
+
+
+async def test_sms_reply_taken_through_the_twilio_webhook(prescribed, twilio_web, http_session):
+    import uuid
+
+    from tests.notify_stack import twilio_signature
+
+    patient, _doctor, prescription = await prescribed()
+    first = await MedicationDose.find({"prescription_id": PydanticObjectId(prescription["id"])}).sort(MedicationDose.scheduled_at).first_or_none()
+    form = {"MessageSid": "SM" + uuid.uuid4().hex, "From": patient.user["phone"], "To": "+15005550006", "Body": "Taken"}
+    headers = {"X-Twilio-Signature": twilio_signature("/webhooks/twilio/sms", form)}
+    async with http_session.post(f"{twilio_web.url}/webhooks/twilio/sms", data=form, headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+    stored = await MedicationDose.get(first.id)
+    assert stored.status == "taken" and stored.marked_via == "sms"
+    replies = await Notification.find({"recipient_id": PydanticObjectId(patient.id), "kind": "booking_sms_reply"}).to_list()
+    assert [r.context["text"] for r in replies] == [f"Thank you: your {first.local_time} dose is marked as taken."]

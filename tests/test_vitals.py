@@ -211,3 +211,19 @@ async def test_appointment_relation_allows_watching_and_reading(make_patient, ma
     assert resp.status == 200 and resp.body["readings"] == []
     actions = {e.action for e in await AuditEvent.find({"actor_id": PydanticObjectId(doctor.id)}).to_list()}
     assert actions == {"vitals.watch", "vitals.read"}
+
+
+async def test_unwatch_stops_delivery_and_the_patient_sees_own_readings(make_patient, make_doctor, connect, db):
+    patient = await make_patient()
+    doctor = await make_doctor()
+    await relate(doctor.id, patient.id)
+    doctor_socket = await connect(doctor.access_token)
+    assert (await doctor_socket.call("vitals:watch", {"patient_id": patient.id}))["ok"]
+    assert (await doctor_socket.call("vitals:unwatch", {"patient_id": patient.id}))["ok"]
+    phone = await connect(patient.access_token)
+    tablet = await connect(patient.access_token)
+    ack = await phone.call("vitals:submit", vital("weight", 70.5, taken_at=ago(seconds=1)))
+    event = ReadingEvent.model_validate(await tablet.wait_for("vitals:reading"))
+    assert event.reading.id == ack["id"] and event.reading.value == 70.5
+    await phone.wait_for("vitals:reading")
+    assert doctor_socket.received("vitals:reading") == []

@@ -4,7 +4,9 @@ pipeline, marking doses taken (socket, REST, SMS "TAKEN"), missed doses and esca
 from __future__ import annotations
 
 import logging
+from datetime import date
 from datetime import datetime
+from datetime import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -80,8 +82,6 @@ async def check_prescribe(user_id: str, role: str, patient_id: str, request: Pre
 
 async def do_schedule_doses(prescription: Prescription, now: datetime | None = None) -> int:
     """Create the doses due before now + horizon (once each) and ask for their reminders; returns how many."""
-    from datetime import date
-
     now = now or utcnow()
     until = now + timedelta(hours=get_settings().medication_horizon_hours)
     after = prescription.scheduled_until or prescription.created_at
@@ -89,6 +89,8 @@ async def do_schedule_doses(prescription: Prescription, now: datetime | None = N
         return 0
     slots = dose_slots(prescription.times, date.fromisoformat(prescription.start_date), date.fromisoformat(prescription.end_date),
                        prescription.timezone, after, until)
+    if not slots:
+        return 0  # nothing new: leave scheduled_until, the next scan looks at a slightly longer window
     doses = [MedicationDose(id=PydanticObjectId(), prescription_id=prescription.id, patient_id=prescription.patient_id,
                             scheduled_at=at, local_date=day, local_time=hhmm) for at, day, hhmm in slots]
     created = doses
@@ -168,6 +170,9 @@ async def do_scan_medication(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     scheduled = 0
     async for prescription in Prescription.find(Prescription.active == True):  # noqa: E712
+        if _ended(prescription, now):
+            await Prescription.get_pymongo_collection().update_one({"_id": prescription.id}, {"$set": {"active": False}})
+            continue
         scheduled += await do_schedule_doses(prescription, now)
     cutoff = now - timedelta(minutes=get_settings().medication_missed_after_minutes)
     overdue = await MedicationDose.find({"status": "pending", "scheduled_at": {"$lt": cutoff}}).to_list()
@@ -185,6 +190,12 @@ async def do_scan_medication(now: datetime | None = None) -> dict[str, int]:
     for prescription_id in touched:
         await _escalate_missed(prescription_id, now)
     return {"scheduled": scheduled, "missed": missed}
+
+
+def _ended(prescription: Prescription, now: datetime) -> bool:
+    """Past the last local day (and its last dose's marking window): nothing more to schedule or miss."""
+    after_last_day = datetime.combine(date.fromisoformat(prescription.end_date) + timedelta(days=1), time(0), tzinfo=ZoneInfo(prescription.timezone))
+    return after_last_day + timedelta(minutes=get_settings().medication_missed_after_minutes) < now
 
 
 async def _escalate_missed(prescription_id: PydanticObjectId, now: datetime) -> None:

@@ -35,8 +35,15 @@ async def mark_socket_offline(sio, sid: str, user_id: str, role: str) -> None:  
 
 async def heartbeat_forever(settings: Settings) -> None:  # noqa: ARG001
     """Serving task: refresh this process's sockets so they keep counting as online."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+    from quart import current_app
+
+    stopping = current_app.shutdown_event  # set by Quart at shutdown: end at once, do not hold it up
+    while not stopping.is_set():
+        try:
+            await asyncio.wait_for(stopping.wait(), HEARTBEAT_SECONDS)
+            return
+        except TimeoutError:
+            pass
         try:
             now = time.time()
             async with extensions.redis_client().pipeline(transaction=False) as pipe:

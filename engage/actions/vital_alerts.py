@@ -13,6 +13,7 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -53,6 +54,7 @@ from schemas.vitals import AlertOut
 log = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = ["open", "acked"]
+LAST_SEEN_GRANULARITY = timedelta(minutes=5)  # the no-data rule works in hours
 
 
 def active_key(patient_id: Any, key: str) -> str:
@@ -121,8 +123,8 @@ async def do_raise_alert(patient: User, finding: Finding, *, vital_type: str | N
         update: dict[str, Any] = {"last_triggered_at": now}
         if reading_at and (existing.last_reading_at is None or reading_at > existing.last_reading_at):
             update["last_reading_at"] = reading_at
-        if escalates or redeliver:
-            update.update(fields)
+        if escalates or redeliver or finding.rule != existing.rule:
+            update.update(fields)  # the alert describes the latest condition, even when nothing is pushed
         if redeliver:
             update.update({"status": "open", "acked_by": None, "acked_at": None, "snoozed_until": None})
         inc = {"trigger_count": 1, "deliveries": 1 if redeliver else 0}
@@ -167,18 +169,32 @@ async def do_clear_alert(patient: User, key: str, reading: VitalReading | None, 
     return alert
 
 
-async def do_evaluate_readings(patient: User, readings: list[VitalReading], now: datetime | None = None) -> None:
+async def do_evaluate_readings(patient_id: PydanticObjectId, readings: list[VitalReading], now: datetime | None = None) -> None:
     """Run the alert rules over freshly stored readings, oldest first."""
     now = now or utcnow()
+    monitoring = await PatientMonitoring.find_one(PatientMonitoring.patient_id == patient_id)
+    newest = max(r.taken_at for r in readings)
+    if monitoring is not None and monitoring.enrolled and (monitoring.last_reading_at is None or newest > monitoring.last_reading_at + LAST_SEEN_GRANULARITY):
+        # The no-data scan reads this instead of sorting the patient's readings.
+        await PatientMonitoring.get_pymongo_collection().update_one(
+            {"_id": monitoring.id, "$or": [{"last_reading_at": None}, {"last_reading_at": {"$lt": newest}}]}, {"$set": {"last_reading_at": newest}}
+        )
     window_start = now - timedelta(hours=get_settings().vitals_alert_window_hours)
     recent = sorted((r for r in readings if r.taken_at >= window_start), key=lambda r: r.taken_at)
     if not recent:
         return
-    monitoring = await PatientMonitoring.find_one(PatientMonitoring.patient_id == patient.id)
     thresholds = monitoring.thresholds if monitoring else {}
-    active = {a.key for a in await VitalAlert.find({"patient_id": patient.id, "status": {"$in": ACTIVE_STATUSES}}).to_list()}
+    active = {a.key for a in await VitalAlert.find({"patient_id": patient_id, "status": {"$in": ACTIVE_STATUSES}}).to_list()}
+    patient: User | None = None
+
+    async def load_patient() -> User:
+        nonlocal patient
+        if patient is None:
+            patient = await access_user(str(patient_id), Role.patient)
+        return patient
+
     if "no_data" in active:
-        await do_clear_alert(patient, "no_data", None, now)
+        await do_clear_alert(await load_patient(), "no_data", None, now)
         active.discard("no_data")
     for reading in recent:
         findings = evaluate_reading(reading.type, reading.value, reading.systolic, reading.diastolic, thresholds)
@@ -187,7 +203,7 @@ async def do_evaluate_readings(patient: User, readings: list[VitalReading], now:
             if bp_is_elevated(reading.category):
                 since = reading.taken_at - timedelta(days=TREND_WINDOW_DAYS)
                 count = await VitalReading.find(
-                    {"patient_id": patient.id, "type": "blood_pressure", "category": {"$ne": "normal"},
+                    {"patient_id": patient_id, "type": "blood_pressure", "category": {"$ne": "normal"},
                      "taken_at": {"$gte": since, "$lte": reading.taken_at}}
                 ).count()
                 if count >= TREND_COUNT:
@@ -197,10 +213,10 @@ async def do_evaluate_readings(patient: User, readings: list[VitalReading], now:
         values = {k: v for k, v in (("value", reading.value), ("systolic", reading.systolic), ("diastolic", reading.diastolic)) if v is not None}
         for key, finding in findings.items():
             if finding is not None:
-                await do_raise_alert(patient, finding, vital_type=reading.type, reading=reading, values=values, now=now)
+                await do_raise_alert(await load_patient(), finding, vital_type=reading.type, reading=reading, values=values, now=now)
                 active.add(key)
             elif key in active:
-                if await do_clear_alert(patient, key, reading, now) is not None:
+                if await do_clear_alert(await load_patient(), key, reading, now) is not None:
                     active.discard(key)
 
 
@@ -209,8 +225,7 @@ async def do_scan_no_data(now: datetime | None = None) -> int:
     now = now or utcnow()
     raised = 0
     async for monitoring in PatientMonitoring.find(PatientMonitoring.enrolled == True):  # noqa: E712
-        latest = await VitalReading.find(VitalReading.patient_id == monitoring.patient_id).sort(-VitalReading.taken_at).first_or_none()
-        reference = max(filter(None, [latest.taken_at if latest else None, monitoring.enrolled_at]), default=None)
+        reference = max(filter(None, [monitoring.last_reading_at, monitoring.enrolled_at]), default=None)
         if reference is None or reference > now - timedelta(hours=monitoring.no_data_hours):
             continue
         try:

@@ -15,7 +15,11 @@ MEDICATION_SCAN_JOB = "workers.medication.scan_medication"
 def _enqueue_once_per_period(settings: Settings, function: str, name: str, period_seconds: int) -> None:
     # One job id per period: a second scheduler (lock hand-over) cannot double the scan.
     period = int(time.time() // period_seconds)
-    queue = extensions.queue("default", extensions.sync_redis(settings))
+    connection = extensions.sync_redis(settings)
+    # RQ happily enqueues a job id twice; a marker per period makes the enqueue itself once-only.
+    if not connection.set(f"engage:scan:{name}:{period}", "1", nx=True, ex=period_seconds * 2):
+        return
+    queue = extensions.queue("default", connection)
     queue.enqueue(function, job_id=f"{name}-{period}", result_ttl=period_seconds, failure_ttl=86400)
 
 

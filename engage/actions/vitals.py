@@ -103,7 +103,9 @@ async def check_submit_readings(user_id: str, role: str, items: list[Any]) -> Su
     """A patient submits readings: each is validated on its own; the valid ones are stored."""
     if role != Role.patient.value:
         raise forbidden("Only patients submit vitals, for themselves.")
-    patient = await access_user(user_id, Role.patient)
+    # The token (or socket session) already proved a patient; the user document is loaded only
+    # if an alert needs their name (one query less per reading on the hot path).
+    patient_id = PydanticObjectId(user_id)
     now = utcnow()
     results: dict[int, ItemResult] = {}
     valid: list[tuple[int, CanonicalReading]] = []
@@ -114,7 +116,7 @@ async def check_submit_readings(user_id: str, role: str, items: list[Any]) -> Su
         else:
             valid.append((index, canonical))
     if valid:
-        for index, status, reading_id in await do_store_readings(patient, valid):
+        for index, status, reading_id in await do_store_readings(patient_id, valid):
             results[index] = ItemResult(index=index, status=status, id=reading_id)
     ordered = [results[i] for i in range(len(items))]
     return SubmitResult(
@@ -142,42 +144,42 @@ def _new_reading(patient_id: PydanticObjectId, c: CanonicalReading) -> VitalRead
     )
 
 
-async def do_store_readings(patient: User, readings: list[tuple[int, CanonicalReading]]) -> list[tuple[int, str, str]]:
+async def do_store_readings(patient_id: PydanticObjectId, readings: list[tuple[int, CanonicalReading]]) -> list[tuple[int, str, str]]:
     """De-duplicate (same type within 2 s, against stored readings and within the batch), insert in
     one write, then publish each new reading and run the alert rules. Returns (index, status, id)."""
-    lowest = min(c.taken_at for _, c in readings) - DEDUP_WINDOW
-    highest = max(c.taken_at for _, c in readings) + DEDUP_WINDOW
-    types = sorted({c.type for _, c in readings})
     out: list[tuple[int, str, str]] = []
     new: list[VitalReading] = []
-    async with patient_ingest_lock(str(patient.id)):
+    async with patient_ingest_lock(str(patient_id)):
         seen: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-        cursor = VitalReading.get_pymongo_collection().find(
-            {"patient_id": patient.id, "type": {"$in": types}, "taken_at": {"$gte": lowest, "$lte": highest}},
-            projection={"type": 1, "taken_at": 1},
-        )
-        async for doc in cursor:
-            seen[doc["type"]].append((doc["taken_at"], str(doc["_id"])))
-        for times in seen.values():
-            times.sort()
+        collection = VitalReading.get_pymongo_collection()
+        for vital_type in sorted({c.type for _, c in readings}):
+            times = [c.taken_at for _, c in readings if c.type == vital_type]
+            # One equality query per type: secantus plans {type: {$in: [...]}} as a scan (measured 78 ms vs 1 ms).
+            cursor = collection.find(
+                {"patient_id": patient_id, "type": vital_type, "taken_at": {"$gte": min(times) - DEDUP_WINDOW, "$lte": max(times) + DEDUP_WINDOW}},
+                projection={"taken_at": 1},
+            )
+            async for doc in cursor:
+                seen[vital_type].append((doc["taken_at"], str(doc["_id"])))
+            seen[vital_type].sort()
         for index, canonical in readings:
             times = seen[canonical.type]
             at = bisect.bisect_left(times, (canonical.taken_at - DEDUP_WINDOW, ""))
             if at < len(times) and times[at][0] <= canonical.taken_at + DEDUP_WINDOW:
                 out.append((index, "duplicate", times[at][1]))
                 continue
-            reading = _new_reading(patient.id, canonical)
+            reading = _new_reading(patient_id, canonical)
             new.append(reading)
             bisect.insort(times, (canonical.taken_at, str(reading.id)))
             out.append((index, "created", str(reading.id)))
         if new:
             # secantus (and Mongo) are far faster per document in one insert_many.
             await VitalReading.insert_many(new)
-    rooms = [vitals_room(str(patient.id)), user_room(str(patient.id))]
+    rooms = [vitals_room(str(patient_id)), user_room(str(patient_id))]
     for reading in new:
         await publish_event(READING, ReadingEvent(reading=reading_out(reading)), rooms)
     if new:
-        await do_evaluate_readings(patient, new)
+        await do_evaluate_readings(patient_id, new)
     return out
 
 
@@ -188,7 +190,9 @@ async def check_watch_patient(user_id: str, role: str, patient_id: str) -> dict[
     patient = await access_patient_data(user_id, role, patient_id)
     await record_health_data_access(user_id, role, patient_id, "vitals.watch", "vitals")
     alerts = await VitalAlert.find({"patient_id": patient.id, "status": {"$in": ACTIVE_STATUSES}}).sort(-VitalAlert.opened_at).to_list()
-    latest = await VitalReading.find(VitalReading.patient_id == patient.id).sort(-VitalReading.taken_at).limit(50).to_list()
+    # A bounded window: secantus sorts every match before applying a limit.
+    since = utcnow() - timedelta(days=2)
+    latest = await VitalReading.find({"patient_id": patient.id, "taken_at": {"$gte": since}}).sort(-VitalReading.taken_at).limit(50).to_list()
     return {
         "patient_id": patient_id,
         "patient_name": patient.name,

@@ -1,1 +1,1 @@
-"""Small adapters around outside services (email, SMS and LLM providers)."""
+"""Small adapters around outside services (email and SMS providers, LLM chat completions)."""

@@ -8,7 +8,6 @@ from beanie import Document
 from beanie import PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING
-from pymongo import DESCENDING
 from pymongo import IndexModel
 
 from engage.models.base import utcnow

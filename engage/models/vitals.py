@@ -90,6 +90,7 @@ class PatientMonitoring(Document):
     enrolled_by: PydanticObjectId | None = None
     enrolled_at: datetime | None = None
     no_data_hours: int = 72
+    last_reading_at: datetime | None = None  # newest reading's taken_at, kept while enrolled
 
     class Settings:
         name = "patient_monitoring"
