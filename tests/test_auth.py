@@ -269,3 +269,11 @@ async def test_a_successful_login_resets_the_failure_count(api):
     for _ in range(9):
         await api.post("/api/auth/login", {"email": user["email"], "password": "wrong-password-1"})
     assert (await api.post("/api/auth/login", {"email": user["email"], "password": DEFAULT_PASSWORD})).status == 200
+
+
+async def test_api_responses_are_not_cached(http_session, web, make_patient):
+    patient = await make_patient()
+    async with http_session.get(web.url + "/api/me", headers={"Authorization": f"Bearer {patient.access_token}"}) as resp:
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
