@@ -34,7 +34,8 @@ def load_settings() -> Settings:
         return get_settings()
     except ValidationError as exc:
         for err in exc.errors():
-            name = "ENGAGE_" + ".".join(str(p) for p in err["loc"]).upper()
+            field = ".".join(str(p) for p in err["loc"])
+            name = field if field.isupper() else "ENGAGE_" + field.upper()
             print(f"engage: invalid setting {name}: {err['msg']}", file=sys.stderr)
         sys.exit(2)
 

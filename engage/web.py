@@ -8,6 +8,7 @@ from pathlib import Path
 
 import socketio
 from quart import Quart
+from quart import request
 from werkzeug.exceptions import HTTPException
 
 from engage import extensions
@@ -51,6 +52,16 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
     async def unexpected_error(exc: Exception):
         log.exception("unhandled error")
         return {"error": {"code": "internal_error", "message": "Something went wrong on the server."}}, 500
+
+    @app.after_request
+    async def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/"):
+            # Health data must not linger in shared or browser caches.
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.before_serving
     async def start_services() -> None:

@@ -249,3 +249,31 @@ async def test_refresh_rejects_bad_tokens(api, token):
     resp = await api.post("/api/auth/refresh", {"refresh_token": token})
     assert resp.status in (401, 422)
     assert resp.body["error"]["code"] in ("invalid_refresh_token", "validation_error")
+
+
+async def test_repeated_failed_logins_lock_the_account_for_a_while(api):
+    user = await register(api)
+    for _ in range(10):
+        resp = await api.post("/api/auth/login", {"email": user["email"], "password": "wrong-password-1"})
+        assert resp.status == 401
+    locked = await api.post("/api/auth/login", {"email": user["email"], "password": DEFAULT_PASSWORD})
+    assert locked.status == 429
+    assert locked.body["error"]["code"] == "too_many_attempts"
+
+
+async def test_a_successful_login_resets_the_failure_count(api):
+    user = await register(api)
+    for _ in range(9):
+        await api.post("/api/auth/login", {"email": user["email"], "password": "wrong-password-1"})
+    assert (await api.post("/api/auth/login", {"email": user["email"], "password": DEFAULT_PASSWORD})).status == 200
+    for _ in range(9):
+        await api.post("/api/auth/login", {"email": user["email"], "password": "wrong-password-1"})
+    assert (await api.post("/api/auth/login", {"email": user["email"], "password": DEFAULT_PASSWORD})).status == 200
+
+
+async def test_api_responses_are_not_cached(http_session, web, make_patient):
+    patient = await make_patient()
+    async with http_session.get(web.url + "/api/me", headers={"Authorization": f"Bearer {patient.access_token}"}) as resp:
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"

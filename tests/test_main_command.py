@@ -101,3 +101,61 @@ async def test_one_command_runs_everything_and_a_restart_finds_the_data(tmp_path
     finally:
         left = stop_main(process)
     assert left == set(), f"processes left behind: {left}"
+
+
+def parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def run_main_briefly(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_") and k not in ("MONGODB_URL", "REDIS_URL")}
+    env.update(env_overrides)
+    return subprocess.run([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+async def test_with_service_urls_it_starts_no_embedded_server(engage_environment, tmp_path):
+    port = free_port()
+    env = {k: v for k, v in engage_environment.items() if k not in ("ENGAGE_LOG_LEVEL",)}
+    env.update({"PORT": str(port), "ENGAGE_DATA_DIR": str(tmp_path / "unused"), "ENGAGE_LOG_LEVEL": "warning"})
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        assert f"Engage is running at http://127.0.0.1:{port}" in "".join(lines)
+        commands = [cmdline(pid) for pid in descendants(process.pid)]
+        assert not any("secantus" in c or "redis-server" in c for c in commands), commands
+        direct_children = [cmdline(pid) for pid in descendants(process.pid) if parent_of(pid) == process.pid]
+        assert sorted(c.split()[-1] for c in direct_children) == ["scheduler", "web", "worker"]
+        assert not (tmp_path / "unused").exists()
+    finally:
+        left = stop_main(process)
+    assert left == set()
+
+
+def test_real_services_require_a_secret_key(services):
+    result = run_main_briefly({"MONGODB_URL": services["mongodb_url"], "REDIS_URL": services["redis_url"]})
+    assert result.returncode == 2
+    assert "ENGAGE_SECRET_KEY is required" in result.stderr
+
+
+def test_an_invalid_setting_stops_the_start_naming_the_variable():
+    result = run_main_briefly({"PORT": "not-a-port"})
+    assert result.returncode == 2
+    assert "invalid setting PORT" in result.stderr
+    result = run_main_briefly({"ENGAGE_SECRET_KEY": "short"})
+    assert result.returncode == 2
+    assert "invalid setting ENGAGE_SECRET_KEY" in result.stderr

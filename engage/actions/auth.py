@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from beanie import PydanticObjectId
 
+from engage import extensions
 from engage.config import Settings
 from engage.errors import ApiError
 from engage.lib.passwords import verify_password
@@ -39,10 +40,19 @@ def _token_pair(settings: Settings, user: User, family: RefreshTokenFamily) -> d
 
 async def do_login(settings: Settings, email: str, password: str) -> dict:
     """Check credentials and start a new refresh-token family."""
-    user = await User.find_one({"email": email.strip().lower()})
+    email = email.strip().lower()
+    redis = extensions.redis_client()
+    failures_key = f"engage:login-failures:{email}"
+    # Guessing is throttled per account, whether or not the account exists.
+    if int(await redis.get(failures_key) or 0) >= settings.login_max_failures:
+        raise ApiError(429, "too_many_attempts", "Too many failed logins for this account; try again later.")
+    user = await User.find_one({"email": email})
     # verify_password always costs one hash, so an unknown email takes as long as a wrong password.
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        async with redis.pipeline(transaction=True) as pipe:
+            await pipe.incr(failures_key).expire(failures_key, settings.login_lockout_seconds).execute()
         raise INVALID_CREDENTIALS
+    await redis.delete(failures_key)
     if user.role == Role.doctor and not user.approved:
         raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
     family = RefreshTokenFamily(
