@@ -366,16 +366,19 @@ export class PatientContext {
     this.charts = new VitalsCharts(chartsRoot);
     this.loadAppointment();
     try {
-      const [snapshot, thresholds] = await Promise.all([
-        live.call("vitals:watch", { patient_id: patient.id }),
+      // Watch first, then read the history, so no reading falls between the two (the chart de-duplicates by id).
+      const snapshot = await live.call("vitals:watch", { patient_id: patient.id });
+      const [history, thresholds] = await Promise.all([
+        api.get(`/api/patients/${patient.id}/vitals/readings`, { from: daysAgo(30), limit: 1000 }),
         api.get(`/api/patients/${patient.id}/thresholds`).catch(() => ({ thresholds: {} })),
       ]);
       if (this.patient !== patient) return;
+      const readings = [...(history.readings || []), ...snapshot.readings];
       this.alerts = new Map(snapshot.alerts.map((a) => [a.id, a]));
       this.latest = new Map();
-      for (const r of snapshot.readings) this.latest.set(r.type, r);
+      for (const r of [...readings].sort((a, b) => new Date(a.taken_at) - new Date(b.taken_at))) this.latest.set(r.type, r);
       this.charts.thresholds = thresholds.thresholds || {};
-      this.charts.reset(snapshot.readings);
+      this.charts.reset(readings);
       this.renderAlerts();
       this.renderLatest();
     } catch (err) {
