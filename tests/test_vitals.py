@@ -46,7 +46,7 @@ def _database(db):
         (vital("heart_rate", 70, unit="kg"), "unit", "implausible_reading"),
         (vital("heart_rate", 70, systolic=120), "systolic", "implausible_reading"),
         ({"type": "heart_rate", "taken_at": ago(seconds=1)}, "value", "implausible_reading"),
-        (vital("heart_rate", 70, taken_at=(datetime.now(UTC) + timedelta(minutes=10)).isoformat()), "taken_at", "implausible_reading"),
+        (vital("heart_rate", 70, taken_at=(datetime.now(UTC) + timedelta(days=1)).isoformat()), "taken_at", "implausible_reading"),
         (vital("heart_rate", 70, taken_at="1999-12-31T23:00:00Z"), "taken_at", "implausible_reading"),
         (vital("heart_rate", 70, taken_at="2026-01-01T10:00:00"), "taken_at", "validation_error"),  # no time zone
         (vital("heart_rate", "70"), "value", "validation_error"),
