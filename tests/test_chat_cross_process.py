@@ -32,9 +32,10 @@ async def test_message_typing_read_and_presence_cross_processes(api, connect, ma
     # Expiry is announced by whichever process sweeps first, exactly once.
     await doctor.wait_for("chat:typing", lambda e: e["typing"] is False, timeout=6)
 
-    await doctor.call("chat:read", {"conversation_id": pair.id, "seq": sent["seq"]})
+    third = await send(patient, pair.id, "one more")
+    await doctor.call("chat:read", {"conversation_id": pair.id, "seq": third["seq"]})
     receipt = await patient.wait_for("chat:read")
-    assert valid(ReadEvent, receipt) == {"conversation_id": pair.id, "user_id": pair.doctor.id, "seq": sent["seq"]}
+    assert valid(ReadEvent, receipt) == {"conversation_id": pair.id, "user_id": pair.doctor.id, "seq": 3}
 
     await patient.sio.disconnect() if transport == "websocket" else await patient.close()
     offline = await doctor.wait_for("presence", lambda e: e["status"] == "offline", timeout=8)
