@@ -166,3 +166,4 @@ class MissedMessagesJob(BaseModel):
     conversation_id: str
     recipient_id: str
     first_unread_seq: int
+    window_seconds: float

@@ -6,7 +6,6 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from engage.actions.missed_messages import close_alert_window
 from engage.errors import ApiError
 from engage.errors import forbidden
 from engage.events import publish_to_users
@@ -69,7 +68,6 @@ async def do_mark_read(conversation: Conversation, user_id: str, seq: int) -> in
         {"_id": conversation.id}, {"$max": {key: target}}, projection={"read_seqs": 1}, return_document=ReturnDocument.AFTER
     )
     stored = (updated or {}).get("read_seqs", {}).get(user_id, target)
-    await close_alert_window(str(conversation.id), user_id)
     if target >= stored:  # a stale position (older than the stored one) announces nothing
         event = ReadEvent(conversation_id=str(conversation.id), user_id=user_id, seq=stored)
         await publish_to_users("chat:read", event, list(conversation.participant_ids()))

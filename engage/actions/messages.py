@@ -119,7 +119,8 @@ class MessageWriter:
                 doc, new = results[pending.id]
                 pending.future.set_result((doc, new and leaders[pending.id] is pending))
         if created:
-            # Delivery runs in its own task, in commit order, while the next batch is stored.
+            # Alert windows and delivery run in their own task, in commit order, while the next
+            # batch is stored.
             self._outbox.append([(doc, leaders[doc["_id"]]) for doc in created])
             self._outbox_ready.set()
             if self._publisher is None or self._publisher.done():
@@ -130,11 +131,24 @@ class MessageWriter:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             while self._outbox:
-                for doc, pending in self._outbox.pop(0):
-                    try:
-                        await publish_to_users("chat:message", message_out(doc), [pending.sender_id, pending.recipient_id])
-                    except Exception:
-                        log.exception("publishing chat:message failed")
+                delivered = self._outbox.pop(0)
+                try:
+                    await note_messages_for_alerts([(str(doc["conversation_id"]), p.sender_id, p.recipient_id, doc["seq"]) for doc, p in delivered])
+                except Exception:
+                    log.exception("scheduling missed-message alerts failed")
+                # In seq order within a conversation; conversations in parallel.
+                by_conversation: dict[str, list[tuple[dict[str, Any], PendingMessage]]] = {}
+                for doc, pending in delivered:
+                    by_conversation.setdefault(pending.conversation_id, []).append((doc, pending))
+                await asyncio.gather(*(self._publish_in_order(items) for items in by_conversation.values()))
+
+    @staticmethod
+    async def _publish_in_order(items: list[tuple[dict[str, Any], PendingMessage]]) -> None:
+        for doc, pending in items:
+            try:
+                await publish_to_users("chat:message", message_out(doc), [pending.sender_id, pending.recipient_id])
+            except Exception:
+                log.exception("publishing chat:message failed")
 
     async def _store(self, todo: list[PendingMessage]) -> dict[str, tuple[dict[str, Any], bool]]:
         collection = Message.get_pymongo_collection()
@@ -204,7 +218,7 @@ class MessageWriter:
             self._last_seq.popitem(last=False)
 
     async def _denormalise(self, created: list[dict[str, Any]], leaders: dict[str, PendingMessage]) -> None:
-        """Copy the newest messages into their conversations and open alert windows (before the ack)."""
+        """Copy the newest messages into their conversations (before the ack: listings and read clamping use it)."""
         newest: dict[str, dict[str, Any]] = {}
         sender_seq: dict[tuple[str, str], int] = {}
         for doc in created:
@@ -234,12 +248,6 @@ class MessageWriter:
             await Conversation.get_pymongo_collection().bulk_write(updates, ordered=False)
         except Exception:
             log.exception("updating conversations after a chat commit failed")
-        try:
-            await note_messages_for_alerts(
-                [(str(doc["conversation_id"]), leaders[doc["_id"]].sender_id, leaders[doc["_id"]].recipient_id, doc["seq"]) for doc in created]
-            )
-        except Exception:
-            log.exception("scheduling missed-message alerts failed")
 
 
 _writer: MessageWriter | None = None

@@ -1,10 +1,14 @@
-"""Missed-message alerts: one per conversation per window, only if the message stays unread.
+"""Missed-message alerts: at most one per unread streak, never one per message, none if read.
 
-The first unread message of a window sets a Redis marker (SET NX, expiring with the window)
-and enqueues one delayed RQ job with a deterministic id; later messages in the window find
-the marker and add nothing. Reading the conversation clears the marker, so the next message
-opens a new window. The job re-checks the read position before asking for a notification,
-and the notification's idempotency key makes a second run harmless.
+A Redis marker per (conversation, recipient), set with SET NX when a message is stored,
+means "a delayed check is pending"; while it exists, further messages add nothing. The check
+(an RQ job) looks at the recipient's first unread message from the other participant:
+- none (read in time): nothing is sent;
+- younger than the window: the check re-schedules itself for when it will be due;
+- older: one `missed_messages` notification, keyed by that first unread seq, so re-runs and
+  later checks of the same unread streak create nothing new.
+The check drops the marker and looks again afterwards, so a message stored meanwhile is never
+left without a pending check.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import logging
 from datetime import timedelta
 
 from beanie import PydanticObjectId
+from bson import ObjectId
 
 from engage import extensions
 from engage.config import get_settings
+from engage.models.base import utcnow
 from engage.models.conversation import Conversation
+from engage.models.message import Message
 from engage.models.user import User
 
 log = logging.getLogger(__name__)
@@ -26,42 +33,41 @@ ALERT_MARKER = "engage:chat:alert:{}:{}"  # conversation id, recipient id
 ALERT_KIND = "missed_messages"
 
 
+def _marker_ms(window_seconds: float) -> int:
+    # Outlives the job's delay comfortably; the job deletes it when it is done.
+    return int((window_seconds * 2 + 60) * 1000)
+
+
 async def note_messages_for_alerts(messages: list[tuple[str, str, str, int]]) -> None:
-    """For stored messages (conversation, sender, recipient, seq): open alert windows as needed."""
-    settings = get_settings()
-    window_ms = max(int(settings.unread_alert_seconds * 1000), 1)
+    """For stored messages (conversation, sender, recipient, seq): start a delayed check if none is pending."""
+    window = get_settings().unread_alert_seconds
     first_seq: dict[tuple[str, str], int] = {}
-    senders: set[tuple[str, str]] = set()
-    for conversation_id, sender_id, recipient_id, seq in messages:
+    for conversation_id, _sender_id, recipient_id, seq in messages:
         first_seq.setdefault((conversation_id, recipient_id), seq)
-        senders.add((conversation_id, sender_id))
     redis = extensions.redis_client()
     async with redis.pipeline(transaction=False) as pipe:
-        for conversation_id, sender_id in senders:
-            # Sending counts as reading: the sender's own window closes.
-            pipe.delete(ALERT_MARKER.format(conversation_id, sender_id))
         for (conversation_id, recipient_id), seq in first_seq.items():
-            pipe.set(ALERT_MARKER.format(conversation_id, recipient_id), seq, nx=True, px=window_ms)
+            pipe.set(ALERT_MARKER.format(conversation_id, recipient_id), seq, nx=True, px=_marker_ms(window))
         replies = await pipe.execute()
-    opened = [key for key, reply in zip(first_seq, replies[len(senders):], strict=True) if reply]
+    opened = [(cid, rid, first_seq[(cid, rid)], window) for (cid, rid), reply in zip(first_seq, replies, strict=True) if reply]
     if opened:
-        await asyncio.to_thread(_enqueue_alert_jobs, [(cid, rid, first_seq[(cid, rid)]) for cid, rid in opened], settings.unread_alert_seconds)
+        await asyncio.to_thread(_enqueue_checks, opened)
 
 
-def _enqueue_alert_jobs(jobs: list[tuple[str, str, int]], delay_seconds: float) -> None:
+def _enqueue_checks(checks: list[tuple[str, str, int, float]], delays: list[float] | None = None) -> None:
     from workers.chat import send_missed_messages_alert
 
-    settings = get_settings()
-    connection = extensions.sync_redis(settings)
+    connection = extensions.sync_redis(get_settings())
     try:
         queue = extensions.queue("notifications", connection)
-        for conversation_id, recipient_id, seq in jobs:
+        for index, (conversation_id, recipient_id, seq, window) in enumerate(checks):
             queue.enqueue_in(
-                timedelta(seconds=delay_seconds),
+                timedelta(seconds=delays[index] if delays else window),
                 send_missed_messages_alert,
                 conversation_id,
                 recipient_id,
                 seq,
+                window,
                 job_id=f"chat-missed-{conversation_id}-{recipient_id}-{seq}",
                 result_ttl=3600,
             )
@@ -69,28 +75,53 @@ def _enqueue_alert_jobs(jobs: list[tuple[str, str, int]], delay_seconds: float) 
         connection.close()
 
 
-async def close_alert_window(conversation_id: str, user_id: str) -> None:
-    """The user read the conversation: the next message starts a new window."""
-    await extensions.redis_client().delete(ALERT_MARKER.format(conversation_id, user_id))
-
-
-async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str, first_unread_seq: int) -> bool:
-    """Ask for one missed_messages notification if the recipient still has not read; True if asked."""
+async def _first_unread(conversation_id: str, recipient_id: str) -> tuple[Conversation | None, dict | None]:
     conversation = await Conversation.get(PydanticObjectId(conversation_id))
     if conversation is None or recipient_id not in conversation.participant_ids():
-        return False
+        return None, None
     read_seq = conversation.read_seqs.get(recipient_id, 0)
-    if read_seq >= first_unread_seq:
-        return False
-    sender = await User.get(PydanticObjectId(conversation.other_participant(recipient_id)))
-    from engage.actions.notifications import request_notification
-
-    # Only a count and a link-worthy id: the message text is health data and stays in the app.
-    await request_notification(
-        recipient_id=recipient_id,
-        kind=ALERT_KIND,
-        idempotency_key=f"{ALERT_KIND}:{conversation_id}:{recipient_id}:{first_unread_seq}",
-        context={"count": max(conversation.last_seq - read_seq, 1), "sender_name": sender.name if sender else "", "conversation_id": conversation_id},
+    first = await Message.get_pymongo_collection().find_one(
+        {"conversation_id": ObjectId(conversation_id), "seq": {"$gt": read_seq}, "sender_id": ObjectId(conversation.other_participant(recipient_id))},
+        sort=[("seq", 1)],
     )
-    log.info("missed-message alert requested for %s in %s", recipient_id, conversation_id)
-    return True
+    return conversation, first
+
+
+async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str, first_unread_seq: int, window_seconds: float) -> bool:
+    """Check a recipient's unread messages; ask for one missed_messages notification when due. True if asked."""
+    conversation, first = await _first_unread(conversation_id, recipient_id)
+    if conversation is None:
+        return False
+    now = utcnow()
+    if first is not None and first["created_at"] + timedelta(seconds=window_seconds) > now + timedelta(milliseconds=50):
+        # Unread, but not for a full window yet (an earlier streak was read): look again then.
+        delay = (first["created_at"] + timedelta(seconds=window_seconds) - now).total_seconds()
+        await asyncio.to_thread(_enqueue_checks, [(conversation_id, recipient_id, first["seq"], window_seconds)], [delay])
+        return False
+    asked = False
+    if first is not None:
+        sender = await User.get(PydanticObjectId(conversation.other_participant(recipient_id)))
+        unread = await Message.get_pymongo_collection().count_documents(
+            {"conversation_id": ObjectId(conversation_id), "seq": {"$gte": first["seq"]}, "sender_id": first["sender_id"]}
+        )
+        from engage.actions.notifications import request_notification
+
+        # A count and the conversation id for the link: the text is health data and stays in the app.
+        await request_notification(
+            recipient_id=recipient_id,
+            kind=ALERT_KIND,
+            idempotency_key=f"{ALERT_KIND}:{conversation_id}:{recipient_id}:{first['seq']}",
+            context={"count": unread, "sender_name": sender.name if sender else "", "conversation_id": conversation_id},
+        )
+        asked = True
+    # Done with this check: drop the marker, then look once more so that a message stored while
+    # the marker still blocked new checks gets one.
+    redis = extensions.redis_client()
+    marker = ALERT_MARKER.format(conversation_id, recipient_id)
+    await redis.delete(marker)
+    _, newer = await _first_unread(conversation_id, recipient_id)
+    if newer is not None and (first is None or newer["seq"] > first["seq"]):
+        if await redis.set(marker, newer["seq"], nx=True, px=_marker_ms(window_seconds)):
+            delay = max((newer["created_at"] + timedelta(seconds=window_seconds) - utcnow()).total_seconds(), 0)
+            await asyncio.to_thread(_enqueue_checks, [(conversation_id, recipient_id, newer["seq"], window_seconds)], [delay])
+    return asked

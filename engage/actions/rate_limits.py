@@ -26,6 +26,6 @@ return 1
 
 async def hit_rate_limit(name: str, user_id: str, limit: int, window_seconds: float) -> bool:
     """Record one hit; False when the user already made `limit` hits in the window."""
-    redis = extensions.redis_client()
-    allowed = await redis.eval(_SLIDING_LOG, 1, f"engage:rate:{name}:{user_id}", time.time(), window_seconds, limit, uuid.uuid4().hex)
+    script = extensions.redis_client().register_script(_SLIDING_LOG)  # EVALSHA: the body is not resent
+    allowed = await script(keys=[f"engage:rate:{name}:{user_id}"], args=[time.time(), window_seconds, limit, uuid.uuid4().hex])
     return bool(allowed)

@@ -1,0 +1,234 @@
+"""Chat benchmark: N pairs of real Socket.IO clients against Engage and against a bare relay.
+
+    python bench/chat.py [--pairs 20] [--rate 1000] [--duration 10] [--transports websocket,polling]
+
+Starts its own embedded MongoDB-compatible server and redis-server, one Engage web process
+(`app.py web`) and one bare python-socketio relay (bench/chat_relay.py), then for each
+transport drives the same open-loop load (--rate messages/s in total, spread over 2N
+clients, each message to its pair's other client) against both, one after the other.
+It prints delivered messages/s, acks/s and end-to-end latency p50/p95/p99 (send to the
+other client's chat:message), the Engage/relay ratio, and checks Engage stored every
+acked message with dense seqs. The load generator runs in a separate process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engage.embedded import die_with_parent  # noqa: E402
+from engage.embedded import free_port  # noqa: E402
+from engage.embedded import start_mongo  # noqa: E402
+from engage.embedded import start_redis  # noqa: E402
+
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+ADMIN = ("admin@bench.engage", "bench-admin-password-1")
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def http(method: str, url: str, body: dict | None = None, token: str | None = None) -> dict:
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def make_pairs(base: str, count: int) -> list[dict]:
+    admin = http("POST", f"{base}/api/auth/login", {"email": ADMIN[0], "password": ADMIN[1]})["access_token"]
+    pairs = []
+    for n in range(count):
+        tokens = {}
+        for role in ("patient", "doctor"):
+            email = f"bench-{role}-{uuid.uuid4().hex[:8]}@example.org"
+            user = http("POST", f"{base}/api/auth/register", {"email": email, "password": "bench-password-42", "name": f"{role} {n}", "role": role})["user"]
+            if role == "doctor":
+                http("POST", f"{base}/api/admin/doctors/{user['id']}/approve", token=admin)
+            login = http("POST", f"{base}/api/auth/login", {"email": email, "password": "bench-password-42"})
+            tokens[role] = (user["id"], login["access_token"])
+        conversation = http("POST", f"{base}/api/conversations", {"doctor_id": tokens["doctor"][0]}, token=tokens["patient"][1])["conversation"]
+        pairs.append({"conversation_id": conversation["id"], "patient": tokens["patient"], "doctor": tokens["doctor"]})
+    return pairs
+
+
+async def drive(url: str, pairs: list[dict], transport: str, rate: float, duration: float, relay: bool) -> dict:
+    """Open-loop load from 2N clients; returns counts and latencies measured after a warm-up."""
+    import socketio
+
+    clients = []
+    latencies: list[float] = []
+    counters = {"delivered": 0, "acked": 0, "errors": 0, "sent": 0}
+    warmup = 1.0
+    measure = {"start": 0.0, "end": 0.0}
+
+    for pair in pairs:
+        for role in ("patient", "doctor"):
+            user_id, token = pair[role]
+            client = socketio.AsyncClient(reconnection=False)
+
+            def on_message(data, me=user_id):
+                if data["sender_id"] == me:
+                    return
+                now = time.perf_counter()
+                if measure["start"] <= now <= measure["end"]:
+                    counters["delivered"] += 1
+                    latencies.append(now - float(data["body"].split("|")[0]))
+
+            client.on("chat:message", on_message)
+            auth = {"room": pair["conversation_id"]} if relay else {"token": token}
+            await client.connect(url, auth=auth, transports=[transport], wait_timeout=20)
+            clients.append((client, pair["conversation_id"], user_id))
+
+    interval = len(clients) / rate
+    t0 = time.perf_counter() + 0.2
+    measure["start"] = t0 + warmup
+    measure["end"] = t0 + warmup + duration
+
+    def on_ack(ack=None):
+        if isinstance(ack, dict) and ack.get("ok"):
+            if measure["start"] <= time.perf_counter() <= measure["end"]:
+                counters["acked"] += 1
+        else:
+            counters["errors"] += 1
+
+    async def sender(index: int, client, conversation_id: str, user_id: str) -> None:
+        next_at = t0 + interval * index / len(clients)
+        n = 0
+        while next_at < measure["end"]:
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            n += 1
+            payload = {"conversation_id": conversation_id, "client_id": f"{user_id}-{n}-{uuid.uuid4().hex[:6]}", "body": f"{time.perf_counter()}|hello"}
+            if relay:
+                payload["sender_id"] = user_id
+            await client.emit("chat:send", payload, callback=on_ack)
+            counters["sent"] += 1
+            next_at += interval
+
+    await asyncio.gather(*[sender(i, c, cid, uid) for i, (c, cid, uid) in enumerate(clients)])
+    await asyncio.sleep(1.5)  # let in-flight messages land (they are outside the window anyway)
+    for client, _, _ in clients:
+        try:
+            if transport == "polling":
+                await client.eio.disconnect(abort=True)
+            await client.disconnect()
+        except Exception:
+            pass
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(int(len(latencies) * p), len(latencies) - 1)] * 1000 if latencies else float("nan")
+
+    return {
+        "delivered_per_s": counters["delivered"] / duration,
+        "acked_per_s": counters["acked"] / duration,
+        "errors": counters["errors"],
+        "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+        "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+    }
+
+
+def drive_in_process(args: tuple) -> dict:
+    return asyncio.run(drive(*args))
+
+
+def check_storage(mongodb_url: str, pairs: list[dict]) -> tuple[int, bool]:
+    from bson import ObjectId
+    from pymongo import MongoClient
+
+    with MongoClient(mongodb_url) as client:
+        messages = client["engage_bench"]["messages"]
+        total, dense = 0, True
+        for pair in pairs:
+            seqs = sorted(d["seq"] for d in messages.find({"conversation_id": ObjectId(pair["conversation_id"])}, {"seq": 1}))
+            total += len(seqs)
+            dense = dense and seqs == list(range(1, len(seqs) + 1))
+        return total, dense
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=1000, help="offered messages/s in total")
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--transports", default="websocket,polling")
+    parser.add_argument("--relay-redis", action="store_true", help="give the relay the same Redis manager as Engage")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="engage-bench-"))
+    mongo = start_mongo(":memory:")
+    redis = start_redis(tmp / "redis")
+    procs: list[subprocess.Popen] = []
+    try:
+        engage_port, relay_port = free_port(), free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_")},
+            "MONGODB_URL": mongo.url, "REDIS_URL": redis.url, "PORT": str(engage_port), "ENGAGE_DB_NAME": "engage_bench",
+            "ENGAGE_SECRET_KEY": SECRET, "ENGAGE_ADMIN_EMAIL": ADMIN[0], "ENGAGE_ADMIN_PASSWORD": ADMIN[1],
+            "ENGAGE_CHAT_RATE_LIMIT": "1000000000", "ENGAGE_LOG_LEVEL": "warning",
+        }
+        log = open(tmp / "web.log", "wb")
+        procs.append(subprocess.Popen([sys.executable, str(ROOT / "app.py"), "web"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent))
+        relay_cmd = [sys.executable, str(ROOT / "bench" / "chat_relay.py"), str(relay_port)] + ([redis.url] if args.relay_redis else [])
+        procs.append(subprocess.Popen(relay_cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent))
+        engage_url, relay_url = f"http://127.0.0.1:{engage_port}", f"http://127.0.0.1:{relay_port}"
+        wait_http(engage_url + "/healthz")
+        wait_http(relay_url + "/socket.io/?EIO=4&transport=polling")
+        pairs = make_pairs(engage_url, args.pairs)
+        relay_pairs = [{**p, "conversation_id": f"relay-{i}"} for i, p in enumerate(pairs)]
+        print(f"{args.pairs} pairs ({2 * args.pairs} clients), offered {args.rate:.0f} msgs/s for {args.duration:.0f} s, 2 cores shared with the servers")
+        print(f"{'transport':<10} {'server':<7} {'delivered/s':>11} {'acked/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
+        ctx = multiprocessing.get_context("spawn")
+        for transport in args.transports.split(","):
+            results = {}
+            for name, url, plist in (("relay", relay_url, relay_pairs), ("engage", engage_url, pairs)):
+                with ctx.Pool(1) as pool:
+                    r = pool.apply(drive_in_process, ((url, plist, transport, args.rate, args.duration, name == "relay"),))
+                results[name] = r
+                print(f"{transport:<10} {name:<7} {r['delivered_per_s']:>11.0f} {r['acked_per_s']:>8.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6}", flush=True)
+            ratio = results["engage"]["delivered_per_s"] / max(results["relay"]["delivered_per_s"], 1e-9)
+            print(f"{transport:<10} engage/relay delivered ratio: {ratio:.2f}", flush=True)
+        stored, dense = check_storage(mongo.url, pairs)
+        print(f"Engage stored {stored} messages; seqs dense 1..n in every conversation: {dense}")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        redis.stop()
+        mongo.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""A bare python-socketio relay: the baseline the chat benchmark compares Engage against.
+
+Same serving stack as Engage (python-socketio ASGI under uvicorn, no websocket deflate) and
+the same event names and ack shape, but no auth, no validation, no storage.
+
+    python bench/chat_relay.py PORT [REDIS_URL]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+
+import socketio
+import uvicorn
+
+
+def build(redis_url: str | None) -> socketio.ASGIApp:
+    manager = socketio.AsyncRedisManager(redis_url, redis_options={"max_connections": 10000}) if redis_url else None
+    sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager, logger=False, engineio_logger=False)
+    seqs: dict[str, int] = {}
+
+    @sio.event
+    async def connect(sid, environ, auth):
+        await sio.enter_room(sid, auth["room"])
+
+    @sio.on("chat:send")
+    async def chat_send(sid, data):
+        room = data["conversation_id"]
+        seqs[room] = seqs.get(room, 0) + 1
+        message = {
+            "id": uuid.uuid4().hex[:24], "conversation_id": room, "seq": seqs[room], "sender_id": data.get("sender_id", sid),
+            "client_id": data["client_id"], "body": data["body"], "created_at": time.time(),
+        }
+        await sio.emit("chat:message", message, room=room)
+        return {"ok": True, "message": message}
+
+    return socketio.ASGIApp(sio)
+
+
+if __name__ == "__main__":
+    port = int(sys.argv[1])
+    redis_url = sys.argv[2] if len(sys.argv) > 2 else None
+    uvicorn.run(build(redis_url), host="127.0.0.1", port=port, ws_per_message_deflate=False, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=1)
