@@ -332,8 +332,7 @@ async def recover_stalled_notifications(settings: Settings | None = None) -> dic
     if not dead:
         return stats
     providers = providers_for(settings)
-    ops: list[UpdateOne] = []
-    requeue: list[Notification] = []
+    requeue: list[dict] = []
     try:
         for doc in dead:
             found: str | None = None
@@ -344,26 +343,27 @@ async def recover_stalled_notifications(settings: Settings | None = None) -> dic
             except Exception:
                 log.exception("looking up notification %s at the provider failed; will retry", doc["_id"])
                 continue
+            # Conditional on the dead claim: when two recoverers race, one wins and only it acts.
             cond = {"_id": doc["_id"], "status": SENDING, "claim_token": doc.get("claim_token")}
             if found:
-                ops.append(UpdateOne(cond, {"$set": {"status": "sent", "provider_message_id": found, "sent_at": now, "updated_at": now, "lease_until": None}}))
+                change = {"status": "sent", "provider_message_id": found, "sent_at": now, "updated_at": now, "lease_until": None}
+            else:
+                change = {"status": QUEUED, "due_at": now, "claim_token": None, "lease_until": None, "updated_at": now,
+                          "last_error": "worker died before the provider answered"}
+            if (await _collection().update_one(cond, {"$set": change})).modified_count != 1:
+                continue
+            if found:
                 stats["reconciled"] += 1
             else:
-                ops.append(
-                    UpdateOne(cond, {"$set": {"status": QUEUED, "due_at": now, "claim_token": None, "lease_until": None, "updated_at": now,
-                                              "last_error": "worker died before the provider answered"}})
-                )
                 requeue.append(doc)
                 stats["requeued"] += 1
     finally:
         for provider in providers.values():
             await provider.close()
-    if ops:
-        await _collection().bulk_write(ops, ordered=False)
     if requeue:
         # Markers of the dead job would block re-enqueueing for an hour.
         await asyncio.to_thread(_drop_markers, [str(d["_id"]) for d in requeue])
-        await enqueue_due_notifications(settings)
+        await enqueue_notifications([Notification.model_construct(id=d["_id"], critical=bool(d.get("critical"))) for d in requeue], settings)
     return stats
 
 
@@ -376,6 +376,7 @@ def _drop_markers(ids: list[str]) -> None:
 
 
 def _job_is_live(connection: redis.Redis, job_id: str) -> bool:
+    from rq import Queue
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
     from rq.job import JobStatus
@@ -386,7 +387,11 @@ def _job_is_live(connection: redis.Redis, job_id: str) -> bool:
         status = job.get_status()
     except NoSuchJobError:
         return False
-    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+    if status == JobStatus.QUEUED:
+        # A worker killed while taking the job leaves it "queued" yet out of the queue (seen in the
+        # crash benchmark): only a job still in the queue's list counts.
+        return connection.lpos(Queue.redis_queue_namespace_prefix + job.origin, job.id) is not None
+    if status in (JobStatus.SCHEDULED, JobStatus.DEFERRED):
         return True
     if status != JobStatus.STARTED:
         return False  # finished or failed: whatever is still queued was left behind
@@ -422,31 +427,62 @@ def requeue_lost_jobs_blocking(connection: redis.Redis, ids: list[str]) -> list[
     return lost
 
 
-async def enqueue_due_notifications(settings: Settings | None = None, limit: int = 20000) -> int:
-    """Enqueue queued notifications that are due and in no live job (deferred sends, retries, lost jobs).
+SCAN_MARK_KEY = "engage:notifications:scan:due-until"
+FULL_SWEEP_KEY = "engage:notifications:scan:full-sweep"
+FULL_SWEEP_SECONDS = 60
+PAGE = 1000
 
-    Liveness lives in Redis (the per-notification marker names its job), so enqueueing writes
-    nothing to Mongo: at 10,000 due notifications that saves a write per notification.
+
+async def enqueue_due_notifications(settings: Settings | None = None, full: bool = True, limit: int = 50000) -> int:
+    """Enqueue queued notifications that are due and in no live job (deferred sends, lost jobs).
+
+    `full=False` only looks at what came due since the previous scan (cheap with a large backlog);
+    a full sweep also re-checks everything queued, whose liveness lives in Redis (each
+    notification's marker names its job), so enqueueing writes nothing to Mongo.
     """
     settings = settings or get_settings()
-    due = await _collection().find({"status": QUEUED, "due_at": {"$lte": utcnow()}}, {"_id": 1, "critical": 1}).sort("due_at", 1).to_list(limit)
-    if not due:
-        return 0
+    now = utcnow()
+    redis_async = extensions.redis_client()
+    window: dict[str, Any] = {"$lte": now}
+    if not full:
+        mark = await redis_async.get(SCAN_MARK_KEY)
+        if mark:
+            # Overlap a little: a document written just before the previous scan's clock may land late.
+            window["$gt"] = datetime.fromisoformat(mark.decode()) - timedelta(seconds=10)
+    cursor = _collection().find({"status": QUEUED, "due_at": window}, {"_id": 1, "critical": 1}, batch_size=PAGE).limit(limit)
+    total = 0
+    page: list[dict] = []
     connection = _sync_twin_of_async_redis()
     try:
-        lost = set(await asyncio.to_thread(requeue_lost_jobs_blocking, connection, [str(d["_id"]) for d in due]))
+        async for doc in cursor:
+            page.append(doc)
+            if len(page) >= PAGE:  # workers start on the first page while the rest is read
+                total += await _enqueue_page(connection, page, settings)
+                page = []
+        if page:
+            total += await _enqueue_page(connection, page, settings)
     finally:
         connection.close()
+    await redis_async.set(SCAN_MARK_KEY, now.isoformat())
+    return total
+
+
+async def _enqueue_page(connection: redis.Redis, page: list[dict], settings: Settings) -> int:
+    lost = set(await asyncio.to_thread(requeue_lost_jobs_blocking, connection, [str(d["_id"]) for d in page]))
     if not lost:
         return 0
-    items = [Notification.model_construct(id=d["_id"], critical=bool(d.get("critical"))) for d in due if str(d["_id"]) in lost]
+    items = [Notification.model_construct(id=d["_id"], critical=bool(d.get("critical"))) for d in page if str(d["_id"]) in lost]
     return await enqueue_notifications(items, settings)
 
 
-async def scan_notifications(settings: Settings | None = None) -> dict:
-    """The scheduler's periodic scan: recover dead claims, then enqueue what is due."""
+async def scan_notifications(settings: Settings | None = None, full: bool | None = None) -> dict:
+    """The scheduler's periodic scan: recover dead claims, enqueue what came due; a full sweep each minute."""
+    settings = settings or get_settings()
+    if full is None:
+        # SET NX with expiry: at most one full sweep per minute whatever the scan interval.
+        full = bool(await extensions.redis_client().set(FULL_SWEEP_KEY, "1", nx=True, ex=FULL_SWEEP_SECONDS))
     recovered = await recover_stalled_notifications(settings)
-    enqueued = await enqueue_due_notifications(settings)
+    enqueued = await enqueue_due_notifications(settings, full=full)
     return {**recovered, "enqueued": enqueued}
 
 
