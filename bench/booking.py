@@ -5,7 +5,8 @@
 Starts its own secantus (in memory), redis-server and Engage web process(es) on free ports,
 then runs two phases against POST /api/appointments:
   contention:    100 clients at once on 10 slots of one doctor (exactly 10 must win);
-  no contention: 1,000 distinct slots (10 doctors x 100 slots) booked by 100 concurrent clients.
+  no contention: 1,000 distinct slots (10 doctors x 100 slots) booked by 100 concurrent clients;
+  sequential:    100 bookings by one client, one at a time (service time without queueing).
 Notification jobs are enqueued but no worker runs, so only the booking path is measured.
 """
 
@@ -134,6 +135,12 @@ async def run(urls: list[str], before_phases=None) -> None:
         statuses = [s for batch in await asyncio.gather(*[patient_run(p) for p in range(100)]) for s in batch]
         report("no contention (1,000 slots)", statuses, latencies, time.perf_counter() - began)
         assert statuses.count(201) == 1000, {code: statuses.count(code) for code in set(statuses)}
+
+        # Phase 3: one client, one request at a time: the service time of a booking without queueing.
+        latencies = []
+        began = time.perf_counter()
+        statuses = [await timed_book(client, patients[i], doctors[10], slot(400 + i), latencies) for i in range(100)]
+        report("sequential (1 client)", statuses, latencies, time.perf_counter() - began)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ processes run. Events and jobs go out only after the write succeeded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC
 from datetime import datetime
@@ -158,9 +159,12 @@ async def publish_appointment(event: str, appointment: Appointment, previous_sta
     await publish_to_users(event, payload, users)
 
 
-async def slot_taken_error(settings: Settings, resource: Resource, start: datetime, patient_id: str, now: datetime) -> ApiError:
+async def slot_taken_error(
+    settings: Settings, resource: Resource, start: datetime, patient_id: str, now: datetime, alternatives: list[dict[str, Any]] | None = None
+) -> ApiError:
     """The 409 for a lost race, after telling every socket of the patient (the booking page updates at once)."""
-    alternatives = await find_alternatives(settings, resource, start, now)
+    if alternatives is None:
+        alternatives = await find_alternatives(settings, resource, start, now)
     event = BookingConflictEvent.model_validate(
         {"doctor_id": resource.doctor_id, "test_centre_id": resource.test_centre_id, "start": start, "alternatives": alternatives}
     )
@@ -231,8 +235,13 @@ async def do_book(
     try:
         await insert_claim(resource, appointment)
     except (SlotTaken, PatientBusy, DuplicateKeyError) as exc:
-        # A retry of a request that already succeeded collides with its own first result.
-        previous = await Appointment.find_one({"patient_id": patient_id, "client_id": client_id})
+        # A retry of a request that already succeeded collides with its own first result. Replays are
+        # rare, so the lost race's alternatives are computed meanwhile rather than after.
+        lookup = Appointment.find_one({"patient_id": patient_id, "client_id": client_id})
+        if isinstance(exc, SlotTaken):
+            previous, conflict = await asyncio.gather(lookup, find_alternatives(settings, resource, start, now))
+        else:
+            previous, conflict = await lookup, None
         if previous is not None:
             if previous.resource_id != resource.id or previous.start != start:
                 raise ApiError(409, "client_id_reused", "This client_id was already used for a different booking.", field="client_id") from None
@@ -241,10 +250,13 @@ async def do_book(
             raise PATIENT_BUSY from None
         if isinstance(exc, DuplicateKeyError):
             raise
-        raise await slot_taken_error(settings, resource, start, str(patient_id), now) from None
-    await publish_slot("slot:taken", resource, start, end)
-    await publish_appointment("appointment:booked", appointment)
-    await enqueue_appointment_notifications(settings, str(appointment.id), "booked")
+        raise await slot_taken_error(settings, resource, start, str(patient_id), now, alternatives=conflict) from None
+    # Independent Redis round trips after the write: run them together.
+    await asyncio.gather(
+        publish_slot("slot:taken", resource, start, end),
+        publish_appointment("appointment:booked", appointment),
+        enqueue_appointment_notifications(settings, str(appointment.id), "booked"),
+    )
     return appointment
 
 
