@@ -118,8 +118,9 @@ async def login(api: Api, email: str, password: str = DEFAULT_PASSWORD) -> Accou
     return Account(user["id"], user["email"], password, user["role"], user["name"], resp.body["access_token"], resp.body["refresh_token"], user)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def admin(api) -> Account:
+    """The admin, logged in per test: one session-long token would expire (15 min) in a long run."""
     return await login(api, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 

@@ -70,8 +70,6 @@ def engage_env(mongodb_url: str, redis_url: str, **extra: str) -> dict[str, str]
             "ENGAGE_PING_TIMEOUT": "3",
             "ENGAGE_TYPING_TTL": "2", "ENGAGE_CHAT_RATE_LIMIT": "100000", "ENGAGE_UNREAD_ALERT_SECONDS": "86400",  # chat: see tests/test_chat_*.py
             "ENGAGE_LOG_LEVEL": "warning",
-            # The session-scoped admin login (and make_doctor's approvals) must outlive the whole suite.
-            "ENGAGE_ACCESS_TOKEN_TTL_SECONDS": "7200",
             # Waitlist offers lapse in seconds, so hand-over tests need no long waits.
             "ENGAGE_OFFER_HOLD_MINUTES": "0.1",
             "PYTHONUNBUFFERED": "1",
