@@ -92,7 +92,7 @@ async def db(settings, web):
 
 @pytest.fixture(scope="session")
 async def http_session():
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), connector=aiohttp.TCPConnector(keepalive_timeout=2))  # < uvicorn's 5 s: no reuse of a closing connection
     yield session
     await session.close()
 
