@@ -30,10 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engage.embedded import die_with_parent  # noqa: E402
-from engage.embedded import free_port  # noqa: E402
-from engage.embedded import start_mongo  # noqa: E402
-from engage.embedded import start_redis  # noqa: E402
+from engage.embedded import (
+    die_with_parent,
+    free_port,
+    start_mongo,
+    start_redis,
+)
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 ADMIN = ("admin@bench.engage", "bench-admin-password-1")

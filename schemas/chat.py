@@ -5,14 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
-from pydantic import Field
-from pydantic import StrictBool
-from pydantic import StrictInt
-from pydantic import model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
 
-from schemas.common import ObjectIdStr
-from schemas.common import RequestModel
+from schemas.common import ObjectIdStr, RequestModel
 
 BODY_MAX = 4000
 CLIENT_ID_MAX = 64

@@ -8,12 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas.chat import ErrorAck
-from schemas.chat import MessageOut
-from schemas.chat import SendAck
-from tests.clients import Account
-from tests.clients import Api
-from tests.clients import RecordingClient
+from schemas.chat import ErrorAck, MessageOut, SendAck
+from tests.clients import Account, Api, RecordingClient
 
 
 @dataclass

@@ -9,10 +9,8 @@ from beanie import PydanticObjectId
 from rq.job import Job
 
 from engage import extensions
-from engage.models.notification import Notification
-from engage.models.notification import NotificationPreferences
-from tests.chat_factories import open_pair
-from tests.chat_factories import send
+from engage.models.notification import Notification, NotificationPreferences
+from tests.chat_factories import open_pair, send
 from tests.servers import start_engage
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engage.models.conversation import Conversation
-from schemas.chat import ConversationOut
-from schemas.chat import MessageOut
-from tests.chat_factories import client_id
-from tests.chat_factories import open_pair
-from tests.chat_factories import valid
+from schemas.chat import ConversationOut, MessageOut
+from tests.chat_factories import client_id, open_pair, valid
 from tests.conftest import register
 
 
@@ -123,7 +120,7 @@ async def test_rest_send_is_idempotent_and_read_moves_unread(api, make_patient, 
     assert again.body["message"] == first.body["message"]
     assert first.body["message"]["body"] == "hi there"
     await api.post(url, {"client_id": "second", "body": "more"}, token=pair.patient.access_token)
-    unread = lambda body: body["conversation"]["unread_count"]  # noqa: E731
+    unread = lambda body: body["conversation"]["unread_count"]
     assert unread((await api.get(f"/api/conversations/{pair.id}", token=pair.doctor.access_token)).body) == 2
     read = await api.post(f"/api/conversations/{pair.id}/read", {"seq": 1}, token=pair.doctor.access_token)
     assert read.status == 200 and read.body == {"seq": 1}

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.chat import MessageOut
-from schemas.chat import PresenceEvent
-from schemas.chat import ReadEvent
-from schemas.chat import TypingEvent
-from tests.chat_factories import open_pair
-from tests.chat_factories import send
-from tests.chat_factories import valid
+from schemas.chat import MessageOut, PresenceEvent, ReadEvent, TypingEvent
+from tests.chat_factories import open_pair, send, valid
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

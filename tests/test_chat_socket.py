@@ -10,18 +10,21 @@ import pytest
 from bson import ObjectId
 
 from engage.models.message import Message
-from schemas.chat import MessageOut
-from schemas.chat import PresenceEvent
-from schemas.chat import ReadAck
-from schemas.chat import ReadEvent
-from schemas.chat import SyncAck
-from schemas.chat import TypingEvent
-from tests.chat_factories import client_id
-from tests.chat_factories import error_code
-from tests.chat_factories import messages_for
-from tests.chat_factories import open_pair
-from tests.chat_factories import send
-from tests.chat_factories import valid
+from schemas.chat import (
+    MessageOut,
+    PresenceEvent,
+    ReadAck,
+    ReadEvent,
+    SyncAck,
+    TypingEvent,
+)
+from tests.chat_factories import (
+    error_code,
+    messages_for,
+    open_pair,
+    send,
+    valid,
+)
 from tests.servers import start_engage
 
 TRANSPORTS = ["websocket", "polling"]

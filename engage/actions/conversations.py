@@ -6,16 +6,13 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from engage.errors import ApiError
-from engage.errors import forbidden
+from engage.errors import ApiError, forbidden
 from engage.events import publish_to_users
-from engage.lib.conversations import access_conversation
+from engage.lib.conversations import access_conversation, latest_seq
 from engage.lib.users import access_user
 from engage.models.conversation import Conversation
-from engage.models.user import Role
-from engage.models.user import User
-from schemas.chat import CreateConversationRequest
-from schemas.chat import ReadEvent
+from engage.models.user import Role, User
+from schemas.chat import CreateConversationRequest, ReadEvent
 
 
 async def check_open_conversation(user: User, request: CreateConversationRequest) -> tuple[Conversation, User, bool]:
@@ -62,7 +59,8 @@ async def check_mark_read(user_id: str, conversation_id: str, seq: int) -> int:
 
 async def do_mark_read(conversation: Conversation, user_id: str, seq: int) -> int:
     """Store the read position with $max, then tell both participants if it moved."""
-    target = min(seq, conversation.last_seq)
+    # The conversation's copy of last_seq may trail a message already delivered: ask the messages.
+    target = min(seq, await latest_seq(str(conversation.id), hint=conversation.last_seq))
     key = f"read_seqs.{user_id}"
     updated = await Conversation.get_pymongo_collection().find_one_and_update(
         {"_id": conversation.id}, {"$max": {key: target}}, projection={"read_seqs": 1}, return_document=ReturnDocument.AFTER

@@ -20,8 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
@@ -34,18 +33,18 @@ from engage.actions.rate_limits import hit_rate_limit
 from engage.config import get_settings
 from engage.errors import ApiError
 from engage.events import publish_to_users
-from engage.lib.conversations import access_participants
-from engage.lib.conversations import latest_seq
-from engage.lib.conversations import message_out
-from engage.lib.conversations import messages_after
-from engage.lib.conversations import messages_before
-from engage.lib.conversations import other_participant
+from engage.lib.conversations import (
+    access_participants,
+    latest_seq,
+    message_out,
+    messages_after,
+    messages_before,
+    other_participant,
+)
 from engage.models.base import utcnow
 from engage.models.conversation import Conversation
-from engage.models.message import Message
-from engage.models.message import message_id
-from schemas.chat import MessageOut
-from schemas.chat import SyncRequest
+from engage.models.message import Message, message_id
+from schemas.chat import MessageOut, SyncRequest
 
 log = logging.getLogger(__name__)
 
@@ -113,18 +112,17 @@ class MessageWriter:
         self.batches += 1
         self.messages += len(created)
         if created:
+            # Delivery (and alert windows) run in their own task, in commit order, as soon as
+            # the messages are stored, while this task finishes the batch and stores the next.
+            self._outbox.append([(doc, leaders[doc["_id"]]) for doc in created])
+            self._outbox_ready.set()
+            if self._publisher is None or self._publisher.done():
+                self._publisher = asyncio.get_running_loop().create_task(self._publish_forever(), name="engage-message-publisher")
             await self._denormalise(created, leaders)
         for pending in batch:
             if not pending.future.done():
                 doc, new = results[pending.id]
                 pending.future.set_result((doc, new and leaders[pending.id] is pending))
-        if created:
-            # Alert windows and delivery run in their own task, in commit order, while the next
-            # batch is stored.
-            self._outbox.append([(doc, leaders[doc["_id"]]) for doc in created])
-            self._outbox_ready.set()
-            if self._publisher is None or self._publisher.done():
-                self._publisher = asyncio.get_running_loop().create_task(self._publish_forever(), name="engage-message-publisher")
 
     async def _publish_forever(self) -> None:
         while True:
@@ -132,15 +130,15 @@ class MessageWriter:
             self._outbox_ready.clear()
             while self._outbox:
                 delivered = self._outbox.pop(0)
-                try:
-                    await note_messages_for_alerts([(str(doc["conversation_id"]), p.sender_id, p.recipient_id, doc["seq"]) for doc, p in delivered])
-                except Exception:
-                    log.exception("scheduling missed-message alerts failed")
                 # In seq order within a conversation; conversations in parallel.
                 by_conversation: dict[str, list[tuple[dict[str, Any], PendingMessage]]] = {}
                 for doc, pending in delivered:
                     by_conversation.setdefault(pending.conversation_id, []).append((doc, pending))
                 await asyncio.gather(*(self._publish_in_order(items) for items in by_conversation.values()))
+                try:
+                    await note_messages_for_alerts([(str(doc["conversation_id"]), p.sender_id, p.recipient_id, doc["seq"]) for doc, p in delivered])
+                except Exception:
+                    log.exception("scheduling missed-message alerts failed")
 
     @staticmethod
     async def _publish_in_order(items: list[tuple[dict[str, Any], PendingMessage]]) -> None:
@@ -218,7 +216,7 @@ class MessageWriter:
             self._last_seq.popitem(last=False)
 
     async def _denormalise(self, created: list[dict[str, Any]], leaders: dict[str, PendingMessage]) -> None:
-        """Copy the newest messages into their conversations (before the ack: listings and read clamping use it)."""
+        """Copy the newest messages into their conversations (before the ack, so listings agree with it)."""
         newest: dict[str, dict[str, Any]] = {}
         sender_seq: dict[tuple[str, str], int] = {}
         for doc in created:

@@ -17,8 +17,7 @@ import uuid
 from engage import extensions
 from engage.config import Settings
 from engage.events import publish_to_users
-from engage.lib.conversations import PRESENCE_KEY
-from engage.lib.conversations import contact_ids
+from engage.lib.conversations import PRESENCE_KEY, contact_ids
 from schemas.chat import PresenceEvent
 
 log = logging.getLogger(__name__)
@@ -90,7 +89,7 @@ async def forget_dead_processes() -> int:
     return forgotten
 
 
-async def presence_heartbeat_forever(settings: Settings) -> None:  # noqa: ARG001
+async def presence_heartbeat_forever(settings: Settings) -> None:
     """Serving task of every web process: keep this process marked alive, clean up dead ones."""
     redis = extensions.redis_client()
     while True:

@@ -12,11 +12,9 @@ import logging
 import time
 
 from engage import extensions
-from engage.config import Settings
-from engage.config import get_settings
+from engage.config import Settings, get_settings
 from engage.events import publish_to_users
-from engage.lib.conversations import access_participants
-from engage.lib.conversations import other_participant
+from engage.lib.conversations import access_participants, other_participant
 from schemas.chat import TypingEvent
 
 log = logging.getLogger(__name__)

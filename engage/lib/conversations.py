@@ -13,9 +13,7 @@ from engage.errors import ApiError
 from engage.models.conversation import Conversation
 from engage.models.message import Message
 from engage.models.user import User
-from schemas.chat import ConversationOut
-from schemas.chat import MessageOut
-from schemas.chat import ParticipantOut
+from schemas.chat import ConversationOut, MessageOut, ParticipantOut
 
 PRESENCE_KEY = "engage:presence:user:{}"  # set of "<process>|<sid>" while the user has sockets
 

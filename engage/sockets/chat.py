@@ -8,29 +8,28 @@ import socketio
 
 from engage import web
 from engage.actions.conversations import check_mark_read
-from engage.actions.messages import check_send_message
-from engage.actions.messages import check_sync_messages
-from engage.actions.presence import do_socket_connected
-from engage.actions.presence import do_socket_disconnected
-from engage.actions.presence import presence_heartbeat_forever
-from engage.actions.typing import check_set_typing
-from engage.actions.typing import stop_typing_of_socket
-from engage.actions.typing import sweep_typing_forever
+from engage.actions.messages import check_send_message, check_sync_messages
+from engage.actions.presence import (
+    do_socket_connected,
+    do_socket_disconnected,
+    presence_heartbeat_forever,
+)
+from engage.actions.typing import (
+    check_set_typing,
+    stop_typing_of_socket,
+    sweep_typing_forever,
+)
 from engage.lib.validation import parse_model
 from engage.sockets import connection
-from engage.sockets.handlers import SocketUser
-from engage.sockets.handlers import socket_handler
-from schemas.chat import ReadRequest
-from schemas.chat import SendMessageRequest
-from schemas.chat import SyncRequest
-from schemas.chat import TypingRequest
+from engage.sockets.handlers import SocketUser, socket_handler
+from schemas.chat import ReadRequest, SendMessageRequest, SyncRequest, TypingRequest
 
 
-async def _on_connect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:  # noqa: ARG001
+async def _on_connect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
     await do_socket_connected(user_id, sid)
 
 
-async def _on_disconnect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:  # noqa: ARG001
+async def _on_disconnect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
     await stop_typing_of_socket(sid)
     await do_socket_disconnected(user_id, sid)
 

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from quart import Blueprint
 
-from engage.actions.conversations import check_mark_read
-from engage.actions.conversations import check_open_conversation
-from engage.actions.messages import check_message_history
-from engage.actions.messages import check_send_message
-from engage.lib.conversations import access_conversation
-from engage.lib.conversations import conversation_out
-from engage.lib.conversations import conversations_out
-from engage.lib.conversations import list_conversations
-from engage.lib.conversations import online_user_ids
+from engage.actions.conversations import check_mark_read, check_open_conversation
+from engage.actions.messages import check_message_history, check_send_message
+from engage.lib.conversations import (
+    access_conversation,
+    conversation_out,
+    conversations_out,
+    list_conversations,
+    online_user_ids,
+)
 from engage.lib.users import access_user
-from engage.views.http import current_user
-from engage.views.http import read_json
-from engage.views.http import read_query
-from engage.views.http import require_user
-from schemas.chat import CreateConversationRequest
-from schemas.chat import HistoryQuery
-from schemas.chat import PostMessageRequest
-from schemas.chat import ReadBody
+from engage.views.http import current_user, read_json, read_query, require_user
+from schemas.chat import (
+    CreateConversationRequest,
+    HistoryQuery,
+    PostMessageRequest,
+    ReadBody,
+)
 
 blueprint = Blueprint("conversations", __name__, url_prefix="/api/conversations")
 
