@@ -131,7 +131,11 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
             payload = {"conversation_id": conversation_id, "client_id": f"{user_id}-{n}-{uuid.uuid4().hex[:6]}", "body": f"{time.perf_counter()}|hello"}
             if relay:
                 payload["sender_id"] = user_id
-            await client.emit("chat:send", payload, callback=on_ack)
+            try:
+                await client.emit("chat:send", payload, callback=on_ack)
+            except socketio.exceptions.SocketIOError:
+                counters["errors"] += 1  # the client lost its connection (an overloaded server or generator)
+                return
             counters["sent"] += 1
             next_at += interval
 
