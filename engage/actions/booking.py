@@ -199,6 +199,29 @@ async def check_book(settings: Settings, actor: User, request: BookRequest) -> A
     return appointment
 
 
+
+def new_appointment(resource: Resource, patient_id: PydanticObjectId, start: datetime, now: datetime, **fields: Any) -> Appointment:
+    """An unsaved appointment holding this resource's slot at start (bookings and waitlist holds)."""
+    end = resource.end_of(start)
+    return Appointment(
+        patient_id=patient_id,
+        doctor_id=resource.id if resource.kind == "doctor" else None,
+        test_centre_id=resource.id if resource.kind == "test_centre" else None,
+        resource_id=resource.id,
+        clinic_id=resource.clinic_id,
+        start=start,
+        end=end,
+        timezone=resource.timezone,
+        resource_name=resource.name,
+        clinic_name=resource.clinic_name,
+        buckets=buckets(start, end),
+        token=new_token(),
+        kind="consultation" if resource.kind == "doctor" else "diagnostic",
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
 async def do_book(
     settings: Settings,
     resource: Resource,
@@ -212,25 +235,14 @@ async def do_book(
     """Book a validated slot atomically; a replayed client_id returns the first result."""
     now = now or datetime.now(UTC)
     end = resource.end_of(start)
-    appointment = Appointment(
-        patient_id=patient_id,
-        doctor_id=resource.id if resource.kind == "doctor" else None,
-        test_centre_id=resource.id if resource.kind == "test_centre" else None,
-        resource_id=resource.id,
-        clinic_id=resource.clinic_id,
-        start=start,
-        end=end,
-        timezone=resource.timezone,
-        resource_name=resource.name,
-        clinic_name=resource.clinic_name,
-        buckets=buckets(start, end),
+    appointment = new_appointment(
+        resource,
+        patient_id,
+        start,
+        now,
         reason=reason,
         client_id=client_id,
-        token=new_token(),
-        kind="consultation" if resource.kind == "doctor" else "diagnostic",
         booked_by=booked_by,
-        created_at=now,
-        updated_at=now,
     )
     try:
         await insert_claim(resource, appointment)

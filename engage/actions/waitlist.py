@@ -19,6 +19,7 @@ from pymongo import ReturnDocument
 from engage.actions.booking import PatientBusy
 from engage.actions.booking import SlotTaken
 from engage.actions.booking import insert_claim
+from engage.actions.booking import new_appointment
 from engage.actions.booking import publish_appointment
 from engage.actions.booking import publish_slot
 from engage.actions.booking_jobs import enqueue
@@ -27,9 +28,7 @@ from engage.config import Settings
 from engage.errors import ApiError
 from engage.events import publish_to_users
 from engage.lib.booking import access_resource
-from engage.lib.booking import new_token
 from engage.lib.booking import Resource
-from engage.lib.slots import buckets
 from engage.lib.slots import local_view
 from engage.models.appointment import HELD
 from engage.models.appointment import Appointment
@@ -94,24 +93,15 @@ async def offer_freed_slot(
     now = datetime.now(UTC)
     expires_at = now + timedelta(minutes=settings.offer_hold_minutes)
     for entry in candidates:
-        hold = Appointment(
-            patient_id=entry.patient_id,
-            doctor_id=resource.id,
-            resource_id=resource.id,
-            clinic_id=resource.clinic_id,
-            start=start,
-            end=end,
-            timezone=resource.timezone,
-            resource_name=resource.name,
-            clinic_name=resource.clinic_name,
-            buckets=buckets(start, end),
+        hold = new_appointment(
+            resource,
+            entry.patient_id,
+            start,
+            now,
             client_id=f"waitlist:{entry.id}:{start.isoformat()}:{ObjectId()}",
-            token=new_token(),
             status=HELD,
             hold_expires_at=expires_at,
             waitlist_entry_id=entry.id,
-            created_at=now,
-            updated_at=now,
         )
         try:
             await insert_claim(resource, hold)
