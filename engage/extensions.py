@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 from rq import Queue
 
 from engage.config import Settings
+from engage.lib.redis_fanout import BatchingRedisManager
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,10 @@ def queue(name: str, connection: redis.Redis) -> Queue:
     return Queue(name, connection=connection)
 
 
-def socketio_manager(settings: Settings, write_only: bool = False) -> socketio.AsyncRedisManager:
+def socketio_manager(settings: Settings, write_only: bool = False) -> BatchingRedisManager:
     # python-socketio rebuilds its Redis client whenever redis-py's pool is exhausted; a large
     # pool keeps one client (see STACK.md).
-    return socketio.AsyncRedisManager(
+    return BatchingRedisManager(
         settings.redis_url,
         channel=SOCKETIO_CHANNEL,
         write_only=write_only,

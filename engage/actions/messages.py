@@ -32,7 +32,7 @@ from engage.actions.missed_messages import note_messages_for_alerts
 from engage.actions.rate_limits import hit_rate_limit
 from engage.config import get_settings
 from engage.errors import ApiError
-from engage.events import publish_to_users
+from engage.events import publish_many
 from engage.lib.conversations import (
     access_participants,
     latest_seq,
@@ -129,24 +129,18 @@ class MessageWriter:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             while self._outbox:
-                delivered = self._outbox.pop(0)
-                # In seq order within a conversation; conversations in parallel.
-                by_conversation: dict[str, list[tuple[dict[str, Any], PendingMessage]]] = {}
-                for doc, pending in delivered:
-                    by_conversation.setdefault(pending.conversation_id, []).append((doc, pending))
-                await asyncio.gather(*(self._publish_in_order(items) for items in by_conversation.values()))
+                # Everything committed since the last publish goes out together, in commit order.
+                delivered = [item for batch in self._outbox for item in batch]
+                self._outbox.clear()
+                try:
+                    # One publish for everything this commit stored, in seq order per conversation.
+                    await publish_many([("chat:message", message_out(doc), [p.sender_id, p.recipient_id]) for doc, p in delivered])
+                except Exception:
+                    log.exception("publishing %d chat messages failed", len(delivered))
                 try:
                     await note_messages_for_alerts([(str(doc["conversation_id"]), p.sender_id, p.recipient_id, doc["seq"]) for doc, p in delivered])
                 except Exception:
                     log.exception("scheduling missed-message alerts failed")
-
-    @staticmethod
-    async def _publish_in_order(items: list[tuple[dict[str, Any], PendingMessage]]) -> None:
-        for doc, pending in items:
-            try:
-                await publish_to_users("chat:message", message_out(doc), [pending.sender_id, pending.recipient_id])
-            except Exception:
-                log.exception("publishing chat:message failed")
 
     async def _store(self, todo: list[PendingMessage]) -> dict[str, tuple[dict[str, Any], bool]]:
         collection = Message.get_pymongo_collection()

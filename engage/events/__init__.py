@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import socketio
 from pydantic import BaseModel
 
 from engage import extensions
+from engage.lib.redis_fanout import BatchingRedisManager
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,22 @@ async def publish_event(event: str, payload: BaseModel | dict[str, Any], rooms: 
     if not room_list:
         return
     await extensions.emitter().emit(event, data, room=room_list if len(room_list) > 1 else room_list[0], skip_sid=skip_sid)
+
+
+async def publish_many(events: list[tuple[str, BaseModel | dict[str, Any], list[str]]]) -> None:
+    """Emit (event, payload, user ids) in order, as one Redis publish for the whole burst."""
+    emitter = extensions.emitter()
+    manager = emitter.manager if isinstance(emitter, socketio.AsyncServer) else emitter
+    emits = []
+    for event, payload, user_ids in events:
+        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        rooms = [user_room(uid) for uid in dict.fromkeys(user_ids)]
+        emits.append((event, data, rooms if len(rooms) > 1 else rooms[0]))
+    if isinstance(manager, BatchingRedisManager):
+        await manager.emit_many(emits)
+    else:  # a server without the Redis manager (one process): plain emits do the same
+        for event, data, room in emits:
+            await emitter.emit(event, data, room=room)
 
 
 async def publish_to_users(event: str, payload: BaseModel | dict[str, Any], user_ids: list[str], skip_sid: str | None = None) -> None:
