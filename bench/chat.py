@@ -83,7 +83,11 @@ def make_pairs(base: str, count: int) -> list[dict]:
 async def drive(url: str, pairs: list[dict], transport: str, rate: float, duration: float, relay: bool) -> dict:
     """Open-loop load from 2N clients; returns counts and latencies measured after a warm-up."""
     import socketio
+    from engineio.payload import Payload
 
+    # Like a browser, take any number of packets per polling response (the Python client's
+    # default of 16 aborts the connection under load).
+    Payload.max_decode_packets = 100_000
     clients = []
     latencies: list[float] = []
     counters = {"delivered": 0, "acked": 0, "errors": 0, "sent": 0}

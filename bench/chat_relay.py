@@ -13,10 +13,12 @@ import time
 import uuid
 
 import socketio
+from engineio.payload import Payload
 import uvicorn
 
 
 def build(redis_url: str | None) -> socketio.ASGIApp:
+    Payload.max_decode_packets = 1000  # as Engage's web process (ENGAGE_POLLING_MAX_PACKETS)
     manager = socketio.AsyncRedisManager(redis_url, redis_options={"max_connections": 10000}) if redis_url else None
     sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager, logger=False, engineio_logger=False)
     seqs: dict[str, int] = {}

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     ping_interval: float = Field(default=25.0, gt=0)
     ping_timeout: float = Field(default=20.0, gt=0)
+    # Packets one polling POST may carry. python-engineio refuses more than 16 by default, but a
+    # browser flushes everything it buffered while offline in one POST; the body-size limit
+    # above already bounds the work.
+    polling_max_packets: int = Field(default=1000, ge=16, le=100_000)
     log_level: str = "info"
 
     # Chat: typing expiry, missed-message alert delay, per-user send rate limit.

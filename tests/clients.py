@@ -10,6 +10,11 @@ from typing import Any
 
 import aiohttp
 import socketio
+from engineio.payload import Payload
+
+# A browser's socket.io-client reads any number of packets from one polling response; the
+# Python client refuses more than 16 unless told, which would abort it under a burst.
+Payload.max_decode_packets = 1000
 
 
 @dataclass

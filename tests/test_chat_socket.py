@@ -65,17 +65,14 @@ async def test_resend_with_same_client_id_returns_original_and_delivers_nothing(
     assert await stored_seqs(pair.id) == [1, 2]
 
 
-async def test_fifty_concurrent_senders_get_seqs_without_gap_or_duplicate(api, connect, make_patient, make_doctor, db, web, web2):
-    """25 patient and 25 doctor sockets over two web processes, each sending twice at once.
-
-    Websocket only: on this 2-core machine fifty sockets each receiving every message starve
-    polling clients of their pings (polling sends are covered by the other tests).
-    """
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_fifty_concurrent_senders_get_seqs_without_gap_or_duplicate(api, connect, make_patient, make_doctor, db, web, web2, transport):
+    """25 patient and 25 doctor sockets over two web processes, each sending twice at once."""
     pair = await open_pair(api, await make_patient(), await make_doctor())
     clients = []
     for n in range(50):
         account = pair.patient if n % 2 else pair.doctor
-        clients.append(await connect(account.access_token, "websocket", url=(web if n % 4 < 2 else web2).url))
+        clients.append(await connect(account.access_token, transport, url=(web if n % 4 < 2 else web2).url))
     per_client = 2
     total = 50 * per_client
 
@@ -91,6 +88,24 @@ async def test_fifty_concurrent_senders_get_seqs_without_gap_or_duplicate(api, c
         assert sorted(m["seq"] for m in messages_for(client, pair.id)) == list(range(1, total + 1))
     listing = (await api.get(f"/api/conversations/{pair.id}", token=pair.patient.access_token)).body["conversation"]
     assert listing["last_seq"] == total and listing["last_message"]["seq"] == total
+
+
+async def test_polling_client_flushing_a_burst_in_one_request_stays_connected(api, connect, make_patient, make_doctor, db):
+    """A polling client sends what it queued meanwhile in one POST, as a browser does after a stall.
+
+    python-engineio refuses a POST of more than 16 packets unless told otherwise; that would
+    drop the client and its whole burst.
+    """
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, "polling")
+    doctor = await connect(pair.doctor.access_token, "polling")
+    total = 60
+    acks = await asyncio.gather(*[send(patient, pair.id, f"queued {n}") for n in range(total)])
+    assert sorted(m["seq"] for m in acks) == list(range(1, total + 1))
+    await doctor.wait_for("chat:message", lambda m: len(messages_for(doctor, pair.id)) >= total)
+    assert [m["seq"] for m in messages_for(doctor, pair.id)] == list(range(1, total + 1))
+    assert patient.sio.connected and patient.sio.transport() == "polling"
+    assert await stored_seqs(pair.id) == list(range(1, total + 1))
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -17,18 +17,23 @@ log = logging.getLogger(__name__)
 
 # A sliding log: the timestamps of accepted hits in a sorted set, trimmed to the window.
 # Refused hits are not recorded, so a client that keeps retrying is let in as soon as the
-# oldest hit leaves the window.
+# oldest hit leaves the window. One call takes all of a key's hits of the moment (ARGV[4] is
+# their count) and returns how many of them fit.
 _SLIDING_LOG = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local hits = tonumber(ARGV[4])
 redis.call('zremrangebyscore', KEYS[1], '-inf', now - window)
-if redis.call('zcard', KEYS[1]) >= limit then
+local allowed = math.min(hits, limit - redis.call('zcard', KEYS[1]))
+if allowed <= 0 then
   return 0
 end
-redis.call('zadd', KEYS[1], now, ARGV[4])
+for i = 1, allowed do
+  redis.call('zadd', KEYS[1], now, ARGV[5] .. ':' .. i)
+end
 redis.call('pexpire', KEYS[1], math.ceil(window * 1000))
-return 1
+return allowed
 """
 
 
@@ -44,18 +49,24 @@ class _Batcher:
             await self.wakeup.wait()
             self.wakeup.clear()
             while self.pending:
-                batch, self.pending = self.pending[:500], self.pending[500:]
+                batch, self.pending = self.pending, []
+                # A burst from one user is one script call; its first `allowed` hits pass, in order.
+                by_key: dict[str, list[tuple[float, int, asyncio.Future]]] = {}
+                for key, window, limit, future in batch:
+                    by_key.setdefault(key, []).append((window, limit, future))
                 try:
                     redis = extensions.redis_client()
                     script = redis.register_script(_SLIDING_LOG)
                     now = time.time()
                     async with redis.pipeline(transaction=False) as pipe:
-                        for key, window, limit, _ in batch:
-                            await script(keys=[key], args=[now, window, limit, uuid.uuid4().hex], client=pipe)
+                        for key, hits in by_key.items():
+                            window, limit, _ = hits[0]
+                            await script(keys=[key], args=[now, window, limit, len(hits), uuid.uuid4().hex], client=pipe)
                         replies = await pipe.execute()
-                    for (_, _, _, future), allowed in zip(batch, replies, strict=True):
-                        if not future.done():
-                            future.set_result(bool(allowed))
+                    for hits, allowed in zip(by_key.values(), replies, strict=True):
+                        for index, (_, _, future) in enumerate(hits):
+                            if not future.done():
+                                future.set_result(index < int(allowed))
                 except Exception as exc:
                     for *_, future in batch:
                         if not future.done():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from typing import Any
 
@@ -21,6 +22,7 @@ PRESENCE_KEY = "engage:presence:user:{}"  # set of "<process>|<sid>" while the u
 # after the first lookup. Bounded so a long-running process does not grow without end.
 _PARTICIPANTS_CACHE_SIZE = 20_000
 _participants: OrderedDict[str, tuple[str, str]] = OrderedDict()
+_lookups: dict[str, asyncio.Future] = {}
 
 
 def conversation_not_found() -> ApiError:
@@ -36,6 +38,17 @@ async def conversation_participants(conversation_id: str) -> tuple[str, str] | N
         return cached
     if not ObjectId.is_valid(conversation_id):
         return None
+    # A burst of sends to a conversation not yet cached (a polling POST carries many) waits for
+    # one lookup instead of queueing one each in front of the database.
+    lookup = _lookups.get(conversation_id)
+    if lookup is None:
+        lookup = asyncio.ensure_future(_load_participants(conversation_id))
+        _lookups[conversation_id] = lookup
+        lookup.add_done_callback(lambda _: _lookups.pop(conversation_id, None))
+    return await asyncio.shield(lookup)
+
+
+async def _load_participants(conversation_id: str) -> tuple[str, str] | None:
     raw = await Conversation.get_pymongo_collection().find_one(
         {"_id": ObjectId(conversation_id)}, {"patient_id": 1, "doctor_id": 1}
     )

@@ -8,9 +8,11 @@ from __future__ import annotations
 import importlib
 
 import socketio
+from engineio.payload import Payload
 
 from engage import extensions
 from engage.config import Settings
+from engage.lib import socket_json
 
 SOCKET_MODULES = [
     "engage.sockets.connection",
@@ -21,9 +23,12 @@ SOCKET_MODULES = [
 
 
 def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
+    # python-engineio keeps this limit on the class only; a web process serves one server.
+    Payload.max_decode_packets = settings.polling_max_packets
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=extensions.socketio_manager(settings),
+        json=socket_json,
         cors_allowed_origins=settings.cors_origin_list or None,
         ping_interval=settings.ping_interval,
         ping_timeout=settings.ping_timeout,
