@@ -90,7 +90,7 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
     Payload.max_decode_packets = 100_000
     clients = []
     latencies: list[float] = []
-    counters = {"delivered": 0, "acked": 0, "errors": 0, "sent": 0}
+    counters = {"delivered": 0, "acked": 0, "acked_total": 0, "errors": 0, "sent": 0}
     warmup = 1.0
     measure = {"start": 0.0, "end": 0.0}
 
@@ -119,6 +119,7 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
 
     def on_ack(ack=None):
         if isinstance(ack, dict) and ack.get("ok"):
+            counters["acked_total"] += 1
             if measure["start"] <= time.perf_counter() <= measure["end"]:
                 counters["acked"] += 1
         else:
@@ -161,9 +162,20 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
         "delivered_per_s": counters["delivered"] / duration,
         "acked_per_s": counters["acked"] / duration,
         "errors": counters["errors"],
+        "acked_total": counters["acked_total"],
         "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
         "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
     }
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def drive_in_process(args: tuple) -> dict:
@@ -215,15 +227,22 @@ def main() -> None:
         pairs = make_pairs(engage_url, args.pairs)
         relay_pairs = [{**p, "conversation_id": f"relay-{i}"} for i, p in enumerate(pairs)]
         print(f"{args.pairs} pairs ({2 * args.pairs} clients), offered {args.rate:.0f} msgs/s for {args.duration:.0f} s, 2 cores shared with the servers")
-        print(f"{'transport':<10} {'server':<7} {'delivered/s':>11} {'acked/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}")
+        print(f"{'transport':<10} {'server':<7} {'delivered/s':>11} {'acked/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'server CPU ms/msg':>17}")
+        # The server side of each run: the relay alone; Engage's web process, database and Redis.
+        server_pids = {"relay": [procs[1].pid], "engage": [procs[0].pid, mongo.process.pid, redis.process.pid]}
         ctx = multiprocessing.get_context("spawn")
         for transport in args.transports.split(","):
             results = {}
             for name, url, plist in (("relay", relay_url, relay_pairs), ("engage", engage_url, pairs)):
+                cpu_before = [cpu_seconds([pid]) for pid in server_pids[name]]
                 with ctx.Pool(1) as pool:
                     r = pool.apply(drive_in_process, ((url, plist, transport, args.rate, args.duration, name == "relay"),))
+                # Whole run (connect, warm-up, window, drain) over every message the run acked.
+                cpu_used = [cpu_seconds([pid]) - before for pid, before in zip(server_pids[name], cpu_before, strict=True)]
+                cpu_per_msg = sum(cpu_used) * 1000 / max(r["acked_total"], 1)
+                cpu_split = "" if name == "relay" else " (web {:.3f}, database {:.3f}, redis {:.3f})".format(*(c * 1000 / max(r["acked_total"], 1) for c in cpu_used))
                 results[name] = r
-                print(f"{transport:<10} {name:<7} {r['delivered_per_s']:>11.0f} {r['acked_per_s']:>8.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6}", flush=True)
+                print(f"{transport:<10} {name:<7} {r['delivered_per_s']:>11.0f} {r['acked_per_s']:>8.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6} {cpu_per_msg:>17.3f}{cpu_split}", flush=True)
             ratio = results["engage"]["delivered_per_s"] / max(results["relay"]["delivered_per_s"], 1e-9)
             print(f"{transport:<10} engage/relay delivered ratio: {ratio:.2f}", flush=True)
         stored, dense = check_storage(mongo.url, pairs)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timezone
 
 import pytest
 from bson import ObjectId
 
+from engage.models.conversation import Conversation
 from engage.models.message import Message
 from schemas.chat import (
     MessageOut,
@@ -88,6 +90,11 @@ async def test_fifty_concurrent_senders_get_seqs_without_gap_or_duplicate(api, c
         assert sorted(m["seq"] for m in messages_for(client, pair.id)) == list(range(1, total + 1))
     listing = (await api.get(f"/api/conversations/{pair.id}", token=pair.patient.access_token)).body["conversation"]
     assert listing["last_seq"] == total and listing["last_message"]["seq"] == total
+    # Sending marks everything before it read, whichever process stored the newer messages.
+    for account in (pair.patient, pair.doctor):
+        own_last = max(m["seq"] for m in acks if m["sender_id"] == account.id)
+        view = (await api.get(f"/api/conversations/{pair.id}", token=account.access_token)).body["conversation"]
+        assert view["unread_count"] == total - own_last
 
 
 async def test_polling_client_flushing_a_burst_in_one_request_stays_connected(api, connect, make_patient, make_doctor, db):
@@ -320,3 +327,19 @@ async def test_rate_limit_is_20_per_10_seconds_by_default(api, connect, make_pat
     limited_api = Api(api.session, default_limits_web.url)
     resp = await limited_api.post(f"/api/conversations/{pair.id}/messages", {"client_id": "rest2", "body": "x"}, token=pair.patient.access_token)
     assert resp.status == 429 and resp.error_code == "rate_limited"
+
+
+async def test_sending_marks_read_even_when_another_process_stored_newer_first(api, connect, make_patient, make_doctor, db):
+    """The conversation already shows a newer message (another process won the race to update it):
+    the last-message copy stays, and the sender's read position still moves to what they sent."""
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, "websocket")
+    first = await send(patient, pair.id, "first")
+    newer = {"id": "from-another-process", "seq": first["seq"] + 5, "sender_id": pair.doctor.id, "client_id": "x", "body": "newer",
+             "created_at": datetime.now(timezone.utc)}
+    conversations = Conversation.get_pymongo_collection()
+    await conversations.update_one({"_id": ObjectId(pair.id)}, {"$set": {"last_seq": newer["seq"], "last_message": newer}})
+    second = await send(patient, pair.id, "second")
+    stored = await conversations.find_one({"_id": ObjectId(pair.id)})
+    assert stored["last_seq"] == newer["seq"] and stored["last_message"]["id"] == "from-another-process"
+    assert stored["read_seqs"][pair.patient.id] == second["seq"]
