@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     unread_alert_seconds: float = Field(default=300.0, gt=0)
     chat_rate_limit: int = Field(default=20, ge=1)
     chat_rate_window: float = Field(default=10.0, gt=0)
+    # Past this wait for storage a process is overloaded: sends get a quick server_busy (the
+    # client retries with the same client_id) instead of joining a queue that only grows.
+    chat_max_queue_seconds: float = Field(default=2.0, gt=0, le=120)
 
     # Workers: "worker" forks per job (a crashing job cannot take the worker down);
     # "simple" runs jobs in-process (faster; used by benchmarks).

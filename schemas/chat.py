@@ -153,6 +153,7 @@ class ReadAck(BaseModel):
 class ErrorAck(BaseModel):
     ok: Literal[False]
     error: dict
+    retry_after: float | None = None  # seconds, with rate_limited and server_busy
 
 
 class MissedMessagesJob(BaseModel):

@@ -17,6 +17,7 @@ from schemas.chat import (
     PresenceEvent,
     ReadAck,
     ReadEvent,
+    SendAck,
     SyncAck,
     TypingEvent,
 )
@@ -343,3 +344,49 @@ async def test_sending_marks_read_even_when_another_process_stored_newer_first(a
     stored = await conversations.find_one({"_id": ObjectId(pair.id)})
     assert stored["last_seq"] == newer["seq"] and stored["last_message"]["id"] == "from-another-process"
     assert stored["read_seqs"][pair.patient.id] == second["seq"]
+
+
+@pytest.fixture(scope="module")
+def impatient_web(engage_environment, tmp_root):
+    """A web process that calls itself overloaded once a message has waited 1 ms for storage."""
+    proc = start_engage("web", {**engage_environment, "ENGAGE_CHAT_MAX_QUEUE_SECONDS": "0.001"}, tmp_root)
+    yield proc
+    proc.stop()
+
+
+async def test_an_overloaded_process_refuses_sends_quickly_and_a_retry_stores_them_once(api, connect, make_patient, make_doctor, db, impatient_web):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, "websocket", url=impatient_web.url)
+    doctor = await connect(pair.doctor.access_token, "websocket", url=impatient_web.url)
+    stored: dict[str, dict] = {}
+    refused: dict[str, str] = {}
+    # Bursts until the queue is seen waiting (it is whenever a burst lands during a commit).
+    for wave in range(30):
+        payloads = [{"conversation_id": pair.id, "client_id": f"w{wave}-{n}", "body": f"wave {wave} #{n}"} for n in range(40)]
+        acks = await asyncio.gather(*[patient.call("chat:send", p) for p in payloads])
+        for payload, ack in zip(payloads, acks, strict=True):
+            if ack["ok"]:
+                stored[payload["client_id"]] = valid(SendAck, ack)["message"]
+            else:
+                assert error_code(ack) == "server_busy" and ack["retry_after"] == 1
+                refused[payload["client_id"]] = payload["body"]
+        if refused:
+            break
+    assert refused, "no send was refused"
+    # Nothing refused was stored or delivered; everything acked was.
+    assert await stored_seqs(pair.id) == list(range(1, len(stored) + 1))
+    await doctor.wait_for("chat:message", lambda m: len(messages_for(doctor, pair.id)) >= len(stored))
+    assert {m["client_id"] for m in messages_for(doctor, pair.id)} == set(stored)
+    # The client's retry with the same client_id stores each refused message once.
+    for cid, body in refused.items():
+        for _attempt in range(50):
+            ack = await patient.call("chat:send", {"conversation_id": pair.id, "client_id": cid, "body": body})
+            if ack["ok"]:
+                stored[cid] = ack["message"]
+                break
+        else:
+            raise AssertionError(f"{cid} stayed refused")
+    assert await stored_seqs(pair.id) == list(range(1, len(stored) + 1))
+    total = len(stored)
+    await doctor.wait_for("chat:message", lambda m: len(messages_for(doctor, pair.id)) >= total)
+    assert sorted(m["seq"] for m in messages_for(doctor, pair.id)) == list(range(1, total + 1))

@@ -61,6 +61,7 @@ class PendingMessage:
     client_id: str
     body: str
     id: str = ""
+    queued_at: float = 0.0  # loop time when it joined the queue
     future: asyncio.Future = field(default=None)  # type: ignore[assignment]
 
 
@@ -84,9 +85,16 @@ class MessageWriter:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="engage-message-writer")
         pending.id = message_id(pending.conversation_id, pending.sender_id, pending.client_id)
         pending.future = asyncio.get_running_loop().create_future()
+        pending.queued_at = asyncio.get_running_loop().time()
         self._queue.append(pending)
         self._wakeup.set()
         return await pending.future
+
+    def waited_longest(self) -> float:
+        """Seconds the oldest message not yet taken for storage has waited (0 with none)."""
+        if not self._queue:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._queue[0].queued_at
 
     async def _run(self) -> None:
         while True:
@@ -271,6 +279,11 @@ async def check_send_message(user_id: str, conversation_id: str, client_id: str,
     """Authorise and rate-limit one send, then store it (or find the stored original)."""
     pair = await access_participants(conversation_id, user_id)
     settings = get_settings()
+    if message_writer().waited_longest() > settings.chat_max_queue_seconds:
+        raise ApiError(
+            503, "server_busy", "The server is busy and did not store this message; send it again with the same client_id.",
+            retry_after=1,
+        )
     if not await hit_rate_limit("chat_send", user_id, settings.chat_rate_limit, settings.chat_rate_window):
         # A retry of a message that was stored is still answered with the original.
         stored = await Message.get_pymongo_collection().find_one({"_id": message_id(conversation_id, user_id, client_id)})

@@ -351,6 +351,9 @@ export class ChatPanel {
       const code = err?.error?.code;
       if (code === "not_connected" || code === "timeout") {
         item.failed = true; // kept and retried with the same client_id on reconnect
+      } else if (code === "server_busy") {
+        item.failed = true; // not stored: retried with the same client_id shortly
+        setTimeout(() => { if (this.pending.has(item.client_id)) this.deliver(item); }, (err.retry_after || 1) * 1000);
       } else {
         this.pending.delete(item.client_id); // refused: give the text back with the reason
         if (item.conversation_id === this.openId && !this.input.value) this.input.value = item.body;
