@@ -1,14 +1,16 @@
 """Chat benchmark: N pairs of real Socket.IO clients against Engage and against a bare relay.
 
-    python bench/chat.py [--pairs 20] [--rate 1000] [--duration 10] [--transports websocket,polling]
+    python bench/chat.py [--pairs 20] [--rates 2000,4000,6000] [--duration 8] [--transports websocket,polling]
 
 Starts its own embedded MongoDB-compatible server and redis-server, one Engage web process
 (`app.py web`) and one bare python-socketio relay (bench/chat_relay.py), then for each
-transport drives the same open-loop load (--rate messages/s in total, spread over 2N
-clients, each message to its pair's other client) against both, one after the other.
-It prints delivered messages/s, acks/s and end-to-end latency p50/p95/p99 (send to the
-other client's chat:message), the Engage/relay ratio, and checks Engage stored every
-acked message with dense seqs. The load generator runs in a separate process.
+transport and offered rate drives the same open-loop load (messages/s in total, spread over
+2N clients, each message to its pair's other client) against both, one after the other.
+It prints delivered messages/s, acks/s, end-to-end latency p50/p95/p99 (send to the other
+client's chat:message), refused sends (server_busy), server CPU per acked message, and the
+Engage/relay ratio at each rate and of the best rate each reached (saturation). It checks
+that Engage stored every acked message with dense seqs. The load generator runs in a
+separate process; the relay is stock python-socketio with no storage.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
     Payload.max_decode_packets = 100_000
     clients = []
     latencies: list[float] = []
-    counters = {"delivered": 0, "acked": 0, "acked_total": 0, "errors": 0, "sent": 0}
+    counters = {"delivered": 0, "acked": 0, "acked_total": 0, "refused": 0, "lost_clients": 0, "sent": 0}
     warmup = 1.0
     measure = {"start": 0.0, "end": 0.0}
 
@@ -123,7 +125,7 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
             if measure["start"] <= time.perf_counter() <= measure["end"]:
                 counters["acked"] += 1
         else:
-            counters["errors"] += 1
+            counters["refused"] += 1
 
     async def sender(index: int, client, conversation_id: str, user_id: str) -> None:
         next_at = t0 + interval * index / len(clients)
@@ -139,7 +141,7 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
             try:
                 await client.emit("chat:send", payload, callback=on_ack)
             except socketio.exceptions.SocketIOError:
-                counters["errors"] += 1  # the client lost its connection (an overloaded server or generator)
+                counters["lost_clients"] += 1  # the client lost its connection (an overloaded server or generator)
                 return
             counters["sent"] += 1
             next_at += interval
@@ -161,7 +163,8 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
     return {
         "delivered_per_s": counters["delivered"] / duration,
         "acked_per_s": counters["acked"] / duration,
-        "errors": counters["errors"],
+        "refused": counters["refused"],
+        "lost_clients": counters["lost_clients"],
         "acked_total": counters["acked_total"],
         "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
         "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
@@ -182,6 +185,28 @@ def drive_in_process(args: tuple) -> dict:
     return asyncio.run(drive(*args))
 
 
+def stored_count(mongodb_url: str) -> int:
+    from pymongo import MongoClient
+
+    with MongoClient(mongodb_url) as client:
+        return client["engage_bench"]["messages"].estimated_document_count()
+
+
+def wait_until_stored(mongodb_url: str, timeout: float = 60) -> None:
+    """Wait until the stored message count stops moving (Engage has worked off what it accepted)."""
+    from pymongo import MongoClient
+
+    with MongoClient(mongodb_url) as client:
+        messages = client["engage_bench"]["messages"]
+        deadline, last = time.monotonic() + timeout, -1
+        while time.monotonic() < deadline:
+            count = messages.estimated_document_count()
+            if count == last:
+                return
+            last = count
+            time.sleep(0.5)
+
+
 def check_storage(mongodb_url: str, pairs: list[dict]) -> tuple[int, bool]:
     from bson import ObjectId
     from pymongo import MongoClient
@@ -199,8 +224,8 @@ def check_storage(mongodb_url: str, pairs: list[dict]) -> tuple[int, bool]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--rate", type=float, default=1000, help="offered messages/s in total")
-    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--rates", default="2000,4000,6000", help="offered messages/s in total, one run per rate")
+    parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--transports", default="websocket,polling")
     parser.add_argument("--relay-redis", action="store_true", help="give the relay the same Redis manager as Engage")
     args = parser.parse_args()
@@ -226,25 +251,36 @@ def main() -> None:
         wait_http(relay_url + "/socket.io/?EIO=4&transport=polling")
         pairs = make_pairs(engage_url, args.pairs)
         relay_pairs = [{**p, "conversation_id": f"relay-{i}"} for i, p in enumerate(pairs)]
-        print(f"{args.pairs} pairs ({2 * args.pairs} clients), offered {args.rate:.0f} msgs/s for {args.duration:.0f} s, 2 cores shared with the servers")
-        print(f"{'transport':<10} {'server':<7} {'delivered/s':>11} {'acked/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'server CPU ms/msg':>17}")
+        rates = [float(rate) for rate in args.rates.split(",")]
+        print(f"{args.pairs} pairs ({2 * args.pairs} clients), {args.duration:.0f} s per run, {os.cpu_count()} cores shared by servers and load generator")
+        print(f"{'transport':<10} {'offered':>7} {'server':<7} {'delivered/s':>11} {'acked/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'refused':>7} {'server CPU ms/msg':>17}")
         # The server side of each run: the relay alone; Engage's web process, database and Redis.
         server_pids = {"relay": [procs[1].pid], "engage": [procs[0].pid, mongo.process.pid, redis.process.pid]}
         ctx = multiprocessing.get_context("spawn")
         for transport in args.transports.split(","):
-            results = {}
-            for name, url, plist in (("relay", relay_url, relay_pairs), ("engage", engage_url, pairs)):
-                cpu_before = [cpu_seconds([pid]) for pid in server_pids[name]]
-                with ctx.Pool(1) as pool:
-                    r = pool.apply(drive_in_process, ((url, plist, transport, args.rate, args.duration, name == "relay"),))
-                # Whole run (connect, warm-up, window, drain) over every message the run acked.
-                cpu_used = [cpu_seconds([pid]) - before for pid, before in zip(server_pids[name], cpu_before, strict=True)]
-                cpu_per_msg = sum(cpu_used) * 1000 / max(r["acked_total"], 1)
-                cpu_split = "" if name == "relay" else " (web {:.3f}, database {:.3f}, redis {:.3f})".format(*(c * 1000 / max(r["acked_total"], 1) for c in cpu_used))
-                results[name] = r
-                print(f"{transport:<10} {name:<7} {r['delivered_per_s']:>11.0f} {r['acked_per_s']:>8.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['errors']:>6} {cpu_per_msg:>17.3f}{cpu_split}", flush=True)
-            ratio = results["engage"]["delivered_per_s"] / max(results["relay"]["delivered_per_s"], 1e-9)
-            print(f"{transport:<10} engage/relay delivered ratio: {ratio:.2f}", flush=True)
+            best = {"relay": 0.0, "engage": 0.0}
+            for rate in rates:
+                results = {}
+                for name, url, plist in (("relay", relay_url, relay_pairs), ("engage", engage_url, pairs)):
+                    cpu_before = [cpu_seconds([pid]) for pid in server_pids[name]]
+                    stored_before = stored_count(mongo.url)
+                    with ctx.Pool(1) as pool:
+                        r = pool.apply(drive_in_process, ((url, plist, transport, rate, args.duration, name == "relay"),))
+                    if name == "engage":
+                        wait_until_stored(mongo.url)  # a backlog must not spill into the next run
+                    # The whole run (connect, warm-up, window, drain), over the messages the relay
+                    # acked or Engage stored (under overload some acks outlive the run).
+                    cpu_used = [cpu_seconds([pid]) - before for pid, before in zip(server_pids[name], cpu_before, strict=True)]
+                    handled = max(r["acked_total"] if name == "relay" else stored_count(mongo.url) - stored_before, 1)
+                    cpu_per_msg = sum(cpu_used) * 1000 / handled
+                    cpu_split = "" if name == "relay" else " (web {:.3f}, database {:.3f}, redis {:.3f})".format(*(c * 1000 / handled for c in cpu_used))
+                    results[name] = r
+                    best[name] = max(best[name], r["delivered_per_s"])
+                    lost = f"  {r['lost_clients']} clients lost" if r["lost_clients"] else ""
+                    print(f"{transport:<10} {rate:>7.0f} {name:<7} {r['delivered_per_s']:>11.0f} {r['acked_per_s']:>8.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['refused']:>7} {cpu_per_msg:>17.3f}{cpu_split}{lost}", flush=True)
+                ratio = results["engage"]["delivered_per_s"] / max(results["relay"]["delivered_per_s"], 1e-9)
+                print(f"{transport:<10} {rate:>7.0f} engage/relay delivered ratio: {ratio:.2f}", flush=True)
+            print(f"{transport:<10} best delivered/s: relay {best['relay']:.0f}, engage {best['engage']:.0f}; ratio at saturation {best['engage'] / max(best['relay'], 1e-9):.2f}", flush=True)
         stored, dense = check_storage(mongo.url, pairs)
         print(f"Engage stored {stored} messages; seqs dense 1..n in every conversation: {dense}")
     finally:

@@ -96,6 +96,11 @@ def run_web(settings: Settings) -> None:
         asgi_app,
         host=settings.host,
         port=settings.port,
+        # The C implementations (requirements.txt), named so a missing one fails at start
+        # instead of falling back to the slower pure-Python ones.
+        loop="uvloop",
+        http="httptools",
+        ws="websockets",
         ws_per_message_deflate=False,  # deflate costs CPU and memory per socket (STACK.md)
         timeout_graceful_shutdown=2,  # open long-polls would otherwise hold shutdown
         log_level=settings.log_level,

@@ -113,7 +113,9 @@ class RecordingLLM:
         if self.mode == "error":
             return aioweb.json_response({"error": {"message": "overloaded"}}, status=500)
         if self.mode == "slow":
-            await asyncio.sleep(3)
+            # A provider that never answers in time: held until the fixture ends, past the
+            # client's 1 s timeout.
+            await self.release.wait()
         if self.mode == "garbage":
             return aioweb.json_response({"choices": [{"message": {"role": "assistant", "content": "I cannot help."}}]})
         findings = json.loads(body["messages"][1]["content"])["findings"]
@@ -122,6 +124,7 @@ class RecordingLLM:
                                      "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
 
     async def start(self) -> None:
+        self.release = asyncio.Event()
         app = aioweb.Application()
         app.router.add_post("/v1/chat/completions", self.completions)
         self.runner = aioweb.AppRunner(app)
@@ -147,6 +150,7 @@ async def llm_stack(engage_environment, tmp_root, http_session, web):
     yield llm, Api(http_session, web_llm.url), web_llm
     worker_llm.stop()
     web_llm.stop()
+    llm.release.set()
     await llm.runner.cleanup()
 
 
