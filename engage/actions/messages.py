@@ -137,11 +137,11 @@ class MessageWriter:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             while self._outbox:
-                # Everything committed since the last publish goes out together, in commit order.
+                # Everything committed since the last publish goes out as one publish, in commit
+                # order (so in seq order within each conversation).
                 delivered = [item for batch in self._outbox for item in batch]
                 self._outbox.clear()
                 try:
-                    # One publish for everything this commit stored, in seq order per conversation.
                     await publish_many([("chat:message", message_out(doc), [p.sender_id, p.recipient_id]) for doc, p in delivered])
                 except Exception:
                     log.exception("publishing %d chat messages failed", len(delivered))
