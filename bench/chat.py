@@ -171,14 +171,11 @@ async def drive(url: str, pairs: list[dict], transport: str, rate: float, durati
     }
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time of processes so far (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def drive_in_process(args: tuple) -> dict:
@@ -262,7 +259,7 @@ def main() -> None:
             for rate in rates:
                 results = {}
                 for name, url, plist in (("relay", relay_url, relay_pairs), ("engage", engage_url, pairs)):
-                    cpu_before = [cpu_seconds([pid]) for pid in server_pids[name]]
+                    cpu_before = [cpu_seconds(pid) for pid in server_pids[name]]
                     stored_before = stored_count(mongo.url)
                     with ctx.Pool(1) as pool:
                         r = pool.apply(drive_in_process, ((url, plist, transport, rate, args.duration, name == "relay"),))
@@ -270,7 +267,7 @@ def main() -> None:
                         wait_until_stored(mongo.url)  # a backlog must not spill into the next run
                     # The whole run (connect, warm-up, window, drain), over the messages the relay
                     # acked or Engage stored (under overload some acks outlive the run).
-                    cpu_used = [cpu_seconds([pid]) - before for pid, before in zip(server_pids[name], cpu_before, strict=True)]
+                    cpu_used = [cpu_seconds(pid) - before for pid, before in zip(server_pids[name], cpu_before, strict=True)]
                     handled = max(r["acked_total"] if name == "relay" else stored_count(mongo.url) - stored_before, 1)
                     cpu_per_msg = sum(cpu_used) * 1000 / handled
                     cpu_split = "" if name == "relay" else " (web {:.3f}, database {:.3f}, redis {:.3f})".format(*(c * 1000 / handled for c in cpu_used))

@@ -23,29 +23,28 @@ def user_room(user_id: str) -> str:
     return f"user:{user_id}"
 
 
+def _emit_args(payload: BaseModel | dict[str, Any], rooms: list[str]) -> tuple[dict[str, Any], str | list[str]]:
+    """JSON-ready data and the room argument python-socketio takes (one room or a list)."""
+    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    room_list = list(dict.fromkeys(rooms))
+    return data, room_list if len(room_list) > 1 else room_list[0]
+
+
 async def publish_event(event: str, payload: BaseModel | dict[str, Any], rooms: str | list[str], skip_sid: str | None = None) -> None:
     """Emit one event to one or more rooms; call only after the write it announces succeeded."""
-    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    room_list = [rooms] if isinstance(rooms, str) else list(dict.fromkeys(rooms))
+    room_list = [rooms] if isinstance(rooms, str) else rooms
     if not room_list:
         return
-    await extensions.emitter().emit(event, data, room=room_list if len(room_list) > 1 else room_list[0], skip_sid=skip_sid)
+    data, room = _emit_args(payload, room_list)
+    await extensions.emitter().emit(event, data, room=room, skip_sid=skip_sid)
 
 
 async def publish_many(events: list[tuple[str, BaseModel | dict[str, Any], list[str]]]) -> None:
     """Emit (event, payload, user ids) in order, as one Redis publish for the whole burst."""
     emitter = extensions.emitter()
-    manager = emitter.manager if isinstance(emitter, socketio.AsyncServer) else emitter
-    emits = []
-    for event, payload, user_ids in events:
-        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-        rooms = [user_room(uid) for uid in dict.fromkeys(user_ids)]
-        emits.append((event, data, rooms if len(rooms) > 1 else rooms[0]))
-    if isinstance(manager, BatchingRedisManager):
-        await manager.emit_many(emits)
-    else:  # a server without the Redis manager (one process): plain emits do the same
-        for event, data, room in emits:
-            await emitter.emit(event, data, room=room)
+    # Web processes and workers both get a BatchingRedisManager from extensions.socketio_manager.
+    manager: BatchingRedisManager = emitter.manager if isinstance(emitter, socketio.AsyncServer) else emitter
+    await manager.emit_many([(event, *_emit_args(payload, [user_room(uid) for uid in user_ids])) for event, payload, user_ids in events])
 
 
 async def publish_to_users(event: str, payload: BaseModel | dict[str, Any], user_ids: list[str], skip_sid: str | None = None) -> None:

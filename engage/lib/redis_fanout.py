@@ -12,14 +12,11 @@ event on the same work, which under load costs more than the rest of a chat mess
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import engineio
 import socketio
 from socketio import packet
-
-log = logging.getLogger(__name__)
 
 BATCH_KEY = "engage_batch"
 
