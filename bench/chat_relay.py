@@ -8,6 +8,7 @@ the same event names and ack shape, but no auth, no validation, no storage.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 import uuid
@@ -44,5 +45,11 @@ def build(redis_url: str | None) -> socketio.ASGIApp:
 if __name__ == "__main__":
     port = int(sys.argv[1])
     redis_url = sys.argv[2] if len(sys.argv) > 2 else None
+    # The same runtime setting as Engage's web process (ENGAGE_GC_YOUNG_THRESHOLD's default),
+    # so the baseline is the same stack as tuned as Engage. It changes little here: the relay's
+    # heap is small.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
     uvicorn.run(build(redis_url), host="127.0.0.1", port=port, ws_per_message_deflate=False, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=1)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # browser flushes everything it buffered while offline in one POST; the body-size limit
     # above already bounds the work.
     polling_max_packets: int = Field(default=1000, ge=16, le=100_000)
+    # Allocations between young-generation garbage collections in a web process (Python's
+    # default is 700; 0 keeps it). See engage.lib.runtime.tune_garbage_collector.
+    gc_young_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
     log_level: str = "info"
 
     # Chat: typing expiry, missed-message alert delay, per-user send rate limit.

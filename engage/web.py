@@ -91,7 +91,10 @@ def create_asgi_app(settings: Settings) -> socketio.ASGIApp:
 def run_web(settings: Settings) -> None:
     import uvicorn
 
+    from engage.lib.runtime import tune_garbage_collector
+
     asgi_app = create_asgi_app(settings)
+    tune_garbage_collector(settings.gc_young_threshold)
     uvicorn.run(
         asgi_app,
         host=settings.host,

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from bson import ObjectId
 
-from engage.models.conversation import Conversation
+from engage.models.conversation import ConversationActivity
 from engage.models.message import Message
 from schemas.chat import (
     MessageOut,
@@ -338,10 +338,10 @@ async def test_sending_marks_read_even_when_another_process_stored_newer_first(a
     first = await send(patient, pair.id, "first")
     newer = {"id": "from-another-process", "seq": first["seq"] + 5, "sender_id": pair.doctor.id, "client_id": "x", "body": "newer",
              "created_at": datetime.now(timezone.utc)}
-    conversations = Conversation.get_pymongo_collection()
-    await conversations.update_one({"_id": ObjectId(pair.id)}, {"$set": {"last_seq": newer["seq"], "last_message": newer}})
+    activity = ConversationActivity.get_pymongo_collection()
+    await activity.update_one({"_id": ObjectId(pair.id)}, {"$set": {"last_seq": newer["seq"], "last_message": newer}})
     second = await send(patient, pair.id, "second")
-    stored = await conversations.find_one({"_id": ObjectId(pair.id)})
+    stored = await activity.find_one({"_id": ObjectId(pair.id)})
     assert stored["last_seq"] == newer["seq"] and stored["last_message"]["id"] == "from-another-process"
     assert stored["read_seqs"][pair.patient.id] == second["seq"]
 

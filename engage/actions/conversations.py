@@ -10,7 +10,7 @@ from engage.errors import ApiError, forbidden
 from engage.events import publish_to_users
 from engage.lib.conversations import access_conversation, latest_seq
 from engage.lib.users import access_user
-from engage.models.conversation import Conversation
+from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.user import Role, User
 from schemas.chat import CreateConversationRequest, ReadEvent
 
@@ -59,11 +59,11 @@ async def check_mark_read(user_id: str, conversation_id: str, seq: int) -> int:
 
 async def do_mark_read(conversation: Conversation, user_id: str, seq: int) -> int:
     """Store the read position with $max, then tell both participants if it moved."""
-    # The conversation's copy of last_seq may trail a message already delivered: ask the messages.
-    target = min(seq, await latest_seq(str(conversation.id), hint=conversation.last_seq))
+    # The activity's copy of last_seq may trail a message already delivered: ask the messages.
+    target = min(seq, await latest_seq(str(conversation.id)))
     key = f"read_seqs.{user_id}"
-    updated = await Conversation.get_pymongo_collection().find_one_and_update(
-        {"_id": conversation.id}, {"$max": {key: target}}, projection={"read_seqs": 1}, return_document=ReturnDocument.AFTER
+    updated = await ConversationActivity.get_pymongo_collection().find_one_and_update(
+        {"_id": conversation.id}, {"$max": {key: target}}, projection={"read_seqs": 1}, upsert=True, return_document=ReturnDocument.AFTER
     )
     stored = (updated or {}).get("read_seqs", {}).get(user_id, target)
     if target >= stored:  # a stale position (older than the stored one) announces nothing

@@ -36,13 +36,14 @@ from engage.events import publish_many
 from engage.lib.conversations import (
     access_participants,
     latest_seq,
+    message_json,
     message_out,
     messages_after,
     messages_before,
     other_participant,
 )
 from engage.models.base import utcnow
-from engage.models.conversation import Conversation
+from engage.models.conversation import ConversationActivity
 from engage.models.message import Message, message_id
 from schemas.chat import MessageOut, SyncRequest
 
@@ -80,7 +81,7 @@ class MessageWriter:
         self.messages = 0
 
     async def submit(self, pending: PendingMessage) -> tuple[dict[str, Any], bool]:
-        """Queue one message; returns (stored document, created) once it is stored and published."""
+        """Queue one message; returns (the message as clients see it, created) once it is stored."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="engage-message-writer")
         pending.id = message_id(pending.conversation_id, pending.sender_id, pending.client_id)
@@ -117,20 +118,22 @@ class MessageWriter:
             leaders.setdefault(pending.id, pending)
         results = await self._store(list(leaders.values()))
         created = sorted((doc for doc, new in results.values() if new), key=lambda d: (str(d["conversation_id"]), d["seq"]))
+        # Built once per message: the ack and every delivery carry the same JSON-ready object.
+        payloads = {message_key: message_json(doc) for message_key, (doc, _) in results.items()}
         self.batches += 1
         self.messages += len(created)
         if created:
             # Delivery (and alert windows) run in their own task, in commit order, as soon as
             # the messages are stored, while this task finishes the batch and stores the next.
-            self._outbox.append([(doc, leaders[doc["_id"]]) for doc in created])
+            self._outbox.append([(payloads[doc["_id"]], leaders[doc["_id"]]) for doc in created])
             self._outbox_ready.set()
             if self._publisher is None or self._publisher.done():
                 self._publisher = asyncio.get_running_loop().create_task(self._publish_forever(), name="engage-message-publisher")
             await self._denormalise(created, leaders)
         for pending in batch:
             if not pending.future.done():
-                doc, new = results[pending.id]
-                pending.future.set_result((doc, new and leaders[pending.id] is pending))
+                _, new = results[pending.id]
+                pending.future.set_result((payloads[pending.id], new and leaders[pending.id] is pending))
 
     async def _publish_forever(self) -> None:
         while True:
@@ -142,11 +145,11 @@ class MessageWriter:
                 delivered = [item for batch in self._outbox for item in batch]
                 self._outbox.clear()
                 try:
-                    await publish_many([("chat:message", message_out(doc), [p.sender_id, p.recipient_id]) for doc, p in delivered])
+                    await publish_many([("chat:message", payload, [p.sender_id, p.recipient_id]) for payload, p in delivered])
                 except Exception:
                     log.exception("publishing %d chat messages failed", len(delivered))
                 try:
-                    await note_messages_for_alerts([(str(doc["conversation_id"]), p.sender_id, p.recipient_id, doc["seq"]) for doc, p in delivered])
+                    await note_messages_for_alerts([(payload["conversation_id"], p.sender_id, p.recipient_id, payload["seq"]) for payload, p in delivered])
                 except Exception:
                     log.exception("scheduling missed-message alerts failed")
 
@@ -220,8 +223,9 @@ class MessageWriter:
     async def _denormalise(self, created: list[dict[str, Any]], leaders: dict[str, PendingMessage]) -> None:
         """Copy the newest messages into their conversations (before the ack, so listings agree with it).
 
-        One update per conversation: the embedded database spends about as much on an update
-        as on inserting a few dozen messages, so this is half of a small batch's cost.
+        One update per conversation per commit, on a document with no secondary index (see
+        ConversationActivity): with few messages per conversation in a commit, as in a clinic's
+        real traffic, this costs about as much as inserting the messages.
         """
         newest: dict[str, dict[str, Any]] = {}
         read_up_to: dict[str, dict[str, int]] = {}
@@ -232,7 +236,9 @@ class MessageWriter:
             read_up_to.setdefault(cid, {})[f"read_seqs.{doc['sender_id']}"] = doc["seq"]
         updates = [
             UpdateOne(
-                # Only if no process stored a newer message meanwhile.
+                # Only if no process stored a newer message meanwhile. Upserted: a conversation
+                # starts without activity; when a newer message is there, the upsert's insert
+                # collides on _id instead.
                 {"_id": doc["conversation_id"], "last_seq": {"$lt": doc["seq"]}},
                 {
                     "$set": {
@@ -242,24 +248,30 @@ class MessageWriter:
                             "client_id": doc["client_id"], "body": doc["body"], "created_at": doc["created_at"],
                         },
                         "last_message_at": doc["created_at"],
-                        "activity_at": doc["created_at"],
                     },
                     "$max": read_up_to[cid],
                 },
+                upsert=True,
             )
             for cid, doc in newest.items()
         ]
-        collection = Conversation.get_pymongo_collection()
+        collection = ConversationActivity.get_pymongo_collection()
         try:
-            result = await collection.bulk_write(updates, ordered=False)
-            if result.matched_count < len(updates):
-                # Some conversation already shows a newer message from another process; the
-                # read positions still move (a $max is safe to repeat).
+            try:
+                await collection.bulk_write(updates, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors") or []
+                if any(e.get("code") != 11000 for e in errors):
+                    raise
+                # These conversations already show a newer message from another process; the
+                # sender's read position still moves (a $max is safe to repeat).
+                cids = list(newest)
                 await collection.bulk_write(
-                    [UpdateOne({"_id": ObjectId(cid)}, {"$max": fields}) for cid, fields in read_up_to.items()], ordered=False
+                    [UpdateOne({"_id": ObjectId(cids[e["index"]])}, {"$max": read_up_to[cids[e["index"]]]}, upsert=True) for e in errors],
+                    ordered=False,
                 )
         except Exception:
-            log.exception("updating conversations after a chat commit failed")
+            log.exception("updating conversation activity after a chat commit failed")
 
 
 _writer: MessageWriter | None = None
@@ -275,8 +287,10 @@ def message_writer() -> MessageWriter:
     return _writer
 
 
-async def check_send_message(user_id: str, conversation_id: str, client_id: str, body: str) -> tuple[MessageOut, bool]:
-    """Authorise and rate-limit one send, then store it (or find the stored original)."""
+async def check_send_message(user_id: str, conversation_id: str, client_id: str, body: str) -> tuple[dict[str, Any], bool]:
+    """Authorise and rate-limit one send, then store it (or find the stored original).
+
+    Returns the message as clients see it (MessageOut, JSON-ready) and whether it is new."""
     pair = await access_participants(conversation_id, user_id)
     settings = get_settings()
     if message_writer().waited_longest() > settings.chat_max_queue_seconds:
@@ -288,7 +302,7 @@ async def check_send_message(user_id: str, conversation_id: str, client_id: str,
         # A retry of a message that was stored is still answered with the original.
         stored = await Message.get_pymongo_collection().find_one({"_id": message_id(conversation_id, user_id, client_id)})
         if stored is not None:
-            return message_out(stored), False
+            return message_json(stored), False
         raise ApiError(
             429, "rate_limited",
             f"Too many messages: at most {settings.chat_rate_limit} every {settings.chat_rate_window:g} seconds.",
@@ -297,10 +311,9 @@ async def check_send_message(user_id: str, conversation_id: str, client_id: str,
     return await do_send_message(user_id, other_participant(pair, user_id), conversation_id, client_id, body)
 
 
-async def do_send_message(sender_id: str, recipient_id: str, conversation_id: str, client_id: str, body: str) -> tuple[MessageOut, bool]:
+async def do_send_message(sender_id: str, recipient_id: str, conversation_id: str, client_id: str, body: str) -> tuple[dict[str, Any], bool]:
     """Store one message through the group-commit writer; it publishes chat:message once stored."""
-    doc, created = await message_writer().submit(PendingMessage(conversation_id, sender_id, recipient_id, client_id, body))
-    return message_out(doc), created
+    return await message_writer().submit(PendingMessage(conversation_id, sender_id, recipient_id, client_id, body))
 
 
 async def _audit_doctor_read(user_id: str, pair: tuple[str, str], conversation_id: str) -> None:

@@ -23,7 +23,7 @@ from bson import ObjectId
 from engage import extensions
 from engage.config import get_settings
 from engage.models.base import utcnow
-from engage.models.conversation import Conversation
+from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message
 from engage.models.user import User
 
@@ -79,7 +79,8 @@ async def _first_unread(conversation_id: str, recipient_id: str) -> tuple[Conver
     conversation = await Conversation.get(PydanticObjectId(conversation_id))
     if conversation is None or recipient_id not in conversation.participant_ids():
         return None, None
-    read_seq = conversation.read_seqs.get(recipient_id, 0)
+    activity = await ConversationActivity.get_pymongo_collection().find_one({"_id": conversation.id}, {"read_seqs": 1})
+    read_seq = (activity or {}).get("read_seqs", {}).get(recipient_id, 0)
     first = await Message.get_pymongo_collection().find_one(
         {"conversation_id": ObjectId(conversation_id), "seq": {"$gt": read_seq}, "sender_id": ObjectId(conversation.other_participant(recipient_id))},
         sort=[("seq", 1)],

@@ -7,9 +7,13 @@ them): under load a check per message would otherwise cost more than storing the
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import itertools
 import logging
 import time
 import uuid
+
+from redis.exceptions import NoScriptError
 
 from engage import extensions
 
@@ -35,6 +39,10 @@ end
 redis.call('pexpire', KEYS[1], math.ceil(window * 1000))
 return allowed
 """
+_SLIDING_LOG_SHA = hashlib.sha1(_SLIDING_LOG.encode()).hexdigest()
+# Members of the sorted sets must be unique across processes and calls.
+_MEMBER_PREFIX = uuid.uuid4().hex
+_member_counter = itertools.count()
 
 
 class _Batcher:
@@ -55,14 +63,7 @@ class _Batcher:
                 for key, window, limit, future in batch:
                     by_key.setdefault(key, []).append((window, limit, future))
                 try:
-                    redis = extensions.redis_client()
-                    script = redis.register_script(_SLIDING_LOG)
-                    now = time.time()
-                    async with redis.pipeline(transaction=False) as pipe:
-                        for key, hits in by_key.items():
-                            window, limit, _ = hits[0]
-                            await script(keys=[key], args=[now, window, limit, len(hits), uuid.uuid4().hex], client=pipe)
-                        replies = await pipe.execute()
+                    replies = await self._call_script(by_key)
                     for hits, allowed in zip(by_key.values(), replies, strict=True):
                         for index, (_, _, future) in enumerate(hits):
                             if not future.done():
@@ -71,6 +72,26 @@ class _Batcher:
                     for *_, future in batch:
                         if not future.done():
                             future.set_exception(exc)
+
+
+    async def _call_script(self, by_key: dict[str, list[tuple[float, int, asyncio.Future]]]) -> list[int]:
+        # EVALSHA straight away: redis-py's Script objects ask SCRIPT EXISTS before every
+        # pipeline, a second round trip per batch. The script is loaded when Redis lacks it.
+        redis = extensions.redis_client()
+        now = time.time()
+
+        async def evalsha_all() -> list[int]:
+            async with redis.pipeline(transaction=False) as pipe:
+                for key, hits in by_key.items():
+                    window, limit, _ = hits[0]
+                    pipe.evalsha(_SLIDING_LOG_SHA, 1, key, now, window, limit, len(hits), f"{_MEMBER_PREFIX}:{next(_member_counter)}")
+                return await pipe.execute()
+
+        try:
+            return await evalsha_all()
+        except NoScriptError:
+            await redis.script_load(_SLIDING_LOG)
+            return await evalsha_all()
 
 
 _batcher: _Batcher | None = None

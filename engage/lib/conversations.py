@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from beanie import PydanticObjectId
@@ -11,7 +12,7 @@ from bson import ObjectId
 
 from engage import extensions
 from engage.errors import ApiError
-from engage.models.conversation import Conversation
+from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message
 from engage.models.user import User
 from schemas.chat import ConversationOut, MessageOut, ParticipantOut
@@ -96,6 +97,11 @@ def message_out(raw: dict[str, Any]) -> MessageOut:
     )
 
 
+def message_json(raw: dict[str, Any]) -> dict[str, Any]:
+    """A message as clients see it, JSON-ready, from a raw Mongo document."""
+    return message_out(raw).model_dump(mode="json")
+
+
 async def online_user_ids(user_ids: list[str]) -> set[str]:
     """Which of these users have at least one connected socket on any web process."""
     if not user_ids:
@@ -108,9 +114,10 @@ async def online_user_ids(user_ids: list[str]) -> set[str]:
     return {uid for uid, count in zip(user_ids, counts, strict=True) if count}
 
 
-def conversation_out(conversation: Conversation, me: str, other: User, online: bool) -> dict[str, Any]:
-    read_seq = conversation.read_seqs.get(str(me), 0)
-    last = conversation.last_message
+def conversation_out(conversation: Conversation, activity: ConversationActivity | None, me: str, other: User, online: bool) -> dict[str, Any]:
+    activity = activity or ConversationActivity(id=conversation.id)
+    read_seq = activity.read_seqs.get(str(me), 0)
+    last = activity.last_message
     return ConversationOut(
         id=str(conversation.id),
         patient_id=str(conversation.patient_id),
@@ -122,31 +129,44 @@ def conversation_out(conversation: Conversation, me: str, other: User, online: b
         )
         if last
         else None,
-        last_seq=conversation.last_seq,
+        last_seq=activity.last_seq,
         read_seq=read_seq,
-        other_read_seq=conversation.read_seqs.get(str(other.id), 0),
-        unread_count=max(conversation.last_seq - read_seq, 0),
+        other_read_seq=activity.read_seqs.get(str(other.id), 0),
+        unread_count=max(activity.last_seq - read_seq, 0),
         created_at=conversation.created_at,
-        last_message_at=conversation.last_message_at,
+        last_message_at=activity.last_message_at,
     ).model_dump(mode="json")
 
 
+async def conversation_activities(conversation_ids: list[PydanticObjectId]) -> dict[PydanticObjectId, ConversationActivity]:
+    if not conversation_ids:
+        return {}
+    return {a.id: a for a in await ConversationActivity.find({"_id": {"$in": conversation_ids}}).to_list()}
+
+
 async def conversations_out(conversations: list[Conversation], me: str) -> list[dict[str, Any]]:
-    """Conversations with the other party, their presence, last message and unread count."""
+    """Conversations with the other party, their presence, last message and unread count,
+    newest activity (last message, or creation) first."""
     other_ids = list(dict.fromkeys(c.other_participant(me) for c in conversations))
     users = {str(u.id): u for u in await User.find({"_id": {"$in": [PydanticObjectId(i) for i in other_ids]}}).to_list()}
     online = await online_user_ids(other_ids)
+    activities = await conversation_activities([c.id for c in conversations])
+
+    def newest_first(c: Conversation) -> tuple[datetime, str]:
+        activity = activities.get(c.id)
+        return (activity.last_message_at if activity and activity.last_message_at else c.created_at), str(c.id)
+
     return [
-        conversation_out(c, me, users[c.other_participant(me)], c.other_participant(me) in online)
-        for c in conversations
+        conversation_out(c, activities.get(c.id), me, users[c.other_participant(me)], c.other_participant(me) in online)
+        for c in sorted(conversations, key=newest_first, reverse=True)
         if c.other_participant(me) in users
     ]
 
 
 async def list_conversations(user: User) -> list[Conversation]:
-    """The user's conversations, newest activity first."""
+    """The user's conversations (conversations_out orders them)."""
     field = "doctor_id" if user.role.value == "doctor" else "patient_id"
-    return await Conversation.find({field: user.id}).sort([("activity_at", -1), ("_id", -1)]).to_list()
+    return await Conversation.find({field: user.id}).to_list()
 
 
 async def contact_ids(user_id: str) -> list[str]:
@@ -184,12 +204,12 @@ async def messages_before(conversation_id: str, before_seq: int | None, limit: i
 async def latest_seq(conversation_id: str, hint: int | None = None) -> int:
     """The highest stored seq of a conversation (0 when empty).
 
-    Conversation.last_seq is a lower bound (it is updated after the insert); the range
+    ConversationActivity.last_seq is a lower bound (it is updated after the insert); the range
     query from there finds anything newer without scanning the whole conversation.
     """
     oid = ObjectId(conversation_id)
     if hint is None:
-        raw = await Conversation.get_pymongo_collection().find_one({"_id": oid}, {"last_seq": 1})
+        raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": oid}, {"last_seq": 1})
         hint = (raw or {}).get("last_seq", 0)
     newest = await Message.get_pymongo_collection().find_one(
         {"conversation_id": oid, "seq": {"$gte": hint}}, {"seq": 1}, sort=[("seq", -1)]

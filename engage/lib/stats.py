@@ -8,7 +8,7 @@ from datetime import timedelta
 from statistics import median
 
 from engage.models.appointment import Appointment
-from engage.models.conversation import Conversation
+from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message
 from engage.models.user import User
 from schemas.stats import AppointmentDay
@@ -41,9 +41,10 @@ async def appointments_per_day(since: datetime, until: datetime) -> list[Appoint
 
 async def first_response_times(since: datetime) -> list[DoctorResponse]:
     """Per doctor: the median time from a patient's first unanswered message to the doctor's next message."""
+    active = [a["_id"] async for a in ConversationActivity.get_pymongo_collection().find({"last_message_at": {"$gte": since}}, {"_id": 1})]
     conversations = {
         str(c["_id"]): (c["patient_id"], c["doctor_id"])
-        async for c in Conversation.get_pymongo_collection().find({"last_message_at": {"$gte": since}}, {"patient_id": 1, "doctor_id": 1})
+        async for c in Conversation.get_pymongo_collection().find({"_id": {"$in": active}}, {"patient_id": 1, "doctor_id": 1})
     }
     if not conversations:
         return []

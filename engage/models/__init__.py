@@ -7,6 +7,7 @@ from engage.models.appointment import Appointment
 from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
 from engage.models.conversation import Conversation
+from engage.models.conversation import ConversationActivity
 from engage.models.message import Message
 from engage.models.clinic import Clinic
 from engage.models.clinic import DoctorProfile
@@ -29,6 +30,7 @@ DOCUMENT_MODELS: list[type] = [
     RefreshTokenFamily,
     AuditEvent,
     Conversation,
+    ConversationActivity,
     Message,
     Clinic,
     DoctorProfile,

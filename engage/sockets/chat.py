@@ -50,7 +50,7 @@ def register(sio: socketio.AsyncServer) -> None:
     async def chat_send(user: SocketUser, sid: str, data: Any) -> dict[str, Any]:
         request = parse_model(SendMessageRequest, data)
         message, _ = await check_send_message(user.user_id, request.conversation_id, request.client_id, request.body)
-        return {"message": message.model_dump(mode="json")}
+        return {"message": message}
 
     @sio.on("chat:typing")
     @handler

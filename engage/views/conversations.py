@@ -8,6 +8,7 @@ from engage.actions.conversations import check_mark_read, check_open_conversatio
 from engage.actions.messages import check_message_history, check_send_message
 from engage.lib.conversations import (
     access_conversation,
+    conversation_activities,
     conversation_out,
     conversations_out,
     list_conversations,
@@ -32,7 +33,8 @@ async def open_conversation():
     request = await read_json(CreateConversationRequest)
     conversation, other, created = await check_open_conversation(user, request)
     online = str(other.id) in await online_user_ids([str(other.id)])
-    return {"conversation": conversation_out(conversation, str(user.id), other, online)}, 201 if created else 200
+    activity = (await conversation_activities([conversation.id])).get(conversation.id)
+    return {"conversation": conversation_out(conversation, activity, str(user.id), other, online)}, 201 if created else 200
 
 
 @blueprint.get("")
@@ -49,7 +51,8 @@ async def one_conversation(conversation_id: str):
     conversation = await access_conversation(conversation_id, str(user.id))
     other = await access_user(conversation.other_participant(str(user.id)))
     online = str(other.id) in await online_user_ids([str(other.id)])
-    return {"conversation": conversation_out(conversation, str(user.id), other, online)}
+    activity = (await conversation_activities([conversation.id])).get(conversation.id)
+    return {"conversation": conversation_out(conversation, activity, str(user.id), other, online)}
 
 
 @blueprint.get("/<conversation_id>/messages")
@@ -66,7 +69,7 @@ async def history(conversation_id: str):
 async def post_message(conversation_id: str):
     request = await read_json(PostMessageRequest)
     message, created = await check_send_message(str(current_user().id), conversation_id, request.client_id, request.body)
-    return {"message": message.model_dump(mode="json")}, 201 if created else 200
+    return {"message": message}, 201 if created else 200
 
 
 @blueprint.post("/<conversation_id>/read")
