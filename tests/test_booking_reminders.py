@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import timedelta
 
 from bson import ObjectId
@@ -19,16 +17,7 @@ from tests.booking_support import future_day
 from tests.booking_support import local_slot
 from tests.booking_support import make_scheduled_doctor
 from tests.booking_support import parse
-
-
-async def wait_until(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
+from tests.waiting import wait_until
 
 
 async def notifications_of(appointment_id: str) -> list[Notification]:

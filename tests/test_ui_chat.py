@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser import PHONE
+from tests.waiting import wait_until
 from tests.browser import browser  # noqa: F401
 from tests.browser import open_page  # noqa: F401
 
@@ -100,9 +101,12 @@ async def test_reconnecting_banner_and_catch_up_through_chat_sync(api, make_pati
     await pat.context.set_offline(False)
     await expect(banner).to_be_hidden(timeout=15_000)
     await expect(pat.page.locator(".message.theirs .body")).to_have_text(["Before the drop", "While away 1", "While away 2", "While away 3"])
-    # read after catching up
-    conv = await api.get(f"/api/conversations/{conversation_id}", token=doctor.access_token)
-    assert conv.body["conversation"]["other_read_seq"] == 4
+    # Read after catching up: the page sends chat:read once it shows the messages.
+    async def doctor_sees_read():
+        conv = await api.get(f"/api/conversations/{conversation_id}", token=doctor.access_token)
+        return conv.body["conversation"]["other_read_seq"] == 4
+
+    await wait_until(doctor_sees_read)
 
 
 async def test_login_errors_are_shown_in_words(api, make_doctor, open_page):  # noqa: F811
