@@ -1,6 +1,6 @@
 """Chat benchmark: N pairs of real Socket.IO clients against Engage and against a bare relay.
 
-    python bench/chat.py [--pairs 20] [--rates 2000,4000,6000] [--duration 8] [--transports websocket,polling]
+    python bench/chat.py [--pairs 20] [--rates 2000,4000,6000] [--duration 8] [--transports websocket,polling] [--repeat 1]
 
 Starts its own embedded MongoDB-compatible server and redis-server, one Engage web process
 (`app.py web`) and one bare python-socketio relay (bench/chat_relay.py), then for each
@@ -234,6 +234,7 @@ def main() -> None:
     parser.add_argument("--rates", default="2000,4000,6000", help="offered messages/s in total, one run per rate")
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--transports", default="websocket,polling")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per rate and server; medians count")
     parser.add_argument("--relay-redis", action="store_true", help="give the relay the same Redis manager as Engage")
     args = parser.parse_args()
 
@@ -264,35 +265,46 @@ def main() -> None:
         # The server side of each run: the relay alone; Engage's web process, database and Redis.
         server_pids = {"relay": [procs[1].pid], "engage": [procs[0].pid, mongo.process.pid, redis.process.pid]}
         ctx = multiprocessing.get_context("spawn")
+        def run_once(name: str, transport: str, rate: float) -> float:
+            """One run against the relay or Engage; prints its row, returns delivered/s."""
+            url, plist = (relay_url, relay_pairs) if name == "relay" else (engage_url, pairs)
+            stored_before = stored_count(mongo.url, pairs)
+            cpu_before = [cpu_seconds(pid) for pid in server_pids[name]]
+            idle_before = [cpu_seconds(pid) for pid in server_pids["engage"]]
+            with ctx.Pool(1) as pool:
+                r = pool.apply(drive_in_process, ((url, plist, transport, rate, args.duration, name == "relay"),))
+            if name == "engage":
+                wait_until_stored(mongo.url, pairs)  # a backlog must not spill into the next run
+            # The whole run (connect, warm-up, window, drain), over the messages the relay
+            # acked or Engage stored (under overload some acks outlive the run).
+            cpu_used = [cpu_seconds(pid) - before for pid, before in zip(server_pids[name], cpu_before, strict=True)]
+            handled = max(r["acked_total"] if name == "relay" else stored_count(mongo.url, pairs) - stored_before, 1)
+            cpu_per_msg = sum(cpu_used) * 1000 / handled
+            cpu_split = "" if name == "relay" else " (web {:.3f}, database {:.3f}, redis {:.3f})".format(*(c * 1000 / handled for c in cpu_used))
+            lost = f"  {r['lost_clients']} clients lost" if r["lost_clients"] else ""
+            if name == "relay":
+                # Engage is idle during the relay's run; CPU it uses anyway competes with the relay.
+                busy = [cpu_seconds(pid) - before for pid, before in zip(server_pids["engage"], idle_before, strict=True)]
+                if sum(busy) > 0.5:
+                    lost += "  (Engage's idle servers used {:.1f} s CPU meanwhile: web {:.1f}, database {:.1f}, redis {:.1f})".format(sum(busy), *busy)
+            print(f"{transport:<10} {rate:>7.0f} {name:<7} {r['delivered_per_s']:>11.0f} {r['acked_per_s']:>8.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['refused']:>7} {cpu_per_msg:>17.3f} {r['client_cpu_s'] * 1000 / handled:>6.3f}{cpu_split}{lost}", flush=True)
+            return r["delivered_per_s"]
+
         for transport in args.transports.split(","):
             best = {"relay": 0.0, "engage": 0.0}
             for rate in rates:
-                results = {}
-                for name, url, plist in (("relay", relay_url, relay_pairs), ("engage", engage_url, pairs)):
-                    stored_before = stored_count(mongo.url, pairs)
-                    cpu_before = [cpu_seconds(pid) for pid in server_pids[name]]
-                    idle_before = [cpu_seconds(pid) for pid in server_pids["engage"]]
-                    with ctx.Pool(1) as pool:
-                        r = pool.apply(drive_in_process, ((url, plist, transport, rate, args.duration, name == "relay"),))
-                    if name == "engage":
-                        wait_until_stored(mongo.url, pairs)  # a backlog must not spill into the next run
-                    # The whole run (connect, warm-up, window, drain), over the messages the relay
-                    # acked or Engage stored (under overload some acks outlive the run).
-                    cpu_used = [cpu_seconds(pid) - before for pid, before in zip(server_pids[name], cpu_before, strict=True)]
-                    handled = max(r["acked_total"] if name == "relay" else stored_count(mongo.url, pairs) - stored_before, 1)
-                    cpu_per_msg = sum(cpu_used) * 1000 / handled
-                    cpu_split = "" if name == "relay" else " (web {:.3f}, database {:.3f}, redis {:.3f})".format(*(c * 1000 / handled for c in cpu_used))
-                    results[name] = r
-                    best[name] = max(best[name], r["delivered_per_s"])
-                    lost = f"  {r['lost_clients']} clients lost" if r["lost_clients"] else ""
-                    if name == "relay":
-                        # Engage is idle during the relay's run; CPU it uses anyway competes with the relay.
-                        busy = [cpu_seconds(pid) - before for pid, before in zip(server_pids["engage"], idle_before, strict=True)]
-                        if sum(busy) > 0.5:
-                            lost += "  (Engage's idle servers used {:.1f} s CPU meanwhile: web {:.1f}, database {:.1f}, redis {:.1f})".format(sum(busy), *busy)
-                    print(f"{transport:<10} {rate:>7.0f} {name:<7} {r['delivered_per_s']:>11.0f} {r['acked_per_s']:>8.0f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['refused']:>7} {cpu_per_msg:>17.3f} {r['client_cpu_s'] * 1000 / handled:>6.3f}{cpu_split}{lost}", flush=True)
-                ratio = results["engage"]["delivered_per_s"] / max(results["relay"]["delivered_per_s"], 1e-9)
-                print(f"{transport:<10} {rate:>7.0f} engage/relay delivered ratio: {ratio:.2f}", flush=True)
+                # With --repeat, relay and Engage runs alternate and the medians count: the two
+                # cores are shared with the load generator, and single runs vary by 10-20%.
+                delivered = {"relay": [], "engage": []}
+                for _ in range(args.repeat):
+                    for name in ("relay", "engage"):
+                        delivered[name].append(run_once(name, transport, rate))
+                median = {name: statistics.median(values) for name, values in delivered.items()}
+                for name in best:
+                    best[name] = max(best[name], median[name])
+                label = f"median of {args.repeat} " if args.repeat > 1 else ""
+                ratio = median["engage"] / max(median["relay"], 1e-9)
+                print(f"{transport:<10} {rate:>7.0f} engage/relay {label}delivered ratio: {ratio:.2f}", flush=True)
             print(f"{transport:<10} best delivered/s: relay {best['relay']:.0f}, engage {best['engage']:.0f}; ratio at saturation {best['engage'] / max(best['relay'], 1e-9):.2f}", flush=True)
         stored, dense = check_storage(mongo.url, pairs)
         print(f"Engage stored {stored} messages; seqs dense 1..n in every conversation: {dense}")
