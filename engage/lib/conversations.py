@@ -144,6 +144,13 @@ async def conversation_activities(conversation_ids: list[PydanticObjectId]) -> d
     return {a.id: a for a in await ConversationActivity.find({"_id": {"$in": conversation_ids}}).to_list()}
 
 
+async def one_conversation_out(conversation: Conversation, me: str, other: User) -> dict[str, Any]:
+    """One conversation as its participant `me` sees it (see conversations_out)."""
+    online = str(other.id) in await online_user_ids([str(other.id)])
+    activity = (await conversation_activities([conversation.id])).get(conversation.id)
+    return conversation_out(conversation, activity, me, other, online)
+
+
 async def conversations_out(conversations: list[Conversation], me: str) -> list[dict[str, Any]]:
     """Conversations with the other party, their presence, last message and unread count,
     newest activity (last message, or creation) first."""

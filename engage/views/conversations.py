@@ -8,11 +8,9 @@ from engage.actions.conversations import check_mark_read, check_open_conversatio
 from engage.actions.messages import check_message_history, check_send_message
 from engage.lib.conversations import (
     access_conversation,
-    conversation_activities,
-    conversation_out,
     conversations_out,
     list_conversations,
-    online_user_ids,
+    one_conversation_out,
 )
 from engage.lib.users import access_user
 from engage.views.http import current_user, read_json, read_query, require_user
@@ -32,9 +30,7 @@ async def open_conversation():
     user = current_user()
     request = await read_json(CreateConversationRequest)
     conversation, other, created = await check_open_conversation(user, request)
-    online = str(other.id) in await online_user_ids([str(other.id)])
-    activity = (await conversation_activities([conversation.id])).get(conversation.id)
-    return {"conversation": conversation_out(conversation, activity, str(user.id), other, online)}, 201 if created else 200
+    return {"conversation": await one_conversation_out(conversation, str(user.id), other)}, 201 if created else 200
 
 
 @blueprint.get("")
@@ -50,9 +46,7 @@ async def one_conversation(conversation_id: str):
     user = current_user()
     conversation = await access_conversation(conversation_id, str(user.id))
     other = await access_user(conversation.other_participant(str(user.id)))
-    online = str(other.id) in await online_user_ids([str(other.id)])
-    activity = (await conversation_activities([conversation.id])).get(conversation.id)
-    return {"conversation": conversation_out(conversation, activity, str(user.id), other, online)}
+    return {"conversation": await one_conversation_out(conversation, str(user.id), other)}
 
 
 @blueprint.get("/<conversation_id>/messages")
