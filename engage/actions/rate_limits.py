@@ -73,7 +73,6 @@ class _Batcher:
                         if not future.done():
                             future.set_exception(exc)
 
-
     async def _call_script(self, by_key: dict[str, list[tuple[float, int, asyncio.Future]]]) -> list[int]:
         # EVALSHA straight away: redis-py's Script objects ask SCRIPT EXISTS before every
         # pipeline, a second round trip per batch. The script is loaded when Redis lacks it.

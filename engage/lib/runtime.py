@@ -11,7 +11,7 @@ def tune_garbage_collector(young_threshold: int) -> None:
     A web process holds a large, long-lived heap (modules, pydantic models, every socket's
     state), and every chat message allocates short-lived objects. With Python's default
     (a young collection every 700 allocations, each tenth promoting to older generations that
-    walk the whole heap) the collector took about a third of a web process's CPU per message
+    walk the whole heap) the collector took about 30% of a web process's CPU per message
     in the chat benchmark. Freezing the startup heap moves it out of every collection; a larger
     young threshold collects the same garbage in fewer passes. Call it once the app is built.
     """
