@@ -208,16 +208,15 @@ async def messages_before(conversation_id: str, before_seq: int | None, limit: i
     return await cursor.to_list()
 
 
-async def latest_seq(conversation_id: str, hint: int | None = None) -> int:
+async def latest_seq(conversation_id: str) -> int:
     """The highest stored seq of a conversation (0 when empty).
 
     ConversationActivity.last_seq is a lower bound (it is updated after the insert); the range
     query from there finds anything newer without scanning the whole conversation.
     """
     oid = ObjectId(conversation_id)
-    if hint is None:
-        raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": oid}, {"last_seq": 1})
-        hint = (raw or {}).get("last_seq", 0)
+    raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": oid}, {"last_seq": 1})
+    hint = (raw or {}).get("last_seq", 0)
     newest = await Message.get_pymongo_collection().find_one(
         {"conversation_id": oid, "seq": {"$gte": hint}}, {"seq": 1}, sort=[("seq", -1)]
     )
