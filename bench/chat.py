@@ -186,20 +186,22 @@ def drive_in_process(args: tuple) -> dict:
 
 def stored_count(mongodb_url: str, pairs: list[dict]) -> int:
     """Messages stored in the benchmark's conversations: the sum of their newest seqs (seqs are
-    dense). Counting documents, or a bare reverse sort by seq, makes the embedded database scan
-    every message of a conversation (about 5 ms per 1,000), which would land in the CPU figures;
-    a range from the conversation activity's last_seq (a lower bound) stays on the index."""
+    dense). Counting documents, or a reverse sort, makes the embedded database scan every
+    message of a conversation (about 5 ms per 1,000), which would land in the CPU figures; a
+    forward _id range from the conversation activity's last_seq (a lower bound) does not."""
     from bson import ObjectId
-    from pymongo import DESCENDING, MongoClient
+    from pymongo import MongoClient
+
+    from engage.models.message import seq_range
 
     with MongoClient(mongodb_url) as client:
         db = client["engage_bench"]
         total = 0
         for pair in pairs:
-            oid = ObjectId(pair["conversation_id"])
-            hint = (db["conversation_activity"].find_one({"_id": oid}, {"last_seq": 1}) or {}).get("last_seq", 0)
-            newest = db["messages"].find_one({"conversation_id": oid, "seq": {"$gte": hint}}, {"seq": 1}, sort=[("seq", DESCENDING)])
-            total += newest["seq"] if newest else 0
+            cid = pair["conversation_id"]
+            hint = (db["conversation_activity"].find_one({"_id": ObjectId(cid)}, {"last_seq": 1}) or {}).get("last_seq", 0)
+            newer = list(db["messages"].find(seq_range(cid, hint), {"seq": 1}).sort("_id", 1))
+            total += newer[-1]["seq"] if newer else hint
         return total
 
 
@@ -215,14 +217,15 @@ def wait_until_stored(mongodb_url: str, pairs: list[dict], timeout: float = 60) 
 
 
 def check_storage(mongodb_url: str, pairs: list[dict]) -> tuple[int, bool]:
-    from bson import ObjectId
     from pymongo import MongoClient
+
+    from engage.models.message import seq_range
 
     with MongoClient(mongodb_url) as client:
         messages = client["engage_bench"]["messages"]
         total, dense = 0, True
         for pair in pairs:
-            seqs = sorted(d["seq"] for d in messages.find({"conversation_id": ObjectId(pair["conversation_id"])}, {"seq": 1}))
+            seqs = [d["seq"] for d in messages.find(seq_range(pair["conversation_id"], 0), {"seq": 1}).sort("_id", 1)]
             total += len(seqs)
             dense = dense and seqs == list(range(1, len(seqs) + 1))
         return total, dense

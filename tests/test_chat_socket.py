@@ -10,8 +10,9 @@ from datetime import datetime, timezone
 import pytest
 from bson import ObjectId
 
+from engage.lib.conversations import stored_message
 from engage.models.conversation import ConversationActivity
-from engage.models.message import Message
+from engage.models.message import Message, message_doc_id
 from schemas.chat import (
     MessageOut,
     PresenceEvent,
@@ -48,8 +49,9 @@ async def test_send_is_stored_acked_and_delivered_to_every_socket_of_both(api, c
     assert message["seq"] == 1 and message["body"] == "I feel dizzy"
     assert message["sender_id"] == pair.patient.id and message["client_id"] == "c-1" and message["conversation_id"] == pair.id
     # Stored before the ack.
-    stored = await Message.get_pymongo_collection().find_one({"_id": message["id"]})
+    stored = await stored_message(message["id"])
     assert stored is not None and stored["seq"] == 1 and stored["body"] == "I feel dizzy"
+    assert stored["_id"] == message_doc_id(pair.id, 1)
     for client in (phone, laptop, doctor):
         assert valid(MessageOut, await client.wait_for("chat:message")) == message
 

@@ -1,18 +1,19 @@
 """Sending, syncing and reading chat messages.
 
 Messages are stored by a per-process group-commit writer: every send waits in a queue, and
-the writer stores everything queued since its last round trip with one ordered insert_many.
-The embedded database takes milliseconds per single insert but well under one per document
-in a batch, so under load this is what keeps chat close to a bare relay.
+the writer stores everything queued since its last round trip in one transaction. The
+embedded database takes milliseconds per single insert but well under one per document in
+a batch, so under load this is what keeps chat close to a bare relay.
 
-Ordering without gaps, across processes: a message's seq is claimed by inserting it, and the
-unique index on (conversation_id, seq) is the only arbiter. Each writer keeps the last seq
-it knows per conversation; when another process took that seq first, the insert fails,
-nothing after it in the batch is written (ordered insert), and the writer re-reads the
-conversation's newest seq and tries again. A seq therefore exists only once a message
-holds it: a failed or crashed insert leaves no gap, and two processes never share a seq.
-Idempotency works the same way: a message's _id is derived from (conversation, sender,
-client_id), so a retry collides on _id and gets the stored original back.
+Ordering without gaps, across processes: a message's seq is claimed by inserting it, and its
+_id, "<conversation>:<seq>", is the only arbiter. Each writer keeps the last seq it knows per
+conversation; when another process took that seq first, the transaction fails, nothing of
+the round is written, and the writer re-reads the conversation's newest seq and tries again.
+A seq therefore exists only once a message holds it: a failed or crashed insert leaves no
+gap, and two processes never share a seq. Idempotency: the same transaction inserts a
+MessageKey per message, _id derived from (conversation, sender, client_id), so a retry
+collides there and gets the stored original back; a message and its key exist together or
+not at all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from engage.actions.audit import record_health_data_access
 from engage.actions.missed_messages import note_messages_for_alerts
@@ -41,10 +42,11 @@ from engage.lib.conversations import (
     messages_after,
     messages_before,
     other_participant,
+    stored_message,
 )
 from engage.models.base import utcnow
 from engage.models.conversation import ConversationActivity
-from engage.models.message import Message, message_id
+from engage.models.message import Message, MessageKey, message_doc_id, message_key
 from schemas.chat import MessageOut, SyncRequest
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ class MessageWriter:
         """Queue one message; returns (the message as clients see it, created) once it is stored."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="engage-message-writer")
-        pending.id = message_id(pending.conversation_id, pending.sender_id, pending.client_id)
+        pending.id = message_key(pending.conversation_id, pending.sender_id, pending.client_id)
         pending.future = asyncio.get_running_loop().create_future()
         pending.queued_at = asyncio.get_running_loop().time()
         self._queue.append(pending)
@@ -125,7 +127,7 @@ class MessageWriter:
         if created:
             # Delivery (and alert windows) run in their own task, in commit order, as soon as
             # the messages are stored, while this task finishes the batch and stores the next.
-            self._outbox.append([(payloads[doc["_id"]], leaders[doc["_id"]]) for doc in created])
+            self._outbox.append([(payloads[doc["key"]], leaders[doc["key"]]) for doc in created])
             self._outbox_ready.set()
             if self._publisher is None or self._publisher.done():
                 self._publisher = asyncio.get_running_loop().create_task(self._publish_forever(), name="engage-message-publisher")
@@ -154,12 +156,12 @@ class MessageWriter:
                     log.exception("scheduling missed-message alerts failed")
 
     async def _store(self, todo: list[PendingMessage]) -> dict[str, tuple[dict[str, Any], bool]]:
-        collection = Message.get_pymongo_collection()
+        messages, keys = Message.get_pymongo_collection(), MessageKey.get_pymongo_collection()
         results: dict[str, tuple[dict[str, Any], bool]] = {}
         now = utcnow()
         # Mongo keeps milliseconds: the ack must show what a later read will show.
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        for _ in range(MAX_ROUNDS):
+        for attempt in range(MAX_ROUNDS):
             if not todo:
                 return results
             await self._load_last_seqs({p.conversation_id for p in todo})
@@ -170,7 +172,8 @@ class MessageWriter:
                 next_seq[pending.conversation_id] = seq
                 docs.append(
                     {
-                        "_id": pending.id,
+                        "_id": message_doc_id(pending.conversation_id, seq),
+                        "key": pending.id,
                         "conversation_id": ObjectId(pending.conversation_id),
                         "seq": seq,
                         "sender_id": ObjectId(pending.sender_id),
@@ -179,30 +182,38 @@ class MessageWriter:
                         "created_at": now,
                     }
                 )
-            error: dict[str, Any] | None = None
+            stage = "keys"
             try:
-                await collection.insert_many(docs, ordered=True)
-                inserted = len(docs)
-            except BulkWriteError as exc:
-                inserted = exc.details.get("nInserted", 0)
-                error = (exc.details.get("writeErrors") or [None])[0]
-                if error is None or error.get("code") != 11000:
+                async with messages.database.client.start_session() as session:
+                    async with await session.start_transaction():
+                        await keys.insert_many([{"_id": d["key"], "message": d["_id"]} for d in docs], ordered=True, session=session)
+                        stage = "messages"
+                        await messages.insert_many(docs, ordered=True, session=session)
+            except PyMongoError as exc:
+                # The transaction is aborted: nothing of this round is stored.
+                error = (exc.details.get("writeErrors") or [{}])[0] if isinstance(exc, BulkWriteError) else {}
+                if error.get("code") == 11000 and stage == "keys":
+                    # Idempotent retries of stored messages: fetch every stored original at once.
+                    found = [k["message"] async for k in keys.find({"_id": {"$in": [p.id for p in todo]}})]
+                    for doc in await messages.find({"_id": {"$in": found}}).to_list():
+                        results[doc["key"]] = (doc, False)
+                    todo = [p for p in todo if p.id not in results]
+                elif error.get("code") == 11000:
+                    # Another process took this seq first: re-read the conversation's newest seq.
+                    self._last_seq.pop(todo[error["index"]].conversation_id, None)
+                elif exc.has_error_label("TransientTransactionError") or error.get("code") == 112:
+                    # A concurrent transaction holds one of these keys or seqs; once it commits,
+                    # a later round sees a duplicate and sorts it out as above.
+                    for cid in next_seq:
+                        self._last_seq.pop(cid, None)
+                    await asyncio.sleep(min(0.002 * 2**attempt, 0.1))
+                else:
                     raise
-            for pending, doc in zip(todo[:inserted], docs[:inserted], strict=True):
+                continue
+            for pending, doc in zip(todo, docs, strict=True):
                 results[pending.id] = (doc, True)
                 self._remember_seq(pending.conversation_id, doc["seq"])
-            if error is None:
-                return results
-            remaining = todo[inserted:]
-            if "_id" in (error.get("keyPattern") or {"_id": 1}):
-                # An idempotent retry of a stored message: fetch every stored one at once.
-                stored = await collection.find({"_id": {"$in": [p.id for p in remaining]}}).to_list()
-                for doc in stored:
-                    results[doc["_id"]] = (doc, False)
-            else:
-                # Another process took this seq first: re-read the conversation's newest seq.
-                self._last_seq.pop(remaining[0].conversation_id, None)
-            todo = [p for p in remaining if p.id not in results]
+            return results
         raise RuntimeError(f"could not store {len(todo)} chat messages after {MAX_ROUNDS} rounds")
 
     async def _load_last_seqs(self, conversation_ids: set[str]) -> None:
@@ -244,7 +255,7 @@ class MessageWriter:
                     "$set": {
                         "last_seq": doc["seq"],
                         "last_message": {
-                            "id": doc["_id"], "seq": doc["seq"], "sender_id": str(doc["sender_id"]),
+                            "id": doc["key"], "seq": doc["seq"], "sender_id": str(doc["sender_id"]),
                             "client_id": doc["client_id"], "body": doc["body"], "created_at": doc["created_at"],
                         },
                         "last_message_at": doc["created_at"],
@@ -300,7 +311,7 @@ async def check_send_message(user_id: str, conversation_id: str, client_id: str,
         )
     if not await hit_rate_limit("chat_send", user_id, settings.chat_rate_limit, settings.chat_rate_window):
         # A retry of a message that was stored is still answered with the original.
-        stored = await Message.get_pymongo_collection().find_one({"_id": message_id(conversation_id, user_id, client_id)})
+        stored = await stored_message(message_key(conversation_id, user_id, client_id))
         if stored is not None:
             return message_json(stored), False
         raise ApiError(

@@ -24,7 +24,7 @@ from engage import extensions
 from engage.config import get_settings
 from engage.models.base import utcnow
 from engage.models.conversation import Conversation, ConversationActivity
-from engage.models.message import Message
+from engage.models.message import Message, seq_range
 from engage.models.user import User
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,8 @@ async def _first_unread(conversation_id: str, recipient_id: str) -> tuple[Conver
     activity = await ConversationActivity.get_pymongo_collection().find_one({"_id": conversation.id}, {"read_seqs": 1})
     read_seq = (activity or {}).get("read_seqs", {}).get(recipient_id, 0)
     first = await Message.get_pymongo_collection().find_one(
-        {"conversation_id": ObjectId(conversation_id), "seq": {"$gt": read_seq}, "sender_id": ObjectId(conversation.other_participant(recipient_id))},
-        sort=[("seq", 1)],
+        {**seq_range(conversation_id, read_seq), "sender_id": ObjectId(conversation.other_participant(recipient_id))},
+        sort=[("_id", 1)],
     )
     return conversation, first
 
@@ -103,7 +103,7 @@ async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str,
     if first is not None:
         sender = await User.get(PydanticObjectId(conversation.other_participant(recipient_id)))
         unread = await Message.get_pymongo_collection().count_documents(
-            {"conversation_id": ObjectId(conversation_id), "seq": {"$gte": first["seq"]}, "sender_id": first["sender_id"]}
+            {**seq_range(conversation_id, first["seq"] - 1), "sender_id": first["sender_id"]}
         )
         from engage.actions.notifications import request_notification
 

@@ -13,7 +13,7 @@ from bson import ObjectId
 from engage import extensions
 from engage.errors import ApiError
 from engage.models.conversation import Conversation, ConversationActivity
-from engage.models.message import Message
+from engage.models.message import Message, MessageKey, seq_range
 from engage.models.user import User
 from schemas.chat import ConversationOut, MessageOut, ParticipantOut
 
@@ -87,7 +87,7 @@ def other_participant(pair: tuple[str, str], user_id: str) -> str:
 def message_out(raw: dict[str, Any]) -> MessageOut:
     """A message as clients see it, from a raw Mongo document."""
     return MessageOut(
-        id=str(raw["_id"]),
+        id=raw["key"],
         conversation_id=str(raw["conversation_id"]),
         seq=raw["seq"],
         sender_id=str(raw["sender_id"]),
@@ -189,35 +189,34 @@ async def contact_ids(user_id: str) -> list[str]:
 
 async def messages_after(conversation_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
     """Messages with seq > after_seq, oldest first."""
-    cursor = (
-        Message.get_pymongo_collection()
-        .find({"conversation_id": ObjectId(conversation_id), "seq": {"$gt": after_seq}})
-        .sort("seq", 1)
-        .limit(limit)
-    )
+    # Seqs are dense (1..N, no gaps), so the page is an exact _id range.
+    cursor = Message.get_pymongo_collection().find(seq_range(conversation_id, after_seq, after_seq + limit)).sort("_id", 1)
     return await cursor.to_list()
 
 
 async def messages_before(conversation_id: str, before_seq: int | None, limit: int) -> list[dict[str, Any]]:
     """Messages with seq < before_seq (or the newest), newest first."""
-    # Seqs are dense (1..N, no gaps), so the page is an exact range; a bounded range also
-    # keeps the embedded server on the index (a bare reverse sort scans the conversation).
     top = before_seq - 1 if before_seq is not None else await latest_seq(conversation_id)
-    query = {"conversation_id": ObjectId(conversation_id), "seq": {"$gt": max(top - limit, 0), "$lte": top}}
-    cursor = Message.get_pymongo_collection().find(query).sort("seq", -1).limit(limit)
-    return await cursor.to_list()
+    if top < 1:
+        return []
+    # Read forward and reverse here: a bounded forward range stays on the _id index.
+    cursor = Message.get_pymongo_collection().find(seq_range(conversation_id, max(top - limit, 0), top)).sort("_id", 1)
+    return (await cursor.to_list())[::-1]
+
+
+async def stored_message(key: str) -> dict[str, Any] | None:
+    """The stored message with this public id (message_key()), or None."""
+    found = await MessageKey.get_pymongo_collection().find_one({"_id": key})
+    return await Message.get_pymongo_collection().find_one({"_id": found["message"]}) if found else None
 
 
 async def latest_seq(conversation_id: str) -> int:
     """The highest stored seq of a conversation (0 when empty).
 
-    ConversationActivity.last_seq is a lower bound (it is updated after the insert); the range
-    query from there finds anything newer without scanning the whole conversation.
+    ConversationActivity.last_seq is a lower bound (it is updated after the insert); a forward
+    _id range from there finds anything newer without scanning the whole conversation.
     """
-    oid = ObjectId(conversation_id)
-    raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": oid}, {"last_seq": 1})
+    raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": ObjectId(conversation_id)}, {"last_seq": 1})
     hint = (raw or {}).get("last_seq", 0)
-    newest = await Message.get_pymongo_collection().find_one(
-        {"conversation_id": oid, "seq": {"$gte": hint}}, {"seq": 1}, sort=[("seq", -1)]
-    )
-    return max(hint, newest["seq"] if newest else 0)
+    newer = await Message.get_pymongo_collection().find(seq_range(conversation_id, hint), {"seq": 1}).sort("_id", 1).to_list()
+    return newer[-1]["seq"] if newer else hint

@@ -9,6 +9,7 @@ from engage.models.auth import RefreshTokenFamily
 from engage.models.conversation import Conversation
 from engage.models.conversation import ConversationActivity
 from engage.models.message import Message
+from engage.models.message import MessageKey
 from engage.models.clinic import Clinic
 from engage.models.clinic import DoctorProfile
 from engage.models.clinic import TestCentre
@@ -32,6 +33,7 @@ DOCUMENT_MODELS: list[type] = [
     Conversation,
     ConversationActivity,
     Message,
+    MessageKey,
     Clinic,
     DoctorProfile,
     TestCentre,
