@@ -22,9 +22,9 @@ from bson import ObjectId
 
 from engage import extensions
 from engage.config import get_settings
+from engage.lib.conversations import latest_seq, messages_between
 from engage.models.base import utcnow
 from engage.models.conversation import Conversation, ConversationActivity
-from engage.models.message import Message, seq_range
 from engage.models.user import User
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,10 @@ async def _first_unread(conversation_id: str, recipient_id: str) -> tuple[Conver
         return None, None
     activity = await ConversationActivity.get_pymongo_collection().find_one({"_id": conversation.id}, {"read_seqs": 1})
     read_seq = (activity or {}).get("read_seqs", {}).get(recipient_id, 0)
-    first = await Message.get_pymongo_collection().find_one(
-        {**seq_range(conversation_id, read_seq), "sender_id": ObjectId(conversation.other_participant(recipient_id))},
-        sort=[("_id", 1)],
-    )
-    return conversation, first
+    other = ObjectId(conversation.other_participant(recipient_id))
+    async for first in messages_between(conversation_id, read_seq + 1, await latest_seq(conversation_id), where={"sender_id": other}):
+        return conversation, first
+    return conversation, None
 
 
 async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str, first_unread_seq: int, window_seconds: float) -> bool:
@@ -102,9 +101,8 @@ async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str,
     asked = False
     if first is not None:
         sender = await User.get(PydanticObjectId(conversation.other_participant(recipient_id)))
-        unread = await Message.get_pymongo_collection().count_documents(
-            {**seq_range(conversation_id, first["seq"] - 1), "sender_id": first["sender_id"]}
-        )
+        newest = await latest_seq(conversation_id)
+        unread = len([m async for m in messages_between(conversation_id, first["seq"], newest, where={"sender_id": first["sender_id"]}, projection={"_id": 1})])
         from engage.actions.notifications import request_notification
 
         # A count and the conversation id for the link: the text is health data and stays in the app.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from bson import ObjectId
 from engage import extensions
 from engage.errors import ApiError
 from engage.models.conversation import Conversation, ConversationActivity
-from engage.models.message import Message, MessageKey, seq_range
+from engage.models.message import Message, MessageKey, message_doc_ids
 from engage.models.user import User
 from schemas.chat import ConversationOut, MessageOut, ParticipantOut
 
@@ -187,21 +188,29 @@ async def contact_ids(user_id: str) -> list[str]:
     return list(dict.fromkeys(contacts))
 
 
+SEQ_CHUNK = 500  # exact _ids per query
+
+
+async def messages_between(
+    conversation_id: str, first_seq: int, last_seq: int, where: dict[str, Any] | None = None, projection: dict[str, int] | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """The conversation's messages first_seq..last_seq matching `where`, in seq order."""
+    collection = Message.get_pymongo_collection()
+    for start in range(max(first_seq, 1), last_seq + 1, SEQ_CHUNK):
+        ids = message_doc_ids(conversation_id, start, min(start + SEQ_CHUNK - 1, last_seq))
+        async for doc in collection.find({"_id": {"$in": ids}, **(where or {})}, projection).sort("_id", 1):
+            yield doc
+
+
 async def messages_after(conversation_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
     """Messages with seq > after_seq, oldest first."""
-    # Seqs are dense (1..N, no gaps), so the page is an exact _id range.
-    cursor = Message.get_pymongo_collection().find(seq_range(conversation_id, after_seq, after_seq + limit)).sort("_id", 1)
-    return await cursor.to_list()
+    return [doc async for doc in messages_between(conversation_id, after_seq + 1, after_seq + limit)]
 
 
 async def messages_before(conversation_id: str, before_seq: int | None, limit: int) -> list[dict[str, Any]]:
     """Messages with seq < before_seq (or the newest), newest first."""
     top = before_seq - 1 if before_seq is not None else await latest_seq(conversation_id)
-    if top < 1:
-        return []
-    # Read forward and reverse here: a bounded forward range stays on the _id index.
-    cursor = Message.get_pymongo_collection().find(seq_range(conversation_id, max(top - limit, 0), top)).sort("_id", 1)
-    return (await cursor.to_list())[::-1]
+    return [doc async for doc in messages_between(conversation_id, top - limit + 1, top)][::-1]
 
 
 async def stored_message(key: str) -> dict[str, Any] | None:
@@ -213,10 +222,14 @@ async def stored_message(key: str) -> dict[str, Any] | None:
 async def latest_seq(conversation_id: str) -> int:
     """The highest stored seq of a conversation (0 when empty).
 
-    ConversationActivity.last_seq is a lower bound (it is updated after the insert); a forward
-    _id range from there finds anything newer without scanning the whole conversation.
+    ConversationActivity.last_seq is a lower bound (it is updated after the insert); probing the
+    seqs after it, a chunk at a time, finds anything newer without scanning the conversation.
     """
     raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": ObjectId(conversation_id)}, {"last_seq": 1})
-    hint = (raw or {}).get("last_seq", 0)
-    newer = await Message.get_pymongo_collection().find(seq_range(conversation_id, hint), {"seq": 1}).sort("_id", 1).to_list()
-    return newer[-1]["seq"] if newer else hint
+    newest = (raw or {}).get("last_seq", 0)
+    while True:
+        found = [doc["seq"] async for doc in messages_between(conversation_id, newest + 1, newest + SEQ_CHUNK, projection={"seq": 1})]
+        if found:
+            newest = found[-1]
+        if len(found) < SEQ_CHUNK:  # dense seqs: a short chunk holds the newest
+            return newest

@@ -43,17 +43,28 @@ async def prepare_message_storage(batch: int = 1000) -> int:
     if OLD_SEQ_INDEX in await messages.index_information():
         # Its (conversation_id, seq) pairs are about to exist twice, old and moved, for a moment.
         await messages.drop_index(OLD_SEQ_INDEX)
-    moved = 0
-    while old := await messages.find({"key": {"$exists": False}}).limit(batch).to_list():
-        new = [{**doc, "_id": message_doc_id(str(doc["conversation_id"]), doc["seq"]), "key": doc["_id"]} for doc in old]
-        await _insert_missing(keys, [{"_id": doc["key"], "message": doc["_id"]} for doc in new])
-        await _insert_missing(messages, new)
-        await messages.delete_many({"_id": {"$in": [doc["_id"] for doc in old]}})
-        moved += len(old)
+    moved, old = 0, []
+    # One pass of one cursor: a query per batch would scan the collection once per batch.
+    async for doc in messages.find({"key": {"$exists": False}}, batch_size=batch):
+        old.append(doc)
+        if len(old) == batch:
+            moved += await _move(messages, keys, old)
+            old = []
+    moved += await _move(messages, keys, old)
     await migrations.update_one({"_id": MIGRATION_ID}, {"$set": {"done_at": utcnow(), "moved": moved}}, upsert=True)
     if moved:
         log.warning("moved %d chat messages to the seq-keyed layout", moved)
     return moved
+
+
+async def _move(messages: AsyncCollection, keys: AsyncCollection, old: list[dict[str, Any]]) -> int:
+    if not old:
+        return 0
+    new = [{**doc, "_id": message_doc_id(str(doc["conversation_id"]), doc["seq"]), "key": doc["_id"]} for doc in old]
+    await _insert_missing(keys, [{"_id": doc["key"], "message": doc["_id"]} for doc in new])
+    await _insert_missing(messages, new)
+    await messages.delete_many({"_id": {"$in": [doc["_id"] for doc in old]}})
+    return len(old)
 
 
 async def _insert_missing(collection: AsyncCollection, docs: list[dict[str, Any]]) -> None:
