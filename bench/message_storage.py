@@ -1,0 +1,92 @@
+"""What one chat message costs the embedded database, by storage layout.
+
+    python bench/message_storage.py [--messages 30000] [--batch 100,1000] [--conversations 20]
+
+Starts the embedded database (on disk, with the same launcher as `python app.py`) once per
+layout and batch size, stores message-shaped documents in group commits of the given size, and
+prints the database's CPU per message (user + system, read from the process):
+- `unique-index`: one document per message, _id = public id, unique (conversation_id, seq)
+  index: the layout before the seq-keyed one;
+- `seq-keyed`: what engage.actions.messages writes: the message under "<conversation>:<seq>" and a
+  MessageKey under the public id, both in one transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bson import ObjectId  # noqa: E402
+from pymongo import ASCENDING, AsyncMongoClient  # noqa: E402
+
+from engage.embedded import start_mongo  # noqa: E402
+from engage.models.message import message_doc_id, message_key  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(layout: str, messages: int, batch: int, conversations: int) -> float:
+    """The database's CPU milliseconds per stored message."""
+    server = start_mongo(Path(tempfile.mkdtemp(prefix="engage-bench-storage-")) / "mongo")
+    client: AsyncMongoClient = AsyncMongoClient(server.url)
+    try:
+        db = client["bench"]
+        for name in ("messages", "message_keys"):
+            await db.create_collection(name)
+        if layout == "unique-index":
+            await db.messages.create_index([("conversation_id", ASCENDING), ("seq", ASCENDING)], unique=True)
+        cids = [str(ObjectId()) for _ in range(conversations)]
+        sender = ObjectId()
+        seqs = dict.fromkeys(cids, 0)
+        before = cpu_seconds(server.process.pid)
+        for start in range(0, messages, batch):
+            docs = []
+            for n in range(start, min(start + batch, messages)):
+                cid = cids[n % conversations]
+                seqs[cid] += 1
+                key = message_key(cid, str(sender), f"client-{n}")
+                docs.append({
+                    "_id": key if layout == "unique-index" else message_doc_id(cid, seqs[cid]), "key": key,
+                    "conversation_id": ObjectId(cid), "seq": seqs[cid], "sender_id": sender, "client_id": f"client-{n}",
+                    "body": "How is the blood pressure today?", "created_at": time.time(),
+                })
+            if layout == "unique-index":
+                await db.messages.insert_many(docs, ordered=True)
+                continue
+            async with client.start_session() as session:
+                async with await session.start_transaction():
+                    await db.message_keys.insert_many([{"_id": d["key"], "message": d["_id"]} for d in docs], ordered=True, session=session)
+                    await db.messages.insert_many(docs, ordered=True, session=session)
+        return (cpu_seconds(server.process.pid) - before) * 1000 / messages
+    finally:
+        await client.close()
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=30_000)
+    parser.add_argument("--batch", default="100,1000", help="messages per group commit, one run each")
+    parser.add_argument("--conversations", type=int, default=20)
+    args = parser.parse_args()
+    print(f"{args.messages} messages over {args.conversations} conversations; database CPU ms per message")
+    print(f"{'batch':>6} {'unique-index':>13} {'seq-keyed':>10}")
+    for batch in (int(b) for b in args.batch.split(",")):
+        figures = [asyncio.run(run(layout, args.messages, batch, args.conversations)) for layout in ("unique-index", "seq-keyed")]
+        print(f"{batch:>6} {figures[0]:>13.3f} {figures[1]:>10.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
