@@ -75,21 +75,23 @@ def _enqueue_checks(checks: list[tuple[str, str, int, float]], delays: list[floa
         connection.close()
 
 
-async def _first_unread(conversation_id: str, recipient_id: str) -> tuple[Conversation | None, dict | None]:
+async def _first_unread(conversation_id: str, recipient_id: str) -> tuple[Conversation | None, dict | None, int]:
+    """The conversation, the recipient's first unread message from the other participant, and the newest seq."""
     conversation = await Conversation.get(PydanticObjectId(conversation_id))
     if conversation is None or recipient_id not in conversation.participant_ids():
-        return None, None
+        return None, None, 0
     activity = await ConversationActivity.get_pymongo_collection().find_one({"_id": conversation.id}, {"read_seqs": 1})
     read_seq = (activity or {}).get("read_seqs", {}).get(recipient_id, 0)
     other = ObjectId(conversation.other_participant(recipient_id))
-    async for first in messages_between(conversation_id, read_seq + 1, await latest_seq(conversation_id), where={"sender_id": other}):
-        return conversation, first
-    return conversation, None
+    newest = await latest_seq(conversation_id)
+    async for first in messages_between(conversation_id, read_seq + 1, newest, where={"sender_id": other}):
+        return conversation, first, newest
+    return conversation, None, newest
 
 
 async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str, first_unread_seq: int, window_seconds: float) -> bool:
     """Check a recipient's unread messages; ask for one missed_messages notification when due. True if asked."""
-    conversation, first = await _first_unread(conversation_id, recipient_id)
+    conversation, first, newest = await _first_unread(conversation_id, recipient_id)
     if conversation is None:
         return False
     now = utcnow()
@@ -101,7 +103,6 @@ async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str,
     asked = False
     if first is not None:
         sender = await User.get(PydanticObjectId(conversation.other_participant(recipient_id)))
-        newest = await latest_seq(conversation_id)
         unread = len([m async for m in messages_between(conversation_id, first["seq"], newest, where={"sender_id": first["sender_id"]}, projection={"_id": 1})])
         from engage.actions.notifications import request_notification
 
@@ -118,7 +119,7 @@ async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str,
     redis = extensions.redis_client()
     marker = ALERT_MARKER.format(conversation_id, recipient_id)
     await redis.delete(marker)
-    _, newer = await _first_unread(conversation_id, recipient_id)
+    _, newer, _ = await _first_unread(conversation_id, recipient_id)
     if newer is not None and (first is None or newer["seq"] > first["seq"]):
         if await redis.set(marker, newer["seq"], nx=True, px=_marker_ms(window_seconds)):
             delay = max((newer["created_at"] + timedelta(seconds=window_seconds) - utcnow()).total_seconds(), 0)
