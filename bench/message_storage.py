@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -27,14 +26,9 @@ sys.path.insert(0, str(ROOT))
 from bson import ObjectId  # noqa: E402
 from pymongo import ASCENDING, AsyncMongoClient  # noqa: E402
 
+from bench.chat import cpu_seconds  # noqa: E402
 from engage.embedded import start_mongo  # noqa: E402
 from engage.models.message import message_doc_id, message_key  # noqa: E402
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(layout: str, messages: int, batch: int, conversations: int) -> float:
