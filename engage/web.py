@@ -14,8 +14,8 @@ from werkzeug.exceptions import HTTPException
 from engage import extensions
 from engage.actions.users import ensure_admin
 from engage.config import Settings
-from engage.lib.message_layout import prepare_message_storage
 from engage.errors import ApiError
+from engage.lib.message_layout import prepare_chat_storage
 from engage.sockets import build_socketio_server
 from engage.views import BLUEPRINT_MODULES
 
@@ -67,7 +67,7 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
     @app.before_serving
     async def start_services() -> None:
         await extensions.init_database(settings)
-        await prepare_message_storage()
+        await prepare_chat_storage()
         extensions.init_redis(settings)
         extensions.set_emitter(sio)
         if settings.admin_email and settings.admin_password:

@@ -8,7 +8,14 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from pymongo import ASCENDING
 
-from engage.lib.message_layout import MIGRATION_ID, OLD_SEQ_INDEX, prepare_message_storage
+from engage.lib.message_layout import (
+    ACTIVITY_MIGRATION_ID,
+    MIGRATION_ID,
+    OLD_SEQ_INDEX,
+    move_conversation_activity,
+    prepare_message_storage,
+)
+from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message, MessageKey, message_doc_id, message_key
 from tests.chat_factories import client_id, messages_for, open_pair, send
 from tests.servers import start_engage
@@ -91,3 +98,41 @@ async def test_a_move_cut_off_halfway_is_finished_without_loss_or_copies(api, ma
     assert [(d["_id"], d["key"], d["body"]) for d in stored] == [(message_doc_id(pair.id, d["seq"]), d["_id"], d["body"]) for d in old]
     moved_keys = [k["_id"] async for k in keys.find({"message": {"$in": [d["_id"] for d in stored]}})]
     assert sorted(moved_keys) == sorted(d["_id"] for d in old)
+
+
+async def test_read_positions_and_newest_messages_kept_on_conversations_move_to_their_activity(api, make_patient, make_doctor, db):
+    old_style, newer_elsewhere = [await open_pair(api, await make_patient(), await make_doctor()) for _ in range(2)]
+    conversations, activity = Conversation.get_pymongo_collection(), ConversationActivity.get_pymongo_collection()
+    sent_at = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+    for pair in (old_style, newer_elsewhere):
+        # As an earlier version kept them: on the conversation document.
+        last = {"id": "a" * 24, "seq": 7, "sender_id": pair.doctor.id, "client_id": "c7", "body": "see you", "created_at": sent_at}
+        await conversations.update_one(
+            {"_id": ObjectId(pair.id)},
+            {"$set": {"last_seq": 7, "last_message": last, "last_message_at": sent_at, "read_seqs": {pair.patient.id: 5, pair.doctor.id: 7}}},
+        )
+    await activity.delete_one({"_id": ObjectId(old_style.id)})
+    # This one already has newer activity (a message stored since, and a patient who read further).
+    await activity.update_one(
+        {"_id": ObjectId(newer_elsewhere.id)}, {"$set": {"last_seq": 9, "read_seqs": {newer_elsewhere.patient.id: 8}}}, upsert=True
+    )
+    await conversations.database["schema_migrations"].delete_one({"_id": ACTIVITY_MIGRATION_ID})
+
+    assert await move_conversation_activity() >= 2
+    assert await move_conversation_activity() == 0  # done once, remembered
+    view = (await api.get(f"/api/conversations/{old_style.id}", token=old_style.patient.access_token)).body["conversation"]
+    assert (view["last_seq"], view["read_seq"], view["other_read_seq"], view["unread_count"]) == (7, 5, 7, 2)
+    assert view["last_message"]["body"] == "see you" and view["last_message"]["seq"] == 7
+    kept = await activity.find_one({"_id": ObjectId(newer_elsewhere.id)})
+    assert kept["last_seq"] == 9 and "last_message" not in kept
+    assert kept["read_seqs"] == {newer_elsewhere.patient.id: 8, newer_elsewhere.doctor.id: 7}
+
+
+async def test_a_read_receipt_before_any_message_does_not_stop_the_listing_from_following(api, connect, make_patient, make_doctor, db):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    doctor = await connect(pair.doctor.access_token, "websocket")
+    assert (await doctor.call("chat:read", {"conversation_id": pair.id, "seq": 0}))["ok"] is True
+    patient = await connect(pair.patient.access_token, "websocket")
+    first = await send(patient, pair.id, "hello")
+    view = (await api.get(f"/api/conversations/{pair.id}", token=pair.doctor.access_token)).body["conversation"]
+    assert (view["last_seq"], view["unread_count"], view["last_message"]["id"]) == (1, 1, first["id"])

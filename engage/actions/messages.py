@@ -247,10 +247,11 @@ class MessageWriter:
             read_up_to.setdefault(cid, {})[f"read_seqs.{doc['sender_id']}"] = doc["seq"]
         updates = [
             UpdateOne(
-                # Only if no process stored a newer message meanwhile. Upserted: a conversation
-                # starts without activity; when a newer message is there, the upsert's insert
-                # collides on _id instead.
-                {"_id": doc["conversation_id"], "last_seq": {"$lt": doc["seq"]}},
+                # Only if no process stored a newer message meanwhile ($not also matches an
+                # activity a read receipt created before any message, without last_seq).
+                # Upserted: a conversation starts without activity; when a newer message is
+                # there, the upsert's insert collides on _id instead.
+                {"_id": doc["conversation_id"], "last_seq": {"$not": {"$gte": doc["seq"]}}},
                 {
                     "$set": {
                         "last_seq": doc["seq"],
