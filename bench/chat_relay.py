@@ -8,14 +8,19 @@ the same event names and ack shape, but no auth, no validation, no storage.
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import socketio
 from engineio.payload import Payload
 import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engage.config import Settings  # noqa: E402
+from engage.lib.runtime import tune_garbage_collector  # noqa: E402
 
 
 def build(redis_url: str | None) -> socketio.ASGIApp:
@@ -48,8 +53,6 @@ if __name__ == "__main__":
     # The same runtime setting as Engage's web process (ENGAGE_GC_YOUNG_THRESHOLD's default),
     # so the baseline is the same stack as tuned as Engage. It changes little here: the relay's
     # heap is small.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, *gc.get_threshold()[1:])
+    tune_garbage_collector(Settings.model_fields["gc_young_threshold"].default)
     uvicorn.run(build(redis_url), host="127.0.0.1", port=port, ws_per_message_deflate=False, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=1)
