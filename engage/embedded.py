@@ -74,6 +74,12 @@ _SECANTUS_MAIN = (
 )
 
 
+# WiredTiger's cache (secantus's default). At 256M the chat benchmark's database spent 0.186 ms of
+# CPU per stored message once it held 300,000, against 0.151 ms at 1G; the cache fills only as
+# data is touched, so a small database stays as small in memory (55 MB either way).
+MONGO_CACHE_SIZE = "1G"
+
+
 def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Path | None = None) -> ServerProcess:
     """Start secantus as a single-node replica set (transactions and change streams need it)."""
     port = port or free_port()
@@ -86,7 +92,7 @@ def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Pat
             "--host", "127.0.0.1",
             "--port", str(port),
             "--storage-path", str(storage_path),
-            "--cache-size", "256M",
+            "--cache-size", MONGO_CACHE_SIZE,
             "--log-level", "WARNING",
         ],
         stdout=out,
