@@ -1,6 +1,6 @@
 """Chat benchmark: N pairs of real Socket.IO clients against Engage and against a bare relay.
 
-    python bench/chat.py [--pairs 20] [--rates 2000,4000,6000] [--duration 8] [--transports websocket,polling] [--repeat 1]
+    python bench/chat.py [--pairs 20] [--rates 3000,4000,5000,6000,8000] [--duration 8] [--transports websocket,polling] [--repeat 1]
 
 Starts its own embedded MongoDB-compatible server and redis-server, one Engage web process
 (`app.py web`) and one bare python-socketio relay (bench/chat_relay.py), then for each
@@ -234,7 +234,9 @@ def check_storage(mongodb_url: str, pairs: list[dict]) -> tuple[int, bool]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--rates", default="2000,4000,6000", help="offered messages/s in total, one run per rate")
+    # Up to 8,000: on a fast day the relay still delivered all of 6,000, and a ratio "at
+    # saturation" needs both servers past their best.
+    parser.add_argument("--rates", default="3000,4000,5000,6000,8000", help="offered messages/s in total, one run per rate")
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--transports", default="websocket,polling")
     parser.add_argument("--repeat", type=int, default=1, help="runs per rate and server; medians count")
@@ -309,6 +311,8 @@ def main() -> None:
                 ratio = median["engage"] / max(median["relay"], 1e-9)
                 print(f"{transport:<10} {rate:>7.0f} engage/relay {label}delivered ratio: {ratio:.2f}", flush=True)
             print(f"{transport:<10} best delivered/s: relay {best['relay']:.0f}, engage {best['engage']:.0f}; ratio at saturation {best['engage'] / max(best['relay'], 1e-9):.2f}", flush=True)
+            if best["relay"] >= 0.97 * max(rates):
+                print(f"{transport:<10} the relay kept up with the highest rate offered: its best is higher, and this ratio overstates Engage's; add a higher --rates", flush=True)
         stored, dense = check_storage(mongo.url, pairs)
         print(f"Engage stored {stored} messages; seqs dense 1..n in every conversation: {dense}")
     finally:

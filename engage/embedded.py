@@ -80,8 +80,10 @@ _SECANTUS_MAIN = (
 MONGO_CACHE_SIZE = "1G"
 
 
-def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Path | None = None) -> ServerProcess:
-    """Start secantus as a single-node replica set (transactions and change streams need it)."""
+def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Path | None = None, test_commands: bool = False) -> ServerProcess:
+    """Start secantus as a single-node replica set (transactions and change streams need it).
+
+    test_commands: accept configureFailPoint, for tests that make the server fail on purpose."""
     port = port or free_port()
     if str(storage_path) != ":memory:":
         Path(storage_path).mkdir(parents=True, exist_ok=True)
@@ -94,6 +96,7 @@ def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Pat
             "--storage-path", str(storage_path),
             "--cache-size", MONGO_CACHE_SIZE,
             "--log-level", "WARNING",
+            *(["--enable-test-commands"] if test_commands else []),
         ],
         stdout=out,
         stderr=subprocess.STDOUT,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 from pathlib import Path
 
 import socketio
@@ -37,7 +38,10 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
 
     @app.errorhandler(ApiError)
     async def api_error(exc: ApiError):
-        return exc.to_json(), exc.status
+        # HTTP clients and proxies read the wait from the header; the body keeps it for sockets' sake.
+        retry_after = exc.extra.get("retry_after")
+        headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after is not None else {}
+        return exc.to_json(), exc.status, headers
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException):

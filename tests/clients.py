@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -21,6 +21,7 @@ Payload.max_decode_packets = 1000
 class Response:
     status: int
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def error_code(self) -> str | None:
@@ -46,7 +47,7 @@ class Api:
                 body = await resp.json(content_type=None)
             except Exception:
                 body = await resp.text()
-            return Response(resp.status, body)
+            return Response(resp.status, body, dict(resp.headers))
 
     async def get(self, path: str, **kw: Any) -> Response:
         return await self.request("GET", path, **kw)

@@ -35,7 +35,7 @@ def tmp_root():
 @pytest.fixture(scope="session")
 def services(tmp_root):
     """The embedded MongoDB-compatible server and a real redis-server, on free ports."""
-    mongo = start_mongo(":memory:")
+    mongo = start_mongo(":memory:", test_commands=True)
     redis = start_redis(tmp_root / "redis")
     yield {"mongodb_url": mongo.url, "redis_url": redis.url}
     redis.stop()

@@ -259,6 +259,8 @@ async def test_repeated_failed_logins_lock_the_account_for_a_while(api):
     locked = await api.post("/api/auth/login", {"email": user["email"], "password": DEFAULT_PASSWORD})
     assert locked.status == 429
     assert locked.body["error"]["code"] == "too_many_attempts"
+    # The wait is what is left of the lockout (900 s by default), in the header clients honour.
+    assert 890 <= int(locked.headers["Retry-After"]) <= 900
 
 
 async def test_a_successful_login_resets_the_failure_count(api):

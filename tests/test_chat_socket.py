@@ -330,6 +330,7 @@ async def test_rate_limit_is_20_per_10_seconds_by_default(api, connect, make_pat
     limited_api = Api(api.session, default_limits_web.url)
     resp = await limited_api.post(f"/api/conversations/{pair.id}/messages", {"client_id": "rest2", "body": "x"}, token=pair.patient.access_token)
     assert resp.status == 429 and resp.error_code == "rate_limited"
+    assert resp.headers["Retry-After"] == "10" and resp.body["retry_after"] == 10
 
 
 async def test_sending_marks_read_even_when_another_process_stored_newer_first(api, connect, make_patient, make_doctor, db):

@@ -136,3 +136,28 @@ async def test_a_read_receipt_before_any_message_does_not_stop_the_listing_from_
     first = await send(patient, pair.id, "hello")
     view = (await api.get(f"/api/conversations/{pair.id}", token=pair.doctor.access_token)).body["conversation"]
     assert (view["last_seq"], view["unread_count"], view["last_message"]["id"]) == (1, 1, first["id"])
+
+
+async def test_a_commit_whose_answer_is_lost_is_confirmed_and_its_message_delivered(api, connect, make_patient, make_doctor, db, web):
+    """The commit lands but its reply reports a write-concern timeout (real MongoDB under replication
+    lag): the outcome is unknown, so the writer asks again instead of failing a stored batch."""
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, "websocket")
+    doctor = await connect(pair.doctor.access_token, "polling")
+    timeout = {"code": 64, "codeName": "WriteConcernFailed", "errmsg": "waiting for replication timed out", "errInfo": {"wtimeout": True}}
+    await db.admin.command({
+        "configureFailPoint": "failCommand", "mode": {"times": 1},
+        "data": {"failCommands": ["commitTransaction"], "writeConcernError": timeout},
+    })
+    try:
+        message = await send(patient, pair.id, "sent while the commit's answer was lost")
+    finally:
+        await db.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+    assert "chat commit outcome unknown" in web.log_tail(100_000)  # the failpoint did fire
+    assert message["seq"] == 1
+    await doctor.wait_for("chat:message", lambda m: m["id"] == message["id"])
+    stored = await Message.get_pymongo_collection().find({"conversation_id": ObjectId(pair.id)}).to_list()
+    assert [(d["seq"], d["key"]) for d in stored] == [(1, message["id"])]
+    assert await MessageKey.get_pymongo_collection().count_documents({"_id": message["id"]}) == 1
+    # The writer goes on from there: the next message takes seq 2.
+    assert (await send(patient, pair.id, "and the next one"))["seq"] == 2

@@ -45,7 +45,10 @@ async def do_login(settings: Settings, email: str, password: str) -> dict:
     failures_key = f"engage:login-failures:{email}"
     # Guessing is throttled per account, whether or not the account exists.
     if int(await redis.get(failures_key) or 0) >= settings.login_max_failures:
-        raise ApiError(429, "too_many_attempts", "Too many failed logins for this account; try again later.")
+        raise ApiError(
+            429, "too_many_attempts", "Too many failed logins for this account; try again later.",
+            retry_after=max(await redis.ttl(failures_key), 1),
+        )
     user = await User.find_one({"email": email})
     # verify_password always costs one hash, so an unknown email takes as long as a wrong password.
     if not verify_password(user.password_hash if user else None, password) or user is None:

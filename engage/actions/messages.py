@@ -26,6 +26,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from engage.actions.audit import record_health_data_access
@@ -52,8 +53,25 @@ from schemas.chat import MessageOut, SyncRequest
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
+COMMIT_ATTEMPTS = 4
 MAX_ROUNDS = 50  # conflict retries within one batch before giving up on it
 _SEQ_CACHE_SIZE = 20_000
+
+
+async def _commit_transaction(session: AsyncClientSession) -> None:
+    """Commit, asking again while the outcome is unknown (a lost reply, a write-concern timeout).
+
+    Committing is idempotent, so asking again either commits or confirms the commit that landed;
+    giving up instead would fail a batch that may be stored, leaving its messages undelivered."""
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            await session.commit_transaction()
+            return
+        except PyMongoError as exc:
+            if not exc.has_error_label("UnknownTransactionCommitResult") or attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            log.warning("chat commit outcome unknown (%s); asking again", exc)
+            await asyncio.sleep(0.05 * 2**attempt)
 
 
 @dataclass
@@ -189,6 +207,8 @@ class MessageWriter:
                         await keys.insert_many([{"_id": d["key"], "message": d["_id"]} for d in docs], ordered=True, session=session)
                         stage = "messages"
                         await messages.insert_many(docs, ordered=True, session=session)
+                        stage = "commit"
+                        await _commit_transaction(session)
             except PyMongoError as exc:
                 # The transaction is aborted: nothing of this round is stored.
                 error = (exc.details.get("writeErrors") or [{}])[0] if isinstance(exc, BulkWriteError) else {}
