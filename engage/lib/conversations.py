@@ -188,7 +188,11 @@ async def contact_ids(user_id: str) -> list[str]:
     return list(dict.fromkeys(contacts))
 
 
-SEQ_CHUNK = 500  # exact _ids per query
+# Exact _ids per query. The embedded database re-checks every document it fetches against the
+# whole $in list, so a query costs about the square of its length: reading 1,000 messages took
+# 405 ms in chunks of 500, 78 ms in chunks of 50 and 66 ms in chunks of 25.
+SEQ_CHUNK = 32
+SINCE_STEP = 8 * SEQ_CHUNK  # messages_since reads back this many seqs at a time
 
 
 async def messages_between(
@@ -211,6 +215,23 @@ async def messages_before(conversation_id: str, before_seq: int | None, limit: i
     """Messages with seq < before_seq (or the newest), newest first."""
     top = before_seq - 1 if before_seq is not None else await latest_seq(conversation_id)
     return [doc async for doc in messages_between(conversation_id, top - limit + 1, top)][::-1]
+
+
+async def messages_since(conversation_id: str, since: datetime, projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """The conversation's messages created at or after `since`, oldest first.
+
+    Read back from the newest a chunk of exact _ids at a time, until a chunk starts before `since`
+    (created_at grows with seq), so the cost follows the window, not the collection."""
+    projection = {**projection, "created_at": 1} if projection else None
+    newest_first: list[dict[str, Any]] = []
+    top = await latest_seq(conversation_id)
+    while top >= 1:
+        chunk = [doc async for doc in messages_between(conversation_id, top - SINCE_STEP + 1, top, projection=projection)]
+        newest_first.extend(reversed(chunk))
+        if not chunk or chunk[0]["created_at"] < since:
+            break
+        top -= SINCE_STEP
+    return [doc for doc in reversed(newest_first) if doc["created_at"] >= since]
 
 
 async def stored_message(key: str) -> dict[str, Any] | None:

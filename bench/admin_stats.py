@@ -1,0 +1,96 @@
+"""What the admin statistics' response times cost as chat history grows.
+
+    python bench/admin_stats.py [--messages 200000] [--conversations 100] [--history-days 300] [--days 30]
+
+Starts the embedded database (on disk, as `python app.py` runs it), stores `--messages` chat
+messages over `--conversations` conversations, spread evenly over the last `--history-days`
+days, then times engage.lib.stats.first_response_times for the last `--days` days, against the
+query the previous version ran: every message since then, sorted by (conversation, seq), with no
+index to serve it, so a scan of the whole collection (capped at 50,000 messages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from beanie import init_beanie  # noqa: E402
+from bson import ObjectId  # noqa: E402
+from pymongo import AsyncMongoClient  # noqa: E402
+
+from engage.embedded import start_mongo  # noqa: E402
+from engage.lib.stats import first_response_times  # noqa: E402
+from engage.models import DOCUMENT_MODELS  # noqa: E402
+from engage.models.conversation import Conversation, ConversationActivity  # noqa: E402
+from engage.models.message import Message, message_doc_id, message_key  # noqa: E402
+
+
+async def fill(messages: int, conversations: int, history_days: int) -> None:
+    now = datetime.now(UTC)
+    step = timedelta(days=history_days) / max(messages // conversations, 1)
+    pairs = [(ObjectId(), ObjectId(), ObjectId()) for _ in range(conversations)]  # (conversation, patient, doctor)
+    await Conversation.get_pymongo_collection().insert_many(
+        [{"_id": cid, "patient_id": patient, "doctor_id": doctor, "created_at": now - timedelta(days=history_days)} for cid, patient, doctor in pairs]
+    )
+    per_conversation = messages // conversations
+    for cid, patient, doctor in pairs:
+        docs = []
+        for seq in range(1, per_conversation + 1):
+            sender = patient if seq % 3 else doctor
+            docs.append({
+                "_id": message_doc_id(str(cid), seq), "key": message_key(str(cid), str(sender), f"c-{seq}"), "conversation_id": cid,
+                "seq": seq, "sender_id": sender, "client_id": f"c-{seq}", "body": "How is the blood pressure today?",
+                "created_at": now - timedelta(days=history_days) + step * seq,
+            })
+        await Message.get_pymongo_collection().insert_many(docs)
+        await ConversationActivity.get_pymongo_collection().insert_one({"_id": cid, "last_seq": per_conversation, "last_message_at": docs[-1]["created_at"]})
+
+
+async def previous_query(since: datetime) -> int:
+    cursor = (
+        Message.get_pymongo_collection()
+        .find({"created_at": {"$gte": since}}, {"conversation_id": 1, "seq": 1, "sender_id": 1, "created_at": 1})
+        .sort([("conversation_id", 1), ("seq", 1)])
+        .limit(50_000)
+    )
+    return len(await cursor.to_list())
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--conversations", type=int, default=100)
+    parser.add_argument("--history-days", type=int, default=300)
+    parser.add_argument("--days", type=int, default=30)
+    args = parser.parse_args()
+    server = start_mongo(Path(tempfile.mkdtemp(prefix="engage-bench-stats-")) / "mongo")
+    client: AsyncMongoClient = AsyncMongoClient(server.url, tz_aware=True)
+    try:
+        await init_beanie(database=client["engage_bench"], document_models=DOCUMENT_MODELS, skip_indexes=True)
+        started = time.perf_counter()
+        await fill(args.messages, args.conversations, args.history_days)
+        print(f"stored {args.messages} messages over {args.conversations} conversations and {args.history_days} days in {time.perf_counter() - started:.1f} s")
+        since = datetime.now(UTC) - timedelta(days=args.days)
+        for name, run in (("first_response_times (window by exact _ids)", lambda: first_response_times(since)),
+                          ("previous query (scan and sort)", lambda: previous_query(since))):
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                result = await run()
+                times.append(time.perf_counter() - started)
+            summary = f"{sum(d.replies for d in result)} replies" if isinstance(result, list) else f"{result} messages read"
+            print(f"{name}: {min(times) * 1000:.0f} ms (best of 3), {summary}")
+    finally:
+        await client.close()
+        server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
