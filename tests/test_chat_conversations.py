@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
+from datetime import UTC, datetime, timedelta
 
-from engage.models.conversation import Conversation
+import pytest
+from bson import ObjectId
+
+from engage.lib.by_ids import ID_CHUNK
+from engage.models.conversation import Conversation, ConversationActivity
+from engage.models.user import User
 from schemas.chat import ConversationOut, MessageOut
 from tests.chat_factories import client_id, open_pair, valid
 from tests.conftest import register
@@ -90,6 +96,31 @@ async def test_list_is_newest_activity_first_with_last_message_and_unread(api, m
     # The sender has read its own messages.
     doctor_view = (await api.get("/api/conversations", token=doctor_b.access_token)).body["conversations"]
     assert [(c["id"], c["unread_count"], c["other_party"]["id"]) for c in doctor_view] == [(b.id, 0, patient.id)]
+
+
+async def test_a_doctor_with_more_conversations_than_one_lookup_holds_sees_them_all(api, make_doctor, db):
+    """Listing fetches patients and activity a chunk of ids at a time; every chunk must arrive."""
+    doctor = await make_doctor()
+    count = 2 * ID_CHUNK + 5
+    now = datetime.now(UTC).replace(microsecond=0)
+    patients = [{"_id": ObjectId(), "email": f"many-{uuid.uuid4().hex}@example.org", "password_hash": "x", "name": f"Patient {n}", "role": "patient"} for n in range(count)]
+    conversations = [{"_id": ObjectId(), "patient_id": p["_id"], "doctor_id": ObjectId(doctor.id), "created_at": now - timedelta(days=1)} for p in patients]
+    # Newest activity first: conversation n last spoke n minutes ago, with n unread for the doctor.
+    activities = [
+        {
+            "_id": c["_id"], "last_seq": n + 1, "read_seqs": {doctor.id: 1}, "last_message_at": now - timedelta(minutes=n),
+            "last_message": {"id": f"k{n}", "seq": n + 1, "sender_id": str(c["patient_id"]), "client_id": f"c{n}", "body": f"message {n}", "created_at": now - timedelta(minutes=n)},
+        }
+        for n, c in enumerate(conversations)
+    ]
+    await User.get_pymongo_collection().insert_many(patients)
+    await Conversation.get_pymongo_collection().insert_many(conversations)
+    await ConversationActivity.get_pymongo_collection().insert_many(activities)
+
+    listing = (await api.get("/api/conversations", token=doctor.access_token)).body["conversations"]
+    assert [(c["id"], c["other_party"]["name"], c["last_message"]["body"], c["unread_count"]) for c in listing] == [
+        (str(c["_id"]), f"Patient {n}", f"message {n}", n) for n, c in enumerate(conversations)
+    ]
 
 
 async def test_history_pages_newest_first(api, make_patient, make_doctor):

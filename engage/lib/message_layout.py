@@ -18,6 +18,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError
 
+from engage.lib.by_ids import id_chunks
 from engage.models.base import utcnow
 from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message, MessageKey, message_doc_id
@@ -106,7 +107,8 @@ async def _move(messages: AsyncCollection, keys: AsyncCollection, old: list[dict
     new = [{**doc, "_id": message_doc_id(str(doc["conversation_id"]), doc["seq"]), "key": doc["_id"]} for doc in old]
     await _insert_missing(keys, [{"_id": doc["key"], "message": doc["_id"]} for doc in new])
     await _insert_missing(messages, new)
-    await messages.delete_many({"_id": {"$in": [doc["_id"] for doc in old]}})
+    for chunk in id_chunks([doc["_id"] for doc in old]):
+        await messages.delete_many({"_id": {"$in": chunk}})
     return len(old)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from datetime import timedelta
 from statistics import median
 
+from engage.lib.by_ids import documents_by_ids
 from engage.lib.conversations import messages_since
 from engage.models.appointment import Appointment
 from engage.models.conversation import Conversation, ConversationActivity
@@ -43,10 +44,7 @@ async def appointments_per_day(since: datetime, until: datetime) -> list[Appoint
 async def first_response_times(since: datetime) -> list[DoctorResponse]:
     """Per doctor: the median time from a patient's first unanswered message to the doctor's next message."""
     active = [a["_id"] async for a in ConversationActivity.get_pymongo_collection().find({"last_message_at": {"$gte": since}}, {"_id": 1})]
-    conversations = {
-        str(c["_id"]): (c["patient_id"], c["doctor_id"])
-        async for c in Conversation.get_pymongo_collection().find({"_id": {"$in": active}}, {"patient_id": 1, "doctor_id": 1})
-    }
+    conversations = {str(c.id): (c.patient_id, c.doctor_id) for c in await documents_by_ids(Conversation, active)}
     if not conversations:
         return []
     ids = list(conversations)
@@ -65,7 +63,7 @@ async def first_response_times(since: datetime) -> list[DoctorResponse]:
                 waiting_since = None
     if not waits:
         return []
-    names = {str(u.id): u.name for u in await User.find({"_id": {"$in": [pair[1] for pair in conversations.values()]}}).to_list()}
+    names = {str(u.id): u.name for u in await documents_by_ids(User, [pair[1] for pair in conversations.values()])}
     return sorted(
         (
             DoctorResponse(doctor_id=doctor_id, name=names.get(doctor_id, "?"), replies=len(values), median_first_response_seconds=median(values))
