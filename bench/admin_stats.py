@@ -14,20 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from beanie import init_beanie  # noqa: E402
 from bson import ObjectId  # noqa: E402
-from pymongo import AsyncMongoClient  # noqa: E402
 
-from engage.embedded import start_mongo  # noqa: E402
+from bench.embedded_documents import best_of, embedded_documents  # noqa: E402
 from engage.lib.stats import first_response_times  # noqa: E402
-from engage.models import DOCUMENT_MODELS  # noqa: E402
 from engage.models.conversation import Conversation, ConversationActivity  # noqa: E402
 from engage.models.message import Message, message_doc_id, message_key  # noqa: E402
 
@@ -70,26 +66,15 @@ async def main() -> None:
     parser.add_argument("--history-days", type=int, default=300)
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
-    server = start_mongo(Path(tempfile.mkdtemp(prefix="engage-bench-stats-")) / "mongo")
-    client: AsyncMongoClient = AsyncMongoClient(server.url, tz_aware=True)
-    try:
-        await init_beanie(database=client["engage_bench"], document_models=DOCUMENT_MODELS, skip_indexes=True)
+    async with embedded_documents("stats"):
         started = time.perf_counter()
         await fill(args.messages, args.conversations, args.history_days)
         print(f"stored {args.messages} messages over {args.conversations} conversations and {args.history_days} days in {time.perf_counter() - started:.1f} s")
         since = datetime.now(UTC) - timedelta(days=args.days)
-        for name, run in (("first_response_times (window by exact _ids)", lambda: first_response_times(since)),
-                          ("previous query (scan and sort)", lambda: previous_query(since))):
-            times = []
-            for _ in range(3):
-                started = time.perf_counter()
-                result = await run()
-                times.append(time.perf_counter() - started)
-            summary = f"{sum(d.replies for d in result)} replies" if isinstance(result, list) else f"{result} messages read"
-            print(f"{name}: {min(times) * 1000:.0f} ms (best of 3), {summary}")
-    finally:
-        await client.close()
-        server.stop()
+        elapsed, doctors = await best_of(3, lambda: first_response_times(since))
+        print(f"first_response_times (window by exact _ids): {elapsed:.0f} ms (best of 3), {sum(d.replies for d in doctors)} replies")
+        elapsed, read = await best_of(3, lambda: previous_query(since))
+        print(f"previous query (scan and sort): {elapsed:.0f} ms (best of 3), {read} messages read")
 
 
 if __name__ == "__main__":

@@ -13,20 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from beanie import init_beanie  # noqa: E402
 from bson import ObjectId  # noqa: E402
-from pymongo import AsyncMongoClient  # noqa: E402
 
-from engage.embedded import start_mongo  # noqa: E402
+from bench.embedded_documents import best_of, embedded_documents  # noqa: E402
 from engage.lib import conversations as listing  # noqa: E402
-from engage.models import DOCUMENT_MODELS  # noqa: E402
 from engage.models.conversation import Conversation, ConversationActivity  # noqa: E402
 from engage.models.user import User  # noqa: E402
 
@@ -51,32 +46,25 @@ async def doctor_with(count: int) -> str:
     return str(doctor)
 
 
+async def nobody_online(user_ids: list[str]) -> set[str]:
+    return set()
+
+
+async def list_for(doctor: User) -> list[dict]:
+    return await listing.conversations_out(await listing.list_conversations(doctor), str(doctor.id))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", default="250,1000,2000")
     args = parser.parse_args()
-    server = start_mongo(Path(tempfile.mkdtemp(prefix="engage-bench-list-")) / "mongo")
-    client: AsyncMongoClient = AsyncMongoClient(server.url, tz_aware=True)
-
-    async def nobody_online(user_ids: list[str]) -> set[str]:
-        return set()
-
     listing.online_user_ids = nobody_online  # presence lives in Redis, which this bench does not start
-    try:
-        await init_beanie(database=client["engage_bench"], document_models=DOCUMENT_MODELS, skip_indexes=False)
+    async with embedded_documents("list"):
         for count in (int(c) for c in args.conversations.split(",")):
-            doctor_id = await doctor_with(count)
-            doctor = await User.get(ObjectId(doctor_id))
-            times = []
-            for _ in range(3):
-                started = time.perf_counter()
-                listed = await listing.conversations_out(await listing.list_conversations(doctor), doctor_id)
-                times.append(time.perf_counter() - started)
+            doctor = await User.get(ObjectId(await doctor_with(count)))
+            elapsed, listed = await best_of(3, lambda: list_for(doctor))
             assert len(listed) == count and listed[0]["unread_count"] == 1
-            print(f"{count:>6} conversations: {min(times) * 1000:.0f} ms (best of 3)")
-    finally:
-        await client.close()
-        server.stop()
+            print(f"{count:>6} conversations: {elapsed:.0f} ms (best of 3)")
 
 
 if __name__ == "__main__":

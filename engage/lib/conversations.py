@@ -190,7 +190,7 @@ async def contact_ids(user_id: str) -> list[str]:
 
 
 SEQ_CHUNK = ID_CHUNK  # exact _ids per query (see engage.lib.by_ids)
-SINCE_STEP = 8 * SEQ_CHUNK  # messages_since reads back this many seqs at a time
+MAX_SINCE_STEP = 64 * SEQ_CHUNK  # messages_since's longest step back
 
 
 async def messages_between(
@@ -218,17 +218,21 @@ async def messages_before(conversation_id: str, before_seq: int | None, limit: i
 async def messages_since(conversation_id: str, since: datetime, projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """The conversation's messages created at or after `since`, oldest first.
 
-    Read back from the newest a chunk of exact _ids at a time, until a chunk starts before `since`
-    (created_at grows with seq), so the cost follows the window, not the collection."""
+    Read back from the newest until a step starts before `since` (created_at grows with seq), so
+    the cost follows the window, not the collection. Each step after the first is sized from the
+    pace of the messages read so far: every message read costs, and so does every query."""
     projection = {**projection, "created_at": 1} if projection else None
     newest_first: list[dict[str, Any]] = []
-    top = await latest_seq(conversation_id)
+    top, step = await latest_seq(conversation_id), SEQ_CHUNK
     while top >= 1:
-        chunk = [doc async for doc in messages_between(conversation_id, top - SINCE_STEP + 1, top, projection=projection)]
+        chunk = [doc async for doc in messages_between(conversation_id, top - step + 1, top, projection=projection)]
         newest_first.extend(reversed(chunk))
         if not chunk or chunk[0]["created_at"] < since:
             break
-        top -= SINCE_STEP
+        top -= step
+        pace = (newest_first[0]["created_at"] - newest_first[-1]["created_at"]) / max(len(newest_first) - 1, 1)
+        left = (newest_first[-1]["created_at"] - since) / pace if pace else MAX_SINCE_STEP
+        step = int(min(max(left * 1.1 + 1, SEQ_CHUNK), MAX_SINCE_STEP))
     return [doc for doc in reversed(newest_first) if doc["created_at"] >= since]
 
 
