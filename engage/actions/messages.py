@@ -35,6 +35,7 @@ from engage.actions.rate_limits import hit_rate_limit
 from engage.config import get_settings
 from engage.errors import ApiError
 from engage.events import publish_many
+from engage.lib.by_ids import raw_documents_by_ids
 from engage.lib.conversations import (
     access_participants,
     latest_seq,
@@ -214,8 +215,8 @@ class MessageWriter:
                 error = (exc.details.get("writeErrors") or [{}])[0] if isinstance(exc, BulkWriteError) else {}
                 if error.get("code") == 11000 and stage == "keys":
                     # Idempotent retries of stored messages: fetch every stored original at once.
-                    found = [k["message"] async for k in keys.find({"_id": {"$in": [p.id for p in todo]}})]
-                    for doc in await messages.find({"_id": {"$in": found}}).to_list():
+                    found = [k["message"] for k in await raw_documents_by_ids(keys, [p.id for p in todo])]
+                    for doc in await raw_documents_by_ids(messages, found):
                         results[doc["key"]] = (doc, False)
                     todo = [p for p in todo if p.id not in results]
                 elif error.get("code") == 11000:

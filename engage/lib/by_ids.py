@@ -7,10 +7,11 @@ with one query per collection (`python bench/conversation_list.py`). Chunks keep
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from beanie import Document
+from pymongo.asynchronous.collection import AsyncCollection
 
 ID_CHUNK = 32  # 1,000 messages: 405 ms in chunks of 500, 78 ms in chunks of 50, 66 ms in 25
 
@@ -22,9 +23,18 @@ def id_chunks(ids: Sequence[Any]) -> Iterator[list[Any]]:
         yield list(ids[start:start + ID_CHUNK])
 
 
+async def _in_chunks(fetch: Callable[[dict[str, Any]], Awaitable[list[Any]]], ids: Sequence[Any]) -> list[Any]:
+    found: list[Any] = []
+    for chunk in id_chunks(list(dict.fromkeys(ids))):
+        found += await fetch({"_id": {"$in": chunk}})
+    return found
+
+
 async def documents_by_ids(model: type[T], ids: Sequence[Any]) -> list[T]:
     """The model's documents with these _ids (those that exist), in no particular order."""
-    found: list[T] = []
-    for chunk in id_chunks(list(dict.fromkeys(ids))):
-        found += await model.find({"_id": {"$in": chunk}}).to_list()
-    return found
+    return await _in_chunks(lambda query: model.find(query).to_list(), ids)
+
+
+async def raw_documents_by_ids(collection: AsyncCollection, ids: Sequence[Any]) -> list[dict[str, Any]]:
+    """The collection's raw documents with these _ids (those that exist), in no particular order."""
+    return await _in_chunks(lambda query: collection.find(query).to_list(), ids)
