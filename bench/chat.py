@@ -192,6 +192,7 @@ def stored_count(mongodb_url: str, pairs: list[dict]) -> int:
     from bson import ObjectId
     from pymongo import MongoClient
 
+    from engage.lib.conversations import SEQ_CHUNK
     from engage.models.message import message_doc_ids
 
     with MongoClient(mongodb_url) as client:
@@ -201,9 +202,10 @@ def stored_count(mongodb_url: str, pairs: list[dict]) -> int:
             cid = pair["conversation_id"]
             newest = (db["conversation_activity"].find_one({"_id": ObjectId(cid)}, {"last_seq": 1}) or {}).get("last_seq", 0)
             while True:
-                found = [d["seq"] for d in db["messages"].find({"_id": {"$in": message_doc_ids(cid, newest + 1, newest + 500)}}, {"seq": 1}).sort("_id", 1)]
+                ids = message_doc_ids(cid, newest + 1, newest + SEQ_CHUNK)
+                found = [d["seq"] for d in db["messages"].find({"_id": {"$in": ids}}, {"seq": 1}).sort("_id", 1)]
                 newest = found[-1] if found else newest
-                if len(found) < 500:
+                if len(found) < SEQ_CHUNK:
                     break
             total += newest
         return total

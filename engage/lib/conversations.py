@@ -215,15 +215,17 @@ async def messages_before(conversation_id: str, before_seq: int | None, limit: i
     return [doc async for doc in messages_between(conversation_id, top - limit + 1, top)][::-1]
 
 
-async def messages_since(conversation_id: str, since: datetime, projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
-    """The conversation's messages created at or after `since`, oldest first.
+async def messages_since(
+    conversation_id: str, since: datetime, projection: dict[str, int] | None = None, known_seq: int | None = None
+) -> list[dict[str, Any]]:
+    """The conversation's messages created at or after `since`, oldest first (known_seq: see latest_seq).
 
     Read back from the newest until a step starts before `since` (created_at grows with seq), so
     the cost follows the window, not the collection. Each step after the first is sized from the
     pace of the messages read so far: every message read costs, and so does every query."""
     projection = {**projection, "created_at": 1} if projection else None
     newest_first: list[dict[str, Any]] = []
-    top, step = await latest_seq(conversation_id), SEQ_CHUNK
+    top, step = await latest_seq(conversation_id, known_seq), SEQ_CHUNK
     while top >= 1:
         chunk = [doc async for doc in messages_between(conversation_id, top - step + 1, top, projection=projection)]
         newest_first.extend(reversed(chunk))
@@ -242,14 +244,17 @@ async def stored_message(key: str) -> dict[str, Any] | None:
     return await Message.get_pymongo_collection().find_one({"_id": found["message"]}) if found else None
 
 
-async def latest_seq(conversation_id: str) -> int:
+async def latest_seq(conversation_id: str, known_seq: int | None = None) -> int:
     """The highest stored seq of a conversation (0 when empty).
 
     ConversationActivity.last_seq is a lower bound (it is updated after the insert); probing the
     seqs after it, a chunk at a time, finds anything newer without scanning the conversation.
+    A caller that has just read the activity passes its last_seq as known_seq.
     """
-    raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": ObjectId(conversation_id)}, {"last_seq": 1})
-    newest = (raw or {}).get("last_seq", 0)
+    if known_seq is None:
+        raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": ObjectId(conversation_id)}, {"last_seq": 1})
+        known_seq = (raw or {}).get("last_seq", 0)
+    newest = known_seq
     while True:
         found = [doc["seq"] async for doc in messages_between(conversation_id, newest + 1, newest + SEQ_CHUNK, projection={"seq": 1})]
         if found:

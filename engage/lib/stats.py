@@ -8,6 +8,8 @@ from datetime import datetime
 from datetime import timedelta
 from statistics import median
 
+from bson import ObjectId
+
 from engage.lib.by_ids import documents_by_ids
 from engage.lib.conversations import messages_since
 from engage.models.appointment import Appointment
@@ -43,14 +45,17 @@ async def appointments_per_day(since: datetime, until: datetime) -> list[Appoint
 
 async def first_response_times(since: datetime) -> list[DoctorResponse]:
     """Per doctor: the median time from a patient's first unanswered message to the doctor's next message."""
-    active = [a["_id"] async for a in ConversationActivity.get_pymongo_collection().find({"last_message_at": {"$gte": since}}, {"_id": 1})]
-    conversations = {str(c.id): (c.patient_id, c.doctor_id) for c in await documents_by_ids(Conversation, active)}
+    last_seqs = {
+        str(a["_id"]): a.get("last_seq", 0)
+        async for a in ConversationActivity.get_pymongo_collection().find({"last_message_at": {"$gte": since}}, {"last_seq": 1})
+    }
+    conversations = {str(c.id): (c.patient_id, c.doctor_id) for c in await documents_by_ids(Conversation, [ObjectId(cid) for cid in last_seqs])}
     if not conversations:
         return []
     ids = list(conversations)
     windows: list[list[dict]] = []
     for start in range(0, len(ids), CONCURRENT_READS):
-        windows += await asyncio.gather(*(messages_since(conv, since, {"sender_id": 1}) for conv in ids[start:start + CONCURRENT_READS]))
+        windows += await asyncio.gather(*(messages_since(conv, since, {"sender_id": 1}, last_seqs[conv]) for conv in ids[start:start + CONCURRENT_READS]))
     waits: dict[str, list[float]] = {}
     for conv, window in zip(ids, windows, strict=True):
         patient_id, doctor_id = conversations[conv]
