@@ -51,7 +51,8 @@ async def nobody_online(user_ids: list[str]) -> set[str]:
 
 
 async def list_for(doctor: User) -> list[dict]:
-    return await listing.conversations_out(await listing.list_conversations(doctor), str(doctor.id))
+    listed, _ = await listing.conversations_out(await listing.list_conversations(doctor), str(doctor.id))
+    return listed
 
 
 async def main() -> None:

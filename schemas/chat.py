@@ -13,6 +13,7 @@ BODY_MAX = 4000
 CLIENT_ID_MAX = 64
 SYNC_LIMIT_MAX = 500
 HISTORY_LIMIT_MAX = 100
+CONVERSATION_PAGE_MAX = 200
 
 ClientId = Field(min_length=1, max_length=CLIENT_ID_MAX)
 Body = Field(min_length=1, max_length=BODY_MAX)
@@ -61,6 +62,20 @@ class SyncRequest(RequestModel):
     conversation_id: ObjectIdStr
     after_seq: StrictInt = Field(ge=0)
     limit: StrictInt = Field(default=100, ge=1, le=SYNC_LIMIT_MAX)
+
+
+class ConversationListQuery(RequestModel):
+    """GET /api/conversations: newest activity first; with limit, next_before pages on."""
+
+    limit: int | None = Field(default=None, ge=1, le=CONVERSATION_PAGE_MAX)
+    # Opaque to clients: "<activity time, ms since the epoch>.<conversation id>" of the last one shown.
+    before: str | None = Field(default=None, pattern=r"^\d{1,15}\.[0-9a-f]{24}$")
+
+    def before_position(self) -> tuple[int, str] | None:
+        if self.before is None:
+            return None
+        millis, conversation_id = self.before.split(".")
+        return int(millis), conversation_id
 
 
 class HistoryQuery(RequestModel):

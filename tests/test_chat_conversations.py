@@ -117,10 +117,38 @@ async def test_a_doctor_with_more_conversations_than_one_lookup_holds_sees_them_
     await Conversation.get_pymongo_collection().insert_many(conversations)
     await ConversationActivity.get_pymongo_collection().insert_many(activities)
 
-    listing = (await api.get("/api/conversations", token=doctor.access_token)).body["conversations"]
-    assert [(c["id"], c["other_party"]["name"], c["last_message"]["body"], c["unread_count"]) for c in listing] == [
+    whole = (await api.get("/api/conversations", token=doctor.access_token)).body
+    assert whole["next_before"] is None
+    assert [(c["id"], c["other_party"]["name"], c["last_message"]["body"], c["unread_count"]) for c in whole["conversations"]] == [
         (str(c["_id"]), f"Patient {n}", f"message {n}", n) for n, c in enumerate(conversations)
     ]
+
+    # Paged: every conversation once, in the same order, even when one moves to the top meanwhile.
+    pages, before = [], None
+    while True:
+        params = {"limit": "20", **({"before": before} if before else {})}
+        resp = await api.get("/api/conversations", token=doctor.access_token, params=params)
+        assert resp.status == 200, resp.body
+        pages.append([c["id"] for c in resp.body["conversations"]])
+        before = resp.body["next_before"]
+        if len(pages) == 1:
+            moved = conversations[50]["_id"]  # on a later page; a new message lifts it to the top
+            await ConversationActivity.get_pymongo_collection().update_one({"_id": moved}, {"$set": {"last_message_at": now + timedelta(minutes=1)}})
+        if before is None:
+            break
+    assert [len(page) for page in pages] == [20, 20, 20, count - 61]
+    listed = [cid for page in pages for cid in page]
+    assert listed == [str(c["_id"]) for n, c in enumerate(conversations) if n != 50]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"limit": "0"}, "limit"), ({"limit": "201"}, "limit"), ({"limit": "ten"}, "limit"), ({"before": "yesterday"}, "before"), ({"before": "1." + "g" * 24}, "before")],
+)
+async def test_bad_listing_pages_are_refused(api, make_patient, params, field):
+    patient = await make_patient()
+    resp = await api.get("/api/conversations", token=patient.access_token, params=params)
+    assert resp.status == 422 and resp.error_code == "validation_error" and resp.body["error"]["field"] == field
 
 
 async def test_history_pages_newest_first(api, make_patient, make_doctor):
@@ -175,7 +203,7 @@ async def test_third_user_is_refused_on_every_endpoint(api, make_patient, make_d
         for call in calls:
             resp = await call
             assert resp.status == 404 and resp.error_code == "not_found", resp.body
-        assert (await api.get("/api/conversations", token=token)).body == {"conversations": []}
+        assert (await api.get("/api/conversations", token=token)).body == {"conversations": [], "next_before": None}
     assert (await api.get(f"/api/conversations/{pair.id}")).status == 401
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from beanie import PydanticObjectId
@@ -153,23 +153,36 @@ async def one_conversation_out(conversation: Conversation, me: str, other: User)
     return conversation_out(conversation, activity, me, other, online)
 
 
-async def conversations_out(conversations: list[Conversation], me: str) -> list[dict[str, Any]]:
-    """Conversations with the other party, their presence, last message and unread count,
-    newest activity (last message, or creation) first."""
-    other_ids = list(dict.fromkeys(c.other_participant(me) for c in conversations))
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def list_position(conversation: Conversation, activity: ConversationActivity | None) -> tuple[int, str]:
+    """Where a conversation stands in a listing: its newest activity (last message, or creation)
+    in milliseconds, then its id; listings go from the highest position down."""
+    at = activity.last_message_at if activity and activity.last_message_at else conversation.created_at
+    return (at - EPOCH) // timedelta(milliseconds=1), str(conversation.id)
+
+
+async def conversations_out(
+    conversations: list[Conversation], me: str, limit: int | None = None, before: tuple[int, str] | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Conversations with the other party, their presence, last message and unread count, newest
+    activity first: all of them, or `limit` below the position `before`. Returns them and, when
+    more follow, the `before` of the next page."""
+    activities = await conversation_activities([c.id for c in conversations])
+    positions = {c.id: list_position(c, activities.get(c.id)) for c in conversations}
+    ordered = sorted((c for c in conversations if before is None or positions[c.id] < before), key=lambda c: positions[c.id], reverse=True)
+    page = ordered[:limit] if limit else ordered
+    next_before = "{}.{}".format(*positions[page[-1].id]) if limit and len(ordered) > limit else None
+    other_ids = list(dict.fromkeys(c.other_participant(me) for c in page))
     users = {str(u.id): u for u in await documents_by_ids(User, [PydanticObjectId(i) for i in other_ids])}
     online = await online_user_ids(other_ids)
-    activities = await conversation_activities([c.id for c in conversations])
-
-    def newest_first(c: Conversation) -> tuple[datetime, str]:
-        activity = activities.get(c.id)
-        return (activity.last_message_at if activity and activity.last_message_at else c.created_at), str(c.id)
-
-    return [
+    listed = [
         conversation_out(c, activities.get(c.id), me, users[c.other_participant(me)], c.other_participant(me) in online)
-        for c in sorted(conversations, key=newest_first, reverse=True)
+        for c in page
         if c.other_participant(me) in users
     ]
+    return listed, next_before
 
 
 async def list_conversations(user: User) -> list[Conversation]:

@@ -15,6 +15,7 @@ from engage.lib.conversations import (
 from engage.lib.users import access_user
 from engage.views.http import current_user, read_json, read_query, require_user
 from schemas.chat import (
+    ConversationListQuery,
     CreateConversationRequest,
     HistoryQuery,
     PostMessageRequest,
@@ -37,7 +38,9 @@ async def open_conversation():
 @require_user("patient", "doctor")
 async def my_conversations():
     user = current_user()
-    return {"conversations": await conversations_out(await list_conversations(user), str(user.id))}
+    query = read_query(ConversationListQuery)
+    listed, next_before = await conversations_out(await list_conversations(user), str(user.id), query.limit, query.before_position())
+    return {"conversations": listed, "next_before": next_before}
 
 
 @blueprint.get("/<conversation_id>")
