@@ -78,6 +78,11 @@ class ConversationListQuery(RequestModel):
         return int(millis), conversation_id
 
 
+def list_cursor(position: tuple[int, str]) -> str:
+    """The `before` that continues a listing after the conversation at this position."""
+    return "{}.{}".format(*position)
+
+
 class HistoryQuery(RequestModel):
     """GET /api/conversations/{id}/messages: newest first, before_seq pages backwards."""
 

@@ -17,7 +17,7 @@ from engage.lib.by_ids import ID_CHUNK, documents_by_ids
 from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message, MessageKey, message_doc_ids
 from engage.models.user import User
-from schemas.chat import ConversationOut, MessageOut, ParticipantOut
+from schemas.chat import ConversationOut, MessageOut, ParticipantOut, list_cursor
 
 PRESENCE_KEY = "engage:presence:user:{}"  # set of "<process>|<sid>" while the user has sockets
 
@@ -173,7 +173,7 @@ async def conversations_out(
     positions = {c.id: list_position(c, activities.get(c.id)) for c in conversations}
     ordered = sorted((c for c in conversations if before is None or positions[c.id] < before), key=lambda c: positions[c.id], reverse=True)
     page = ordered[:limit] if limit else ordered
-    next_before = "{}.{}".format(*positions[page[-1].id]) if limit and len(ordered) > limit else None
+    next_before = list_cursor(positions[page[-1].id]) if limit and len(ordered) > limit else None
     other_ids = list(dict.fromkeys(c.other_participant(me) for c in page))
     users = {str(u.id): u for u in await documents_by_ids(User, [PydanticObjectId(i) for i in other_ids])}
     online = await online_user_ids(other_ids)
