@@ -13,7 +13,7 @@ from bson import ObjectId
 
 from engage import extensions
 from engage.errors import ApiError
-from engage.lib.by_ids import ID_CHUNK, documents_by_ids
+from engage.lib.by_ids import ID_CHUNK, documents_by_ids, id_chunks
 from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message, MessageKey, message_doc_ids
 from engage.models.user import User
@@ -141,8 +141,6 @@ def conversation_out(conversation: Conversation, activity: ConversationActivity 
 
 
 async def conversation_activities(conversation_ids: list[PydanticObjectId]) -> dict[PydanticObjectId, ConversationActivity]:
-    if not conversation_ids:
-        return {}
     return {a.id: a for a in await documents_by_ids(ConversationActivity, conversation_ids)}
 
 
@@ -211,8 +209,7 @@ async def messages_between(
 ) -> AsyncIterator[dict[str, Any]]:
     """The conversation's messages first_seq..last_seq matching `where`, in seq order."""
     collection = Message.get_pymongo_collection()
-    for start in range(max(first_seq, 1), last_seq + 1, SEQ_CHUNK):
-        ids = message_doc_ids(conversation_id, start, min(start + SEQ_CHUNK - 1, last_seq))
+    for ids in id_chunks(message_doc_ids(conversation_id, first_seq, last_seq)):
         async for doc in collection.find({"_id": {"$in": ids}, **(where or {})}, projection).sort("_id", 1):
             yield doc
 
