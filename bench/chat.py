@@ -186,29 +186,25 @@ def drive_in_process(args: tuple) -> dict:
 
 def stored_count(mongodb_url: str, pairs: list[dict]) -> int:
     """Messages stored in the benchmark's conversations: the sum of their newest seqs (seqs are
-    dense), found like engage.lib.conversations.latest_seq does, by exact _ids after the
-    conversation activity's last_seq. Counting documents makes the embedded database scan
-    every message (about 20 ms per 1,000), which would land in the CPU figures."""
-    from bson import ObjectId
-    from pymongo import MongoClient
+    dense), found by engage.lib.conversations.latest_seq, which reads the runs after the
+    conversation activity's last_seq by exact _ids. Counting messages would make the embedded
+    database scan the collection, which would land in the CPU figures."""
+    from beanie import init_beanie
+    from pymongo import AsyncMongoClient
 
-    from engage.lib.conversations import SEQ_CHUNK
-    from engage.models.message import message_doc_ids
+    from engage.lib.conversations import latest_seq
+    from engage.models.conversation import ConversationActivity
+    from engage.models.message import MessageRun
 
-    with MongoClient(mongodb_url) as client:
-        db = client["engage_bench"]
-        total = 0
-        for pair in pairs:
-            cid = pair["conversation_id"]
-            newest = (db["conversation_activity"].find_one({"_id": ObjectId(cid)}, {"last_seq": 1}) or {}).get("last_seq", 0)
-            while True:
-                ids = message_doc_ids(cid, newest + 1, newest + SEQ_CHUNK)
-                found = [d["seq"] for d in db["messages"].find({"_id": {"$in": ids}}, {"seq": 1}).sort("_id", 1)]
-                newest = found[-1] if found else newest
-                if len(found) < SEQ_CHUNK:
-                    break
-            total += newest
-        return total
+    async def count() -> int:
+        client: AsyncMongoClient = AsyncMongoClient(mongodb_url)
+        try:
+            await init_beanie(database=client["engage_bench"], document_models=[ConversationActivity, MessageRun], skip_indexes=True)
+            return sum([await latest_seq(pair["conversation_id"]) for pair in pairs])
+        finally:
+            await client.close()
+
+    return asyncio.run(count())
 
 
 def wait_until_stored(mongodb_url: str, pairs: list[dict], timeout: float = 60) -> None:
@@ -227,8 +223,8 @@ def check_storage(mongodb_url: str, pairs: list[dict]) -> tuple[int, bool]:
 
     with MongoClient(mongodb_url) as client:
         seqs: dict[str, list[int]] = {pair["conversation_id"]: [] for pair in pairs}
-        for doc in client["engage_bench"]["messages"].find({}, {"conversation_id": 1, "seq": 1}):  # one scan
-            seqs.setdefault(str(doc["conversation_id"]), []).append(doc["seq"])
+        for run in client["engage_bench"]["message_runs"].find({}, {"conversation_id": 1, "messages.seq": 1}):  # one scan
+            seqs.setdefault(str(run["conversation_id"]), []).extend(m["seq"] for m in run["messages"])
         dense = all(sorted(found) == list(range(1, len(found) + 1)) for found in seqs.values())
         return sum(len(found) for found in seqs.values()), dense
 

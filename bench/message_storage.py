@@ -7,8 +7,12 @@ layout and batch size, stores message-shaped documents in group commits of the g
 prints the database's CPU per message (user + system, read from the process):
 - `unique-index`: one document per message, _id = public id, unique (conversation_id, seq)
   index: the layout before the seq-keyed one;
-- `seq-keyed`: what engage.actions.messages writes: the message under "<conversation>:<seq>" and a
-  MessageKey under the public id, both in one transaction.
+- `seq-keyed`: one document per message under "<conversation>:<seq>" and a MessageKey under the
+  public id, both in one transaction: the layout before runs;
+- `runs`: what engage.actions.messages writes: a MessageKey per message and, per conversation
+  and block, one run holding the commit's messages, in one transaction.
+Runs help as far as a commit holds several messages of a conversation: compare
+`--conversations 20` (the chat benchmark's) with `--conversations 1000`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,20 @@ from pymongo import ASCENDING, AsyncMongoClient  # noqa: E402
 
 from bench.chat import cpu_seconds  # noqa: E402
 from engage.embedded import start_mongo  # noqa: E402
-from engage.models.message import message_doc_id, message_key  # noqa: E402
+from engage.models.message import BLOCK_SEQS, message_address, message_key, run_document, split_by_block  # noqa: E402
+
+
+def runs_of(docs: list[dict], tails: dict[str, int]) -> list[dict]:
+    """The runs a commit of these messages writes (as engage.actions.messages does); moves tails on."""
+    by_conversation: dict[str, list[dict]] = {}
+    for doc in docs:
+        by_conversation.setdefault(str(doc["conversation_id"]), []).append(doc)
+    runs = []
+    for cid, messages in by_conversation.items():
+        for part in split_by_block(messages):
+            runs.append(run_document(cid, tails[cid], part))
+            tails[cid] = 0 if part[-1]["seq"] % BLOCK_SEQS == 0 else tails[cid] + 1
+    return runs
 
 
 async def run(layout: str, messages: int, batch: int, conversations: int) -> float:
@@ -37,13 +54,14 @@ async def run(layout: str, messages: int, batch: int, conversations: int) -> flo
     client: AsyncMongoClient = AsyncMongoClient(server.url)
     try:
         db = client["bench"]
-        for name in ("messages", "message_keys"):
+        for name in ("messages", "message_keys", "message_runs"):
             await db.create_collection(name)
         if layout == "unique-index":
             await db.messages.create_index([("conversation_id", ASCENDING), ("seq", ASCENDING)], unique=True)
         cids = [str(ObjectId()) for _ in range(conversations)]
         sender = ObjectId()
         seqs = dict.fromkeys(cids, 0)
+        tails = dict.fromkeys(cids, 0)  # runs in the block of the next seq
         before = cpu_seconds(server.process.pid)
         for start in range(0, messages, batch):
             docs = []
@@ -52,7 +70,7 @@ async def run(layout: str, messages: int, batch: int, conversations: int) -> flo
                 seqs[cid] += 1
                 key = message_key(cid, str(sender), f"client-{n}")
                 docs.append({
-                    "_id": key if layout == "unique-index" else message_doc_id(cid, seqs[cid]), "key": key,
+                    "_id": key if layout == "unique-index" else message_address(cid, seqs[cid]), "key": key,
                     "conversation_id": ObjectId(cid), "seq": seqs[cid], "sender_id": sender, "client_id": f"client-{n}",
                     "body": "How is the blood pressure today?", "created_at": time.time(),
                 })
@@ -62,7 +80,10 @@ async def run(layout: str, messages: int, batch: int, conversations: int) -> flo
             async with client.start_session() as session:
                 async with await session.start_transaction():
                     await db.message_keys.insert_many([{"_id": d["key"], "message": d["_id"]} for d in docs], ordered=True, session=session)
-                    await db.messages.insert_many(docs, ordered=True, session=session)
+                    if layout == "seq-keyed":
+                        await db.messages.insert_many(docs, ordered=True, session=session)
+                    else:
+                        await db.message_runs.insert_many(runs_of(docs, tails), ordered=True, session=session)
         return (cpu_seconds(server.process.pid) - before) * 1000 / messages
     finally:
         await client.close()
@@ -76,10 +97,11 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20)
     args = parser.parse_args()
     print(f"{args.messages} messages over {args.conversations} conversations; database CPU ms per message")
-    print(f"{'batch':>6} {'unique-index':>13} {'seq-keyed':>10}")
+    layouts = ("unique-index", "seq-keyed", "runs")
+    print(f"{'batch':>6} {'unique-index':>13} {'seq-keyed':>10} {'runs':>6}")
     for batch in (int(b) for b in args.batch.split(",")):
-        figures = [asyncio.run(run(layout, args.messages, batch, args.conversations)) for layout in ("unique-index", "seq-keyed")]
-        print(f"{batch:>6} {figures[0]:>13.3f} {figures[1]:>10.3f}", flush=True)
+        figures = [asyncio.run(run(layout, args.messages, batch, args.conversations)) for layout in layouts]
+        print(f"{batch:>6} {figures[0]:>13.3f} {figures[1]:>10.3f} {figures[2]:>6.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from bson import ObjectId
 from pydantic import BaseModel
+
+from engage.models.message import MessageRun, message_docs
 
 from schemas.chat import ErrorAck, MessageOut, SendAck
 from tests.clients import Account, Api, RecordingClient
@@ -21,6 +24,12 @@ class Pair:
     @property
     def id(self) -> str:
         return self.conversation["id"]
+
+
+async def stored_messages(conversation_id: str) -> list[dict[str, Any]]:
+    """Every stored message of a conversation, in seq order, read straight from the runs collection."""
+    runs = await MessageRun.get_pymongo_collection().find({"conversation_id": ObjectId(conversation_id)}).to_list()
+    return sorted((m for run in runs for m in message_docs(run)), key=lambda m: m["seq"])
 
 
 async def open_pair(api: Api, patient: Account, doctor: Account) -> Pair:

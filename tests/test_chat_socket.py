@@ -12,7 +12,6 @@ from bson import ObjectId
 
 from engage.lib.conversations import stored_message
 from engage.models.conversation import ConversationActivity
-from engage.models.message import Message, message_doc_id
 from schemas.chat import (
     MessageOut,
     PresenceEvent,
@@ -27,6 +26,7 @@ from tests.chat_factories import (
     messages_for,
     open_pair,
     send,
+    stored_messages,
     valid,
 )
 from tests.servers import start_engage
@@ -35,8 +35,7 @@ TRANSPORTS = ["websocket", "polling"]
 
 
 async def stored_seqs(conversation_id: str) -> list[int]:
-    docs = await Message.get_pymongo_collection().find({"conversation_id": ObjectId(conversation_id)}, {"seq": 1}).to_list()
-    return sorted(d["seq"] for d in docs)
+    return [m["seq"] for m in await stored_messages(conversation_id)]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -51,7 +50,7 @@ async def test_send_is_stored_acked_and_delivered_to_every_socket_of_both(api, c
     # Stored before the ack.
     stored = await stored_message(message["id"])
     assert stored is not None and stored["seq"] == 1 and stored["body"] == "I feel dizzy"
-    assert stored["_id"] == message_doc_id(pair.id, 1)
+    assert [(m["seq"], m["key"], m["body"]) for m in await stored_messages(pair.id)] == [(1, message["id"], "I feel dizzy")]
     for client in (phone, laptop, doctor):
         assert valid(MessageOut, await client.wait_for("chat:message")) == message
 

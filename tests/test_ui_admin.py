@@ -12,13 +12,13 @@ from playwright.async_api import expect
 
 from engage.models.appointment import Appointment
 from engage.models.clinic import Clinic
-from engage.models.message import Message
 from engage.models.notification import Notification
 from engage.models.notification import NotificationPreferences
 from engage.models.user import User
 from tests.browser import PHONE
 from tests.browser import browser  # noqa: F401
 from tests.browser import open_page  # noqa: F401
+from tests.chat_factories import stored_messages
 from tests.conftest import register
 from tests.servers import ADMIN_EMAIL
 from tests.servers import ADMIN_PASSWORD
@@ -69,8 +69,8 @@ async def test_statistics_show_no_shows_and_median_first_response(api, admin, ma
     for who, text in ((patient, "first"), (patient, "second"), (doctor, "reply"), (patient, "again"), (doctor, "reply 2")):
         resp = await api.post(f"/api/conversations/{conv}/messages", {"client_id": uuid.uuid4().hex, "body": text}, token=who.access_token)
         assert resp.status == 201
-    stored = await Message.find({"conversation_id": PydanticObjectId(conv)}).sort("seq").to_list()
-    waits = sorted([(stored[2].created_at - stored[0].created_at).total_seconds(), (stored[4].created_at - stored[3].created_at).total_seconds()])
+    stored = [m["created_at"] for m in await stored_messages(conv)]
+    waits = sorted([(stored[2] - stored[0]).total_seconds(), (stored[4] - stored[3]).total_seconds()])
     yesterday = datetime.now(UTC) - timedelta(days=1)
     clinic = Clinic(name=f"Stats {tag}", timezone="UTC")
     await clinic.insert()

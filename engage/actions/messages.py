@@ -5,15 +5,15 @@ the writer stores everything queued since its last round trip in one transaction
 embedded database takes milliseconds per single insert but well under one per document in
 a batch, so under load this is what keeps chat close to a bare relay.
 
-Ordering without gaps, across processes: a message's seq is claimed by inserting it, and its
-_id, "<conversation>:<seq>", is the only arbiter. Each writer keeps the last seq it knows per
-conversation; when another process took that seq first, the transaction fails, nothing of
-the round is written, and the writer re-reads the conversation's newest seq and tries again.
-A seq therefore exists only once a message holds it: a failed or crashed insert leaves no
-gap, and two processes never share a seq. Idempotency: the same transaction inserts a
-MessageKey per message, _id derived from (conversation, sender, client_id), so a retry
-collides there and gets the stored original back; a message and its key exist together or
-not at all.
+Ordering without gaps, across processes: a message's seq is claimed by inserting the run that
+holds it (see models/message.py), and the run's _id is the only arbiter. Each writer keeps the
+newest seq it knows per conversation, and how many runs that seq's block holds; when another
+process stored that run first, the transaction fails, nothing of the round is written, and the
+writer re-reads the conversation's tail and tries again. A seq therefore exists only once a
+message holds it: a failed or crashed insert leaves no gap, and two processes never share a
+seq. Idempotency: the same transaction inserts a MessageKey per message, _id derived from
+(conversation, sender, client_id), so a retry collides there and gets the stored original
+back; a message and its key exist together or not at all.
 """
 
 from __future__ import annotations
@@ -38,17 +38,26 @@ from engage.events import publish_many
 from engage.lib.by_ids import raw_documents_by_ids
 from engage.lib.conversations import (
     access_participants,
-    latest_seq,
+    conversation_tail,
     message_json,
     message_out,
     messages_after,
+    messages_at,
     messages_before,
     other_participant,
     stored_message,
 )
 from engage.models.base import utcnow
 from engage.models.conversation import ConversationActivity
-from engage.models.message import Message, MessageKey, message_doc_id, message_key
+from engage.models.message import (
+    BLOCK_SEQS,
+    MessageKey,
+    MessageRun,
+    message_address,
+    message_key,
+    run_document,
+    split_by_block,
+)
 from schemas.chat import MessageOut, SyncRequest
 
 log = logging.getLogger(__name__)
@@ -56,7 +65,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 COMMIT_ATTEMPTS = 4
 MAX_ROUNDS = 50  # conflict retries within one batch before giving up on it
-_SEQ_CACHE_SIZE = 20_000
+_TAIL_CACHE_SIZE = 20_000
 
 
 async def _commit_transaction(session: AsyncClientSession) -> None:
@@ -94,7 +103,7 @@ class MessageWriter:
         self._queue: list[PendingMessage] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._last_seq: OrderedDict[str, int] = OrderedDict()
+        self._tail: OrderedDict[str, tuple[int, int]] = OrderedDict()  # see _remember_tail
         self._outbox: list[list[tuple[dict[str, Any], PendingMessage]]] = []
         self._outbox_ready = asyncio.Event()
         self._publisher: asyncio.Task | None = None
@@ -175,7 +184,7 @@ class MessageWriter:
                     log.exception("scheduling missed-message alerts failed")
 
     async def _store(self, todo: list[PendingMessage]) -> dict[str, tuple[dict[str, Any], bool]]:
-        messages, keys = Message.get_pymongo_collection(), MessageKey.get_pymongo_collection()
+        runs, keys = MessageRun.get_pymongo_collection(), MessageKey.get_pymongo_collection()
         results: dict[str, tuple[dict[str, Any], bool]] = {}
         now = utcnow()
         # Mongo keeps milliseconds: the ack must show what a later read will show.
@@ -183,31 +192,40 @@ class MessageWriter:
         for attempt in range(MAX_ROUNDS):
             if not todo:
                 return results
-            await self._load_last_seqs({p.conversation_id for p in todo})
-            next_seq: dict[str, int] = {}
+            await self._load_tails({p.conversation_id for p in todo})
+            by_conversation: dict[str, list[dict[str, Any]]] = {}
             docs = []
             for pending in todo:
-                seq = next_seq.get(pending.conversation_id, self._last_seq[pending.conversation_id]) + 1
-                next_seq[pending.conversation_id] = seq
-                docs.append(
-                    {
-                        "_id": message_doc_id(pending.conversation_id, seq),
-                        "key": pending.id,
-                        "conversation_id": ObjectId(pending.conversation_id),
-                        "seq": seq,
-                        "sender_id": ObjectId(pending.sender_id),
-                        "client_id": pending.client_id,
-                        "body": pending.body,
-                        "created_at": now,
-                    }
-                )
+                earlier = by_conversation.setdefault(pending.conversation_id, [])
+                doc = {
+                    "key": pending.id,
+                    "conversation_id": ObjectId(pending.conversation_id),
+                    "seq": (earlier[-1]["seq"] if earlier else self._tail[pending.conversation_id][0]) + 1,
+                    "sender_id": ObjectId(pending.sender_id),
+                    "client_id": pending.client_id,
+                    "body": pending.body,
+                    "created_at": now,
+                }
+                earlier.append(doc)
+                docs.append(doc)
+            run_docs, run_conversations, tails = [], [], {}
+            for cid, messages in by_conversation.items():
+                n = self._tail[cid][1]  # the first run continues the block of the newest stored seq
+                for part in split_by_block(messages):
+                    run_docs.append(run_document(cid, n, part))
+                    run_conversations.append(cid)
+                    tails[cid] = (part[-1]["seq"], 0 if part[-1]["seq"] % BLOCK_SEQS == 0 else n + 1)
+                    n = 0
             stage = "keys"
             try:
-                async with messages.database.client.start_session() as session:
+                async with runs.database.client.start_session() as session:
                     async with await session.start_transaction():
-                        await keys.insert_many([{"_id": d["key"], "message": d["_id"]} for d in docs], ordered=True, session=session)
-                        stage = "messages"
-                        await messages.insert_many(docs, ordered=True, session=session)
+                        await keys.insert_many(
+                            [{"_id": d["key"], "message": message_address(str(d["conversation_id"]), d["seq"])} for d in docs],
+                            ordered=True, session=session,
+                        )
+                        stage = "runs"
+                        await runs.insert_many(run_docs, ordered=True, session=session)
                         stage = "commit"
                         await _commit_transaction(session)
             except PyMongoError as exc:
@@ -216,41 +234,43 @@ class MessageWriter:
                 if error.get("code") == 11000 and stage == "keys":
                     # Idempotent retries of stored messages: fetch every stored original at once.
                     found = [k["message"] for k in await raw_documents_by_ids(keys, [p.id for p in todo])]
-                    for doc in await raw_documents_by_ids(messages, found):
+                    for doc in await messages_at(found):
                         results[doc["key"]] = (doc, False)
                     todo = [p for p in todo if p.id not in results]
                 elif error.get("code") == 11000:
-                    # Another process took this seq first: re-read the conversation's newest seq.
-                    self._last_seq.pop(todo[error["index"]].conversation_id, None)
+                    # Another process stored this run first: re-read the conversation's newest seq.
+                    self._tail.pop(run_conversations[error["index"]], None)
                 elif exc.has_error_label("TransientTransactionError") or error.get("code") == 112:
-                    # A concurrent transaction holds one of these keys or seqs; once it commits,
+                    # A concurrent transaction holds one of these keys or runs; once it commits,
                     # a later round sees a duplicate and sorts it out as above.
-                    for cid in next_seq:
-                        self._last_seq.pop(cid, None)
+                    for cid in by_conversation:
+                        self._tail.pop(cid, None)
                     await asyncio.sleep(min(0.002 * 2**attempt, 0.1))
                 else:
                     raise
                 continue
             for pending, doc in zip(todo, docs, strict=True):
                 results[pending.id] = (doc, True)
-                self._remember_seq(pending.conversation_id, doc["seq"])
+            for cid, tail in tails.items():
+                self._remember_tail(cid, tail)
             return results
         raise RuntimeError(f"could not store {len(todo)} chat messages after {MAX_ROUNDS} rounds")
 
-    async def _load_last_seqs(self, conversation_ids: set[str]) -> None:
-        missing = [cid for cid in conversation_ids if cid not in self._last_seq]
+    async def _load_tails(self, conversation_ids: set[str]) -> None:
+        missing = [cid for cid in conversation_ids if cid not in self._tail]
         if not missing:
             return
-        seqs = await asyncio.gather(*(latest_seq(cid) for cid in missing))
-        for cid, seq in zip(missing, seqs, strict=True):
-            self._remember_seq(cid, seq)
+        tails = await asyncio.gather(*(conversation_tail(cid) for cid in missing))
+        for cid, tail in zip(missing, tails, strict=True):
+            self._remember_tail(cid, tail)
 
-    def _remember_seq(self, conversation_id: str, seq: int) -> None:
-        if seq > self._last_seq.get(conversation_id, -1):
-            self._last_seq[conversation_id] = seq
-        self._last_seq.move_to_end(conversation_id)
-        if len(self._last_seq) > _SEQ_CACHE_SIZE:
-            self._last_seq.popitem(last=False)
+    def _remember_tail(self, conversation_id: str, tail: tuple[int, int]) -> None:
+        """Keep (newest seq, runs in the block of the next seq) of recently written conversations."""
+        if tail[0] >= self._tail.get(conversation_id, (-1, 0))[0]:
+            self._tail[conversation_id] = tail
+        self._tail.move_to_end(conversation_id)
+        if len(self._tail) > _TAIL_CACHE_SIZE:
+            self._tail.popitem(last=False)
 
     async def _denormalise(self, created: list[dict[str, Any]], leaders: dict[str, PendingMessage]) -> None:
         """Copy the newest messages into their conversations (before the ack, so listings agree with it).

@@ -103,7 +103,7 @@ async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str,
     asked = False
     if first is not None:
         sender = await User.get(PydanticObjectId(conversation.other_participant(recipient_id)))
-        unread = len([m async for m in messages_between(conversation_id, first["seq"], newest, where={"sender_id": first["sender_id"]}, projection={"_id": 1})])
+        unread = len([m async for m in messages_between(conversation_id, first["seq"], newest, where={"sender_id": first["sender_id"]})])
         from engage.actions.notifications import request_notification
 
         # A count and the conversation id for the link: the text is health data and stays in the app.

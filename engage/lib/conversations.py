@@ -13,9 +13,18 @@ from bson import ObjectId
 
 from engage import extensions
 from engage.errors import ApiError
-from engage.lib.by_ids import ID_CHUNK, documents_by_ids, id_chunks
+from engage.lib.by_ids import ID_CHUNK, documents_by_ids
 from engage.models.conversation import Conversation, ConversationActivity
-from engage.models.message import Message, MessageKey, message_doc_ids
+from engage.models.message import (
+    BLOCK_SEQS,
+    MAX_RUNS_PER_BLOCK,
+    MessageKey,
+    MessageRun,
+    block_of,
+    message_docs,
+    parse_message_address,
+    run_id,
+)
 from engage.models.user import User
 from schemas.chat import ConversationOut, MessageOut, ParticipantOut, list_cursor
 
@@ -200,18 +209,40 @@ async def contact_ids(user_id: str) -> list[str]:
     return list(dict.fromkeys(contacts))
 
 
-SEQ_CHUNK = ID_CHUNK  # exact _ids per query (see engage.lib.by_ids)
-MAX_SINCE_STEP = 64 * SEQ_CHUNK  # messages_since's longest step back
+MAX_SINCE_STEP = 64 * BLOCK_SEQS  # messages_since's longest step back, in seqs
+
+
+async def block_runs(conversation_id: str, block: int) -> list[dict[str, Any]]:
+    """The raw runs of one block of a conversation, in order.
+
+    Found by exact _ids (a block's runs are numbered densely from 0): the embedded database
+    answers an _id range with a collection scan, an $in of exact ids from the index."""
+    collection = MessageRun.get_pymongo_collection()
+    runs: list[dict[str, Any]] = []
+    for start in range(0, MAX_RUNS_PER_BLOCK, ID_CHUNK):
+        ids = [run_id(conversation_id, block, n) for n in range(start, min(start + ID_CHUNK, MAX_RUNS_PER_BLOCK))]
+        found = await collection.find({"_id": {"$in": ids}}).sort("_id", 1).to_list()
+        runs += found
+        if len(found) < len(ids):
+            break
+    return runs
 
 
 async def messages_between(
-    conversation_id: str, first_seq: int, last_seq: int, where: dict[str, Any] | None = None, projection: dict[str, int] | None = None
+    conversation_id: str, first_seq: int, last_seq: int, where: dict[str, Any] | None = None
 ) -> AsyncIterator[dict[str, Any]]:
-    """The conversation's messages first_seq..last_seq matching `where`, in seq order."""
-    collection = Message.get_pymongo_collection()
-    for ids in id_chunks(message_doc_ids(conversation_id, first_seq, last_seq)):
-        async for doc in collection.find({"_id": {"$in": ids}, **(where or {})}, projection).sort("_id", 1):
-            yield doc
+    """The conversation's messages first_seq..last_seq whose fields equal `where`'s, in seq order."""
+    first_seq = max(first_seq, 1)
+    if last_seq < first_seq:
+        return
+    for block in range(block_of(first_seq), block_of(last_seq) + 1):
+        runs = await block_runs(conversation_id, block)
+        for run in runs:
+            for doc in message_docs(run):
+                if first_seq <= doc["seq"] <= last_seq and all(doc.get(k) == v for k, v in (where or {}).items()):
+                    yield doc
+        if not runs or runs[-1]["messages"][-1]["seq"] < (block + 1) * BLOCK_SEQS:
+            return  # seqs are dense: nothing is stored past a block that is not full
 
 
 async def messages_after(conversation_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
@@ -225,49 +256,67 @@ async def messages_before(conversation_id: str, before_seq: int | None, limit: i
     return [doc async for doc in messages_between(conversation_id, top - limit + 1, top)][::-1]
 
 
-async def messages_since(
-    conversation_id: str, since: datetime, projection: dict[str, int] | None = None, known_seq: int | None = None
-) -> list[dict[str, Any]]:
+async def messages_since(conversation_id: str, since: datetime, known_seq: int | None = None) -> list[dict[str, Any]]:
     """The conversation's messages created at or after `since`, oldest first (known_seq: see latest_seq).
 
     Read back from the newest until a step starts before `since` (created_at grows with seq), so
     the cost follows the window, not the collection. Each step after the first is sized from the
     pace of the messages read so far: every message read costs, and so does every query."""
-    projection = {**projection, "created_at": 1} if projection else None
     newest_first: list[dict[str, Any]] = []
-    top, step = await latest_seq(conversation_id, known_seq), SEQ_CHUNK
+    top, step = await latest_seq(conversation_id, known_seq), BLOCK_SEQS
     while top >= 1:
-        chunk = [doc async for doc in messages_between(conversation_id, top - step + 1, top, projection=projection)]
+        chunk = [doc async for doc in messages_between(conversation_id, top - step + 1, top)]
         newest_first.extend(reversed(chunk))
         if not chunk or chunk[0]["created_at"] < since:
             break
         top -= step
         pace = (newest_first[0]["created_at"] - newest_first[-1]["created_at"]) / max(len(newest_first) - 1, 1)
         left = (newest_first[-1]["created_at"] - since) / pace if pace else MAX_SINCE_STEP
-        step = int(min(max(left * 1.1 + 1, SEQ_CHUNK), MAX_SINCE_STEP))
+        step = int(min(max(left * 1.1 + 1, BLOCK_SEQS), MAX_SINCE_STEP))
     return [doc for doc in reversed(newest_first) if doc["created_at"] >= since]
+
+
+async def messages_at(addresses: list[str]) -> list[dict[str, Any]]:
+    """The stored messages at these message_address()es (those that exist), reading each block once."""
+    wanted: dict[tuple[str, int], set[int]] = {}
+    for address in addresses:
+        conversation_id, seq = parse_message_address(address)
+        wanted.setdefault((conversation_id, block_of(seq)), set()).add(seq)
+    found = []
+    for (conversation_id, block), seqs in wanted.items():
+        for run in await block_runs(conversation_id, block):
+            found += [doc for doc in message_docs(run) if doc["seq"] in seqs]
+    return found
 
 
 async def stored_message(key: str) -> dict[str, Any] | None:
     """The stored message with this public id (message_key()), or None."""
     found = await MessageKey.get_pymongo_collection().find_one({"_id": key})
-    return await Message.get_pymongo_collection().find_one({"_id": found["message"]}) if found else None
+    return next(iter(await messages_at([found["message"]])), None) if found else None
 
 
-async def latest_seq(conversation_id: str, known_seq: int | None = None) -> int:
-    """The highest stored seq of a conversation (0 when empty).
+async def conversation_tail(conversation_id: str, known_seq: int | None = None) -> tuple[int, int]:
+    """(the highest stored seq of a conversation, 0 when empty; how many runs the block of the
+    seq after it holds), which is what a writer needs to name its next run.
 
-    ConversationActivity.last_seq is a lower bound (it is updated after the insert); probing the
-    seqs after it, a chunk at a time, finds anything newer without scanning the conversation.
-    A caller that has just read the activity passes its last_seq as known_seq.
+    ConversationActivity.last_seq is a lower bound (it is updated after the insert); reading its
+    block's runs, and the next block's while one is full, finds anything newer without scanning
+    the conversation. A caller that has just read the activity passes its last_seq as known_seq.
     """
     if known_seq is None:
         raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": ObjectId(conversation_id)}, {"last_seq": 1})
         known_seq = (raw or {}).get("last_seq", 0)
-    newest = known_seq
+    block = known_seq // BLOCK_SEQS  # the block of seq known_seq + 1
     while True:
-        found = [doc["seq"] async for doc in messages_between(conversation_id, newest + 1, newest + SEQ_CHUNK, projection={"seq": 1})]
-        if found:
-            newest = found[-1]
-        if len(found) < SEQ_CHUNK:  # dense seqs: a short chunk holds the newest
-            return newest
+        runs = await block_runs(conversation_id, block)
+        if not runs:
+            return block * BLOCK_SEQS, 0  # seqs are dense: the newest ended the block before
+        newest = runs[-1]["messages"][-1]["seq"]
+        if newest < (block + 1) * BLOCK_SEQS:
+            return newest, len(runs)
+        block += 1
+
+
+async def latest_seq(conversation_id: str, known_seq: int | None = None) -> int:
+    """The highest stored seq of a conversation (0 when empty); see conversation_tail."""
+    return (await conversation_tail(conversation_id, known_seq))[0]

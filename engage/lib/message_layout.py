@@ -1,9 +1,14 @@
 """Chat data stored by earlier versions, brought to the current layout before a web process serves.
 
-Messages (see models/message.py): earlier versions stored a message under _id = its public id,
-with a unique index on (conversation_id, seq). Each old message is copied to "<conversation>:<seq>" with its MessageKey, and deleted only once both exist, so a crash or
-two processes doing it at once lose nothing and repeat nothing. Old-version processes must be
-stopped first: a message they store after the move is not moved.
+Messages (see models/message.py) went through two earlier layouts, both in the collection
+"messages": first a document per message under _id = its public id, with a unique index on
+(conversation_id, seq); then a document per message under "<conversation>:<seq>", with its
+MessageKey. Messages of the first are copied to the second with their keys, and deleted only
+once both exist; then each block of a conversation's messages becomes one run, inserted and
+its messages deleted in one transaction. A crash or two processes doing it at once lose nothing
+and repeat nothing. MessageKeys point at "<conversation>:<seq>" in every layout, so they stay as
+they are. Old-version processes must be stopped first: a message they store after the move is
+not moved.
 
 Conversation activity (see models/conversation.py): earlier versions kept the newest message and
 the read positions on the conversation document itself; they are copied to ConversationActivity,
@@ -12,20 +17,33 @@ never over newer activity.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, PyMongoError
 
 from engage.lib.by_ids import id_chunks
 from engage.models.base import utcnow
 from engage.models.conversation import Conversation, ConversationActivity
-from engage.models.message import Message, MessageKey, message_doc_id
+from engage.models.message import (
+    BLOCK_SEQS,
+    MessageKey,
+    MessageRun,
+    block_of,
+    message_address,
+    parse_message_address,
+    run_document,
+)
 
 log = logging.getLogger(__name__)
 
 MIGRATION_ID = "messages_keyed_by_seq"
+RUNS_MIGRATION_ID = "messages_in_runs"
+LEGACY_MESSAGES = "messages"  # the collection of both earlier layouts
+MOVE_ATTEMPTS = 5
 ACTIVITY_MIGRATION_ID = "conversation_activity_apart"
 OLD_SEQ_INDEX = "conversation_seq_unique"
 OLD_ACTIVITY_INDEXES = ("doctor_activity", "patient_activity")  # on conversations.activity_at
@@ -40,16 +58,24 @@ async def prepare_chat_storage() -> None:
 async def prepare_message_storage(batch: int = 1000) -> int:
     """Create the message collections (transactions cannot on every server) and move old messages.
 
-    Returns how many messages were moved."""
-    messages, keys = Message.get_pymongo_collection(), MessageKey.get_pymongo_collection()
-    database = messages.database
+    Returns how many messages were moved into runs."""
+    runs, keys = MessageRun.get_pymongo_collection(), MessageKey.get_pymongo_collection()
+    database = runs.database
     existing = set(await database.list_collection_names())
-    for name in (messages.name, keys.name):
+    for name in (runs.name, keys.name):
         if name not in existing:
             try:
                 await database.create_collection(name)
             except CollectionInvalid:  # another process created it first
                 pass
+    if LEGACY_MESSAGES in existing:
+        await _key_messages_by_seq(database, batch)
+    return await _gather_messages_into_runs(database)
+
+
+async def _key_messages_by_seq(database: AsyncDatabase, batch: int) -> int:
+    """The first layout to the second; returns how many messages were moved."""
+    messages, keys = database[LEGACY_MESSAGES], MessageKey.get_pymongo_collection()
     migrations = database["schema_migrations"]
     if await migrations.find_one({"_id": MIGRATION_ID}):
         return 0
@@ -68,6 +94,54 @@ async def prepare_message_storage(batch: int = 1000) -> int:
     if moved:
         log.warning("moved %d chat messages to the seq-keyed layout", moved)
     return moved
+
+
+async def _gather_messages_into_runs(database: AsyncDatabase) -> int:
+    """The second layout to runs, a block at a time; returns how many messages were moved."""
+    migrations = database["schema_migrations"]
+    if await migrations.find_one({"_id": RUNS_MIGRATION_ID}):
+        return 0
+    legacy = database[LEGACY_MESSAGES]
+    newest: dict[str, int] = {}
+    async for doc in legacy.find({}, {"_id": 1}):  # one pass of one cursor, _ids only
+        conversation_id, seq = parse_message_address(doc["_id"])
+        newest[conversation_id] = max(newest.get(conversation_id, 0), seq)
+    moved = 0
+    for conversation_id, top in newest.items():
+        for block in range(block_of(top) + 1):
+            moved += await _move_block(legacy, conversation_id, block)
+    await migrations.update_one({"_id": RUNS_MIGRATION_ID}, {"$set": {"done_at": utcnow(), "moved": moved}}, upsert=True)
+    if moved:
+        log.warning("moved %d chat messages into runs", moved)
+    return moved
+
+
+async def _move_block(legacy: AsyncCollection, conversation_id: str, block: int) -> int:
+    """One block's messages of the second layout into run 0 of the block, in one transaction."""
+    runs = MessageRun.get_pymongo_collection()
+    ids = [message_address(conversation_id, seq) for seq in range(block * BLOCK_SEQS + 1, (block + 1) * BLOCK_SEQS + 1)]
+    for attempt in range(MOVE_ATTEMPTS):
+        try:
+            async with runs.database.client.start_session() as session:
+                async with await session.start_transaction():
+                    old = []
+                    for chunk in id_chunks(ids):
+                        old += await legacy.find({"_id": {"$in": chunk}}, session=session).to_list()
+                    if not old:
+                        return 0  # moved by another process, or never there
+                    await runs.insert_one(run_document(conversation_id, 0, sorted(old, key=lambda d: d["seq"])), session=session)
+                    for chunk in id_chunks([d["_id"] for d in old]):
+                        await legacy.delete_many({"_id": {"$in": chunk}}, session=session)
+            return len(old)
+        except PyMongoError as exc:
+            # Another process moving the same block: its commit conflicts with this one, and the
+            # next attempt finds the block's messages gone. Anything else is raised in the end,
+            # rather than serving with messages left behind.
+            if attempt == MOVE_ATTEMPTS - 1:
+                raise
+            log.info("moving block %d of conversation %s: %s; trying again", block, conversation_id, exc)
+            await asyncio.sleep(0.05 * 2**attempt)
+    return 0
 
 
 async def move_conversation_activity() -> int:
@@ -104,7 +178,7 @@ async def move_conversation_activity() -> int:
 async def _move(messages: AsyncCollection, keys: AsyncCollection, old: list[dict[str, Any]]) -> int:
     if not old:
         return 0
-    new = [{**doc, "_id": message_doc_id(str(doc["conversation_id"]), doc["seq"]), "key": doc["_id"]} for doc in old]
+    new = [{**doc, "_id": message_address(str(doc["conversation_id"]), doc["seq"]), "key": doc["_id"]} for doc in old]
     await _insert_missing(keys, [{"_id": doc["key"], "message": doc["_id"]} for doc in new])
     await _insert_missing(messages, new)
     for chunk in id_chunks([doc["_id"] for doc in old]):

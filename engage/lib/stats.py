@@ -55,7 +55,7 @@ async def first_response_times(since: datetime) -> list[DoctorResponse]:
     ids = list(conversations)
     windows: list[list[dict]] = []
     for start in range(0, len(ids), CONCURRENT_READS):
-        windows += await asyncio.gather(*(messages_since(conv, since, {"sender_id": 1}, last_seqs[conv]) for conv in ids[start:start + CONCURRENT_READS]))
+        windows += await asyncio.gather(*(messages_since(conv, since, last_seqs[conv]) for conv in ids[start:start + CONCURRENT_READS]))
     waits: dict[str, list[float]] = {}
     for conv, window in zip(ids, windows, strict=True):
         patient_id, doctor_id = conversations[conv]

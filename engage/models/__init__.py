@@ -8,7 +8,7 @@ from engage.models.audit import AuditEvent
 from engage.models.auth import RefreshTokenFamily
 from engage.models.conversation import Conversation
 from engage.models.conversation import ConversationActivity
-from engage.models.message import Message
+from engage.models.message import MessageRun
 from engage.models.message import MessageKey
 from engage.models.clinic import Clinic
 from engage.models.clinic import DoctorProfile
@@ -32,7 +32,7 @@ DOCUMENT_MODELS: list[type] = [
     AuditEvent,
     Conversation,
     ConversationActivity,
-    Message,
+    MessageRun,
     MessageKey,
     Clinic,
     DoctorProfile,
