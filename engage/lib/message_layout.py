@@ -103,7 +103,9 @@ async def _gather_messages_into_runs(database: AsyncDatabase) -> int:
         return 0
     legacy = database[LEGACY_MESSAGES]
     newest: dict[str, int] = {}
-    async for doc in legacy.find({}, {"_id": 1}):  # one pass of one cursor, _ids only
+    # One pass of one cursor, _ids only; "key" marks the second layout (the first one's
+    # documents were all moved before this, unless an old process wrote after the move).
+    async for doc in legacy.find({"key": {"$exists": True}}, {"_id": 1}):
         conversation_id, seq = parse_message_address(doc["_id"])
         newest[conversation_id] = max(newest.get(conversation_id, 0), seq)
     moved = 0
