@@ -217,6 +217,19 @@ async def test_read_receipts_and_unread_counts(api, connect, make_patient, make_
     assert (await unread(pair.doctor), await unread(pair.patient)) == (0, 1)
 
 
+async def test_a_read_past_the_newest_message_stops_at_it_even_when_the_activity_trails(api, connect, make_patient, make_doctor, db):
+    pair = await open_pair(api, await make_patient(), await make_doctor())
+    patient = await connect(pair.patient.access_token, "websocket")
+    doctor = await connect(pair.doctor.access_token, "polling")
+    for n in range(3):
+        await send(patient, pair.id, f"m{n}")
+    assert valid(ReadAck, await doctor.call("chat:read", {"conversation_id": pair.id, "seq": 2})) == {"ok": True, "seq": 2}
+    # As after a crash between a commit and its activity update: the activity trails the messages.
+    await ConversationActivity.get_pymongo_collection().update_one({"_id": ObjectId(pair.id)}, {"$set": {"last_seq": 1}})
+    assert await doctor.call("chat:read", {"conversation_id": pair.id, "seq": 99}) == {"ok": True, "seq": 3}
+    assert await doctor.call("chat:read", {"conversation_id": pair.id, "seq": 1}) == {"ok": True, "seq": 3}  # never backwards
+
+
 async def test_presence_with_two_devices(api, connect, make_patient, make_doctor):
     pair = await open_pair(api, await make_patient(), await make_doctor())
     doctor = await connect(pair.doctor.access_token)

@@ -59,10 +59,12 @@ async def check_mark_read(user_id: str, conversation_id: str, seq: int) -> int:
 
 async def do_mark_read(conversation: Conversation, user_id: str, seq: int) -> int:
     """Store the read position with $max, then tell both participants if it moved."""
-    # The activity's copy of last_seq may trail a message already delivered: ask the messages.
-    target = min(seq, await latest_seq(str(conversation.id)))
+    activity = ConversationActivity.get_pymongo_collection()
+    known = ((await activity.find_one({"_id": conversation.id}, {"last_seq": 1})) or {}).get("last_seq", 0)
+    # The activity's copy of last_seq may trail a message already delivered: past it, ask the messages.
+    target = seq if seq <= known else min(seq, await latest_seq(str(conversation.id), known))
     key = f"read_seqs.{user_id}"
-    updated = await ConversationActivity.get_pymongo_collection().find_one_and_update(
+    updated = await activity.find_one_and_update(
         {"_id": conversation.id}, {"$max": {key: target}}, projection={"read_seqs": 1}, upsert=True, return_document=ReturnDocument.AFTER
     )
     stored = (updated or {}).get("read_seqs", {}).get(user_id, target)
