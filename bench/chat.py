@@ -1,6 +1,6 @@
 """Chat benchmark: N pairs of real Socket.IO clients against Engage and against a bare relay.
 
-    python bench/chat.py [--pairs 20] [--rates 3000,4000,5000,6000,8000] [--duration 8] [--transports websocket,polling] [--repeat 1]
+    python bench/chat.py [--pairs 20] [--rates 3000,4000,5000,6000,8000,10000] [--duration 8] [--transports websocket,polling] [--repeat 1]
 
 Starts its own embedded MongoDB-compatible server and redis-server, one Engage web process
 (`app.py web`) and one bare python-socketio relay (bench/chat_relay.py), then for each
@@ -234,7 +234,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=20)
     # Up to 8,000: on a fast day the relay still delivered all of 6,000, and a ratio "at
     # saturation" needs both servers past their best.
-    parser.add_argument("--rates", default="3000,4000,5000,6000,8000", help="offered messages/s in total, one run per rate")
+    parser.add_argument("--rates", default="3000,4000,5000,6000,8000,10000", help="offered messages/s in total, one run per rate")
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--transports", default="websocket,polling")
     parser.add_argument("--repeat", type=int, default=1, help="runs per rate and server; medians count")
