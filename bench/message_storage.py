@@ -32,7 +32,7 @@ from pymongo import ASCENDING, AsyncMongoClient  # noqa: E402
 
 from bench.chat import cpu_seconds  # noqa: E402
 from engage.embedded import start_mongo  # noqa: E402
-from engage.models.message import BLOCK_SEQS, message_address, message_key, run_document, split_by_block  # noqa: E402
+from engage.models.message import commit_runs, message_address, message_key  # noqa: E402
 
 
 def runs_of(docs: list[dict], tails: dict[str, int]) -> list[dict]:
@@ -42,9 +42,8 @@ def runs_of(docs: list[dict], tails: dict[str, int]) -> list[dict]:
         by_conversation.setdefault(str(doc["conversation_id"]), []).append(doc)
     runs = []
     for cid, messages in by_conversation.items():
-        for part in split_by_block(messages):
-            runs.append(run_document(cid, tails[cid], part))
-            tails[cid] = 0 if part[-1]["seq"] % BLOCK_SEQS == 0 else tails[cid] + 1
+        made, tails[cid] = commit_runs(cid, messages, tails[cid])
+        runs += made
     return runs
 
 

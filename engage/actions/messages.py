@@ -49,15 +49,7 @@ from engage.lib.conversations import (
 )
 from engage.models.base import utcnow
 from engage.models.conversation import ConversationActivity
-from engage.models.message import (
-    BLOCK_SEQS,
-    MessageKey,
-    MessageRun,
-    message_address,
-    message_key,
-    run_document,
-    split_by_block,
-)
+from engage.models.message import MessageKey, MessageRun, commit_runs, message_address, message_key
 from schemas.chat import MessageOut, SyncRequest
 
 log = logging.getLogger(__name__)
@@ -210,12 +202,10 @@ class MessageWriter:
                 docs.append(doc)
             run_docs, run_conversations, tails = [], [], {}
             for cid, messages in by_conversation.items():
-                n = self._tail[cid][1]  # the first run continues the block of the newest stored seq
-                for part in split_by_block(messages):
-                    run_docs.append(run_document(cid, n, part))
-                    run_conversations.append(cid)
-                    tails[cid] = (part[-1]["seq"], 0 if part[-1]["seq"] % BLOCK_SEQS == 0 else n + 1)
-                    n = 0
+                runs_made, runs_in_block = commit_runs(cid, messages, self._tail[cid][1])
+                run_docs += runs_made
+                run_conversations += [cid] * len(runs_made)
+                tails[cid] = (messages[-1]["seq"], runs_in_block)
             stage = "keys"
             try:
                 async with runs.database.client.start_session() as session:

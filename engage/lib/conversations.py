@@ -21,6 +21,7 @@ from engage.models.message import (
     MessageKey,
     MessageRun,
     block_of,
+    ends_block,
     message_docs,
     parse_message_address,
     run_id,
@@ -241,7 +242,7 @@ async def messages_between(
             for doc in message_docs(run):
                 if first_seq <= doc["seq"] <= last_seq and all(doc.get(k) == v for k, v in (where or {}).items()):
                     yield doc
-        if not runs or runs[-1]["messages"][-1]["seq"] < (block + 1) * BLOCK_SEQS:
+        if not runs or not ends_block(runs[-1]["messages"][-1]["seq"]):
             return  # seqs are dense: nothing is stored past a block that is not full
 
 
@@ -312,7 +313,7 @@ async def conversation_tail(conversation_id: str, known_seq: int | None = None) 
         if not runs:
             return block * BLOCK_SEQS, 0  # seqs are dense: the newest ended the block before
         newest = runs[-1]["messages"][-1]["seq"]
-        if newest < (block + 1) * BLOCK_SEQS:
+        if not ends_block(newest):
             return newest, len(runs)
         block += 1
 

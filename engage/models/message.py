@@ -87,20 +87,35 @@ def run_document(conversation_id: str, n: int, messages: list[dict[str, Any]]) -
     }
 
 
+def ends_block(seq: int) -> bool:
+    return seq % BLOCK_SEQS == 0
+
+
 def split_by_block(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Consecutive messages of one conversation, cut where a block ends."""
     runs: list[list[dict[str, Any]]] = []
     for message in messages:
-        if runs and block_of(runs[-1][-1]["seq"]) == block_of(message["seq"]):
+        if runs and not ends_block(runs[-1][-1]["seq"]):
             runs[-1].append(message)
         else:
             runs.append([message])
     return runs
 
 
+def commit_runs(conversation_id: str, messages: list[dict[str, Any]], runs_in_block: int) -> tuple[list[dict[str, Any]], int]:
+    """The raw runs one commit writes for a conversation's consecutive new messages, given how
+    many runs the block of the first one already holds; and how many runs the block of the seq
+    after the last one holds then."""
+    runs, n = [], runs_in_block
+    for part in split_by_block(messages):
+        runs.append(run_document(conversation_id, n, part))
+        n = 0 if ends_block(part[-1]["seq"]) else n + 1
+    return runs, n
+
+
 def runs_from_start(conversation_id: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Raw run documents for a conversation's messages 1..N, a run per block (data made outside a writer)."""
-    return [run_document(conversation_id, 0, part) for part in split_by_block(messages)]
+    return commit_runs(conversation_id, messages, 0)[0]
 
 
 def message_docs(run: dict[str, Any]) -> list[dict[str, Any]]:
