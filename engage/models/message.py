@@ -57,7 +57,7 @@ def run_id(conversation_id: str, block: int, n: int) -> str:
 
 
 class StoredMessage(BaseModel):
-    """One message inside a run (short field names: they are repeated in every run)."""
+    """One message inside a run; with the run's conversation_id it is what message_out() reads."""
 
     seq: int
     key: str  # message_key(): the id clients see
