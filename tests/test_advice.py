@@ -79,7 +79,7 @@ async def test_doctor_requests_advice_for_a_related_patient(api, make_patient, m
     stranger = await make_doctor()
     await relate(doctor.id, patient.id)
     resp = await api.post("/api/advice", {"patient_id": patient.id}, token=stranger.access_token)
-    assert resp.status == 403 and resp.error_code == "not_in_care"
+    assert resp.status == 404 and resp.error_code == "not_found"
     resp = await api.post("/api/advice", {}, token=doctor.access_token)
     assert resp.status == 422 and resp.body["error"]["field"] == "patient_id"
     resp = await api.post("/api/advice", {"patient_id": "nope"}, token=doctor.access_token)
@@ -95,7 +95,7 @@ async def test_doctor_requests_advice_for_a_related_patient(api, make_patient, m
     listed = await api.get("/api/advice", params={"patient_id": patient.id}, token=doctor.access_token)
     assert [a["id"] for a in listed.body["advice"]] == [event.id]
     listed = await api.get("/api/advice", params={"patient_id": patient.id}, token=stranger.access_token)
-    assert listed.status == 403
+    assert listed.status == 404
 
 
 class RecordingLLM:

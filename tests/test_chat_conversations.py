@@ -25,6 +25,7 @@ async def test_same_pair_always_gets_the_same_conversation(api, make_patient, ma
     assert conversation["other_party"] == {"id": doctor.id, "name": doctor.name, "role": "doctor", "online": False}
     assert conversation["last_message"] is None and conversation["unread_count"] == 0
     again = await api.post("/api/conversations", {"doctor_id": doctor.id}, token=patient.access_token)
+    # the patient opened it, so the doctor is in their care and may open it from their side
     from_doctor = await api.post("/api/conversations", {"patient_id": patient.id}, token=doctor.access_token)
     assert again.status == 200 and from_doctor.status == 200
     assert again.body["conversation"]["id"] == from_doctor.body["conversation"]["id"] == conversation["id"]

@@ -56,7 +56,7 @@ async def test_observation_bundle_with_loinc_and_ucum(api, make_patient, make_do
 async def test_observation_access_is_limited_to_the_care_team(api, make_patient, make_doctor):
     patient = await make_patient()
     resp = await api.get("/fhir/Observation", params={"patient": patient.id}, token=(await make_doctor()).access_token)
-    assert resp.status == 403 and resp.error_code == "not_in_care"
+    assert resp.status == 404 and resp.error_code == "not_found"
     resp = await api.get("/fhir/Observation", params={"patient": "x"}, token=patient.access_token)
     assert resp.status == 422 and resp.body["error"]["field"] == "patient"
     resp = await api.get("/fhir/Observation", token=patient.access_token)

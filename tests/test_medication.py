@@ -130,7 +130,7 @@ async def test_only_related_doctors_prescribe(api, make_patient, make_doctor):
     patient = await make_patient()
     body = {"drug": "Metformin", "dose": "500 mg", "times": ["08:00"], "start_date": "2026-11-01", "end_date": "2027-01-01"}
     resp = await api.post(f"/api/patients/{patient.id}/prescriptions", body, token=(await make_doctor()).access_token)
-    assert resp.status == 403 and resp.error_code == "not_in_care"
+    assert resp.status == 404 and resp.error_code == "not_found"
     resp = await api.post(f"/api/patients/{patient.id}/prescriptions", body, token=patient.access_token)
     assert resp.status == 403
 

@@ -148,7 +148,7 @@ async def test_ack_refused_for_unrelated_doctor_and_patients(care_team, make_doc
     alert = AlertEvent.model_validate(await doctor_socket.wait_for("vitals:alert")).alert
     stranger = await connect((await make_doctor()).access_token)
     ack = await stranger.call("vitals:ack", {"alert_id": alert.id})
-    assert ack["ok"] is False and ack["error"]["code"] == "not_in_care"
+    assert ack["ok"] is False and ack["error"]["code"] == "not_found"
     ack = await patient_socket.call("vitals:ack", {"alert_id": alert.id})
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
     ack = await doctor_socket.call("vitals:ack", {"alert_id": "0" * 24})
@@ -253,7 +253,7 @@ async def test_only_related_doctors_set_thresholds(api, make_patient, make_docto
     patient = await make_patient()
     stranger = await make_doctor()
     resp = await api.put(f"/api/patients/{patient.id}/thresholds", {"spo2": {"low": 94}}, token=stranger.access_token)
-    assert resp.status == 403 and resp.error_code == "not_in_care"
+    assert resp.status == 404 and resp.error_code == "not_found"
     resp = await api.put(f"/api/patients/{patient.id}/thresholds", {"spo2": {"low": 94}}, token=patient.access_token)
     assert resp.status == 403
 

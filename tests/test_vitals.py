@@ -188,13 +188,13 @@ async def test_unrelated_doctor_is_refused(make_patient, make_doctor, connect, a
     for doctor in (stranger, related_by_cancelled):
         sock = await connect(doctor.access_token)
         ack = await sock.call("vitals:watch", {"patient_id": patient.id})
-        assert ack["ok"] is False and ack["error"]["code"] == "not_in_care"
+        assert ack["ok"] is False and ack["error"]["code"] == "not_found"
         resp = await api.get(f"/api/patients/{patient.id}/vitals", params={"type": "heart_rate"}, token=doctor.access_token)
-        assert resp.status == 403 and resp.error_code == "not_in_care"
+        assert resp.status == 404 and resp.error_code == "not_found"
     other_patient = await make_patient()
     sock = await connect(other_patient.access_token)
     ack = await sock.call("vitals:watch", {"patient_id": patient.id})
-    assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
+    assert ack["ok"] is False and ack["error"]["code"] == "not_found"
     # refused watchers receive nothing
     patient_socket = await connect(patient.access_token)
     await patient_socket.call("vitals:submit", vital("heart_rate", 66, taken_at=ago(seconds=1)))

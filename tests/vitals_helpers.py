@@ -17,10 +17,12 @@ def raw_db():
 
 
 async def relate(doctor_id: str, patient_id: str, via: str = "conversation", status: str = "booked") -> None:
-    """Create a care relation the way the chat or booking capability would: a raw document."""
+    """Create a care relation the way the chat or booking capability would: raw documents."""
     pair = {"doctor_id": ObjectId(doctor_id), "patient_id": ObjectId(patient_id)}
     if via == "conversation":
+        # The patient opened the conversation: that is what makes the doctor part of their care team.
         await raw_db()["conversations"].insert_one({**pair, "last_message_at": None, "created_at": datetime.now(UTC)})
+        await raw_db()["care_relations"].insert_one({**pair, "source": "conversation", "since": datetime.now(UTC), "until": None, "ended_at": None})
     else:
         start = datetime.now(UTC) + timedelta(days=2)
         await raw_db()["appointments"].insert_one({**pair, "clinic_id": ObjectId(), "start": start, "end": start + timedelta(minutes=30), "status": status,

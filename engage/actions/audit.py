@@ -5,16 +5,28 @@ from __future__ import annotations
 from beanie import PydanticObjectId
 
 from engage.models.audit import AuditEvent
+from engage.models.base import utcnow
+from engage.models.care import CareRelation
+from engage.models.care import CareSource
 
 
 async def record_health_data_access(actor_id: str, actor_role: str, subject_id: str, action: str, resource: str) -> None:
-    """Audit one access by actor to subject's health data; self-access is not recorded."""
+    """Audit one access by actor to subject's health data; self-access is not recorded.
+
+    While the actor holds emergency access to the subject, the entry is flagged and carries its reason.
+    """
     if str(actor_id) == str(subject_id):
         return
+    actor, subject = PydanticObjectId(str(actor_id)), PydanticObjectId(str(subject_id))
+    emergency = await CareRelation.find_one(
+        {"doctor_id": actor, "patient_id": subject, "source": CareSource.emergency.value, "ended_at": None, "until": {"$gt": utcnow()}}
+    )
     await AuditEvent(
-        actor_id=PydanticObjectId(str(actor_id)),
+        actor_id=actor,
         actor_role=actor_role,
-        subject_id=PydanticObjectId(str(subject_id)),
+        subject_id=subject,
         action=action,
         resource=resource,
+        emergency=emergency is not None,
+        reason=emergency.reason if emergency else None,
     ).insert()

@@ -21,6 +21,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from engage.actions.audit import record_health_data_access
+from engage.actions.care import do_care_may_have_ended
 from engage.actions.booking_jobs import enqueue_appointment_notifications
 from engage.actions.sms_replies import register_reply_handler
 from engage.config import Settings
@@ -398,6 +399,8 @@ async def do_cancel(settings: Settings, appointment: Appointment, by: str, reaso
         raise ApiError(409, "appointment_not_active", f"The appointment is {current.status}.")
     cancelled = Appointment.model_validate(updated)
     await publish_appointment("appointment:cancelled", cancelled)
+    if cancelled.doctor_id is not None:
+        await do_care_may_have_ended(str(cancelled.patient_id), str(cancelled.doctor_id))
     await enqueue_appointment_notifications(settings, str(cancelled.id), "cancelled")
     resource = await resource_of(cancelled)
     await slot_freed(settings, resource, cancelled.start, cancelled.end, exclude_patient=cancelled.patient_id)
@@ -454,6 +457,8 @@ async def do_set_status(settings: Settings, appointment: Appointment, status: st
         raise ApiError(409, "appointment_not_active", f"The appointment is {current.status if current else 'gone'}.")
     changed = Appointment.model_validate(updated)
     await publish_appointment("appointment:confirmed" if status == "confirmed" else "appointment:status", changed)
+    if status == "no_show" and changed.doctor_id is not None:
+        await do_care_may_have_ended(str(changed.patient_id), str(changed.doctor_id))
     return changed
 
 

@@ -10,6 +10,7 @@ from engage.errors import ApiError
 from engage.errors import forbidden
 from engage.lib.booking import access_clinic
 from engage.lib.booking import access_doctor_profile
+from engage.lib.users import listed_doctor_ids
 from engage.lib.users import access_user
 from engage.models.base import utcnow
 from engage.models.clinic import Availability
@@ -66,7 +67,7 @@ async def check_set_availability(actor: User, doctor_id: str, request: Availabil
     Existing appointments stay; slots that would overlap them are simply not offered.
     """
     _may_edit_doctor(actor, doctor_id)
-    profile = await access_doctor_profile(doctor_id)
+    profile = await access_doctor_profile(doctor_id, listed_only=False)
     availability = Availability.model_validate(request.model_dump(mode="json"))
     updated = await DoctorProfile.get_pymongo_collection().find_one_and_update(
         {"_id": profile.id},
@@ -103,7 +104,9 @@ async def list_doctor_profiles(specialty: str | None, clinic_id: str | None) -> 
         from beanie import PydanticObjectId
 
         query["clinic_id"] = PydanticObjectId(clinic_id)
-    return await DoctorProfile.find(query).sort("doctor_name").limit(500).to_list()
+    profiles = await DoctorProfile.find(query).sort("doctor_name").limit(500).to_list()
+    listed = await listed_doctor_ids([p.doctor_id for p in profiles])
+    return [p for p in profiles if p.doctor_id in listed]
 
 
 async def list_specialties() -> list[dict[str, Any]]:

@@ -6,8 +6,10 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from engage.actions.care import do_relate_through_conversation
 from engage.errors import ApiError, forbidden
 from engage.events import publish_to_users
+from engage.lib.care import access_patient_data
 from engage.lib.conversations import access_conversation, latest_seq
 from engage.lib.users import access_user
 from engage.models.conversation import Conversation, ConversationActivity
@@ -16,7 +18,8 @@ from schemas.chat import CreateConversationRequest, ReadEvent
 
 
 async def check_open_conversation(user: User, request: CreateConversationRequest) -> tuple[Conversation, User, bool]:
-    """A patient names an approved doctor, a doctor names a patient; returns (conversation, other, created)."""
+    """A patient names an approved doctor (who joins their care team), a doctor names a patient in their care;
+    returns (conversation, other, created)."""
     if user.role == Role.patient:
         if request.doctor_id is None:
             raise ApiError(422, "validation_error", "doctor_id: a patient opens a conversation with a doctor.", field="doctor_id")
@@ -27,11 +30,14 @@ async def check_open_conversation(user: User, request: CreateConversationRequest
     elif user.role == Role.doctor:
         if request.patient_id is None:
             raise ApiError(422, "validation_error", "patient_id: a doctor opens a conversation with a patient.", field="patient_id")
-        other = await access_user(request.patient_id, Role.patient, what="Patient")
+        # Only inside a care relation; anyone else gets the answer an unknown id gets.
+        other = await access_patient_data(str(user.id), user.role.value, request.patient_id)
         patient, doctor = other, user
     else:
         raise forbidden("Only patients and doctors take part in conversations.")
     conversation, created = await do_open_conversation(patient.id, doctor.id)
+    if user.role == Role.patient:
+        await do_relate_through_conversation(patient.id, doctor.id)
     return conversation, other, created
 
 

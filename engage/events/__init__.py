@@ -50,3 +50,10 @@ async def publish_many(events: list[tuple[str, BaseModel | dict[str, Any], list[
 async def publish_to_users(event: str, payload: BaseModel | dict[str, Any], user_ids: list[str], skip_sid: str | None = None) -> None:
     """Emit one event to every socket of each user."""
     await publish_event(event, payload, [user_room(uid) for uid in user_ids], skip_sid=skip_sid)
+
+
+async def remove_user_from_room(user_id: str, room: str) -> None:
+    """Every socket of the user, on every process, leaves the room (an access that ended)."""
+    emitter = extensions.emitter()
+    manager: BatchingRedisManager = emitter.manager if isinstance(emitter, socketio.AsyncServer) else emitter
+    await manager.leave_room_for_members(user_room(user_id), room)

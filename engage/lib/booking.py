@@ -18,6 +18,7 @@ from bson import ObjectId
 
 from engage.config import Settings
 from engage.errors import ApiError
+from engage.lib.users import listed_doctor_ids
 from engage.lib.slots import local_view
 from engage.lib.slots import place_in_availability
 from engage.lib.slots import slot_end
@@ -108,10 +109,12 @@ async def access_clinic(clinic_id: str, field_name: str | None = None) -> Clinic
     return clinic
 
 
-async def access_doctor_profile(doctor_id: str, field_name: str | None = None) -> DoctorProfile:
-    """The bookable profile of a doctor, or a 404 (unknown doctor, or one without a clinic yet)."""
-    profile = await DoctorProfile.find_one({"doctor_id": _object_id(doctor_id, "Doctor", field_name)})
-    if profile is None:
+async def access_doctor_profile(doctor_id: str, field_name: str | None = None, listed_only: bool = True) -> DoctorProfile:
+    """The profile of a doctor, or a 404 (unknown doctor, one without a clinic yet, or, unless
+    listed_only is False, one nobody approved: such a doctor is never listed or bookable)."""
+    oid = _object_id(doctor_id, "Doctor", field_name)
+    profile = await DoctorProfile.find_one({"doctor_id": oid})
+    if profile is None or (listed_only and not await listed_doctor_ids([oid])):
         raise ApiError(404, "not_found", "Doctor was not found or has no schedule yet.", field=field_name)
     return profile
 
@@ -123,17 +126,18 @@ async def access_test_centre(test_centre_id: str, field_name: str | None = None)
     return centre
 
 
-async def access_resource(doctor_id: str | None = None, test_centre_id: str | None = None) -> Resource:
+async def access_resource(doctor_id: str | None = None, test_centre_id: str | None = None, listed_only: bool = True) -> Resource:
     """One read: the doctor's profile or the test centre."""
     if doctor_id:
-        return doctor_resource(await access_doctor_profile(doctor_id, "doctor_id"))
+        return doctor_resource(await access_doctor_profile(doctor_id, "doctor_id", listed_only))
     assert test_centre_id
     return test_centre_resource(await access_test_centre(test_centre_id, "test_centre_id"))
 
 
 async def resource_of(appointment: Appointment) -> Resource:
+    """The resource an existing appointment was booked on, listed or not (it can still be moved or cancelled)."""
     if appointment.doctor_id is not None:
-        return await access_resource(doctor_id=str(appointment.doctor_id))
+        return await access_resource(doctor_id=str(appointment.doctor_id), listed_only=False)
     return await access_resource(test_centre_id=str(appointment.test_centre_id))
 
 

@@ -27,6 +27,8 @@ KIND_CATEGORY: dict[str, str] = {
     "vitals_alert": "alerts",
     "vitals_no_data": "alerts",
     "advice_ready": "alerts",
+    "emergency_access": "alerts",
+    "emergency_access_review": "alerts",
 }
 
 # Kinds whose channels are fixed whatever the preferences say (a reply goes back where the text came from).

@@ -19,6 +19,7 @@ import socketio
 from socketio import packet
 
 BATCH_KEY = "engage_batch"
+MEMBERS_KEY = "engage_members_of"
 
 
 class BatchingRedisManager(socketio.AsyncRedisManager):
@@ -37,6 +38,27 @@ class BatchingRedisManager(socketio.AsyncRedisManager):
             await super()._handle_emit(message)
         else:
             await self._emit_here(batch)
+
+    async def leave_room_for_members(self, members_of: str, room: str, namespace: str = "/") -> None:
+        """Every socket in room `members_of` leaves `room`, on every process (python-socketio's
+        leave_room takes one sid, and only its own process knows which sids a room holds)."""
+        message = {"method": "leave_room", MEMBERS_KEY: members_of, "room": room, "namespace": namespace, "host_id": self.host_id}
+        if not self.write_only and self.server is not None:
+            await self._leave_here(message)
+        await self._publish(message)
+
+    async def _handle_leave_room(self, message: dict[str, Any]) -> None:
+        if MEMBERS_KEY in message:
+            await self._leave_here(message)
+        else:
+            await super()._handle_leave_room(message)
+
+    async def _leave_here(self, message: dict[str, Any]) -> None:
+        namespace = message["namespace"]
+        if namespace not in self.rooms:
+            return
+        for sid, _eio_sid in list(self.get_participants(namespace, message[MEMBERS_KEY])):
+            self.basic_leave_room(sid, namespace, message["room"])
 
     async def _emit_here(self, batch: list[dict[str, Any]]) -> None:
         for item in batch:

@@ -39,3 +39,15 @@ async def access_user(user_id: str, role: Role | None = None, what: str = "User"
     if user is None or (role is not None and user.role != role):
         raise ApiError(404, "not_found", f"{what} was not found.")
     return user
+
+
+def check_may_act(user: User) -> None:
+    """Refuse a signed-in user who may not use Engage (yet): a doctor nobody approved."""
+    if user.role == Role.doctor and not user.approved:
+        raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
+
+
+async def listed_doctor_ids(doctor_ids: list[PydanticObjectId]) -> set[PydanticObjectId]:
+    """Those of the doctors whom patients may see, book and message: approved ones."""
+    rows = User.get_pymongo_collection().find({"_id": {"$in": doctor_ids}, "role": Role.doctor.value, "approved": True}, projection={"_id": 1})
+    return {PydanticObjectId(row["_id"]) async for row in rows}

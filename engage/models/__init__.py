@@ -5,6 +5,7 @@ DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself he
 
 from engage.models.appointment import Appointment
 from engage.models.audit import AuditEvent
+from engage.models.care import CareRelation
 from engage.models.auth import RefreshTokenFamily
 from engage.models.conversation import Conversation
 from engage.models.conversation import ConversationActivity
@@ -30,6 +31,7 @@ DOCUMENT_MODELS: list[type] = [
     User,
     RefreshTokenFamily,
     AuditEvent,
+    CareRelation,
     Conversation,
     ConversationActivity,
     MessageRun,

@@ -20,6 +20,8 @@ class AuditEvent(Document):
     subject_id: PydanticObjectId  # whose health data was touched
     action: str  # e.g. "vitals.read", "vitals.watch", "advice.request"
     resource: str  # e.g. "vitals", "conversation:<id>"
+    reason: str | None = None  # why, when the actor had to say (emergency access)
+    emergency: bool = False  # the access rested on break-glass emergency access
     at: datetime = Field(default_factory=utcnow)
 
     class Settings:
@@ -27,4 +29,5 @@ class AuditEvent(Document):
         indexes = [
             IndexModel([("subject_id", ASCENDING), ("at", DESCENDING)], name="subject_at"),
             IndexModel([("actor_id", ASCENDING), ("at", DESCENDING)], name="actor_at"),
+            IndexModel([("at", DESCENDING)], name="at"),
         ]

@@ -16,4 +16,6 @@ BLUEPRINT_MODULES = [
     "engage.views.advice",
     "engage.views.medication",
     "engage.views.fhir",
+    "engage.views.api_docs",
+    "engage.views.care",
 ]

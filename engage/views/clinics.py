@@ -27,7 +27,6 @@ from engage.lib.booking import test_centre_resource
 from engage.views.http import current_user
 from engage.views.http import read_json
 from engage.views.http import read_query
-from engage.views.http import require_user
 from schemas.booking import AvailabilityRequest
 from schemas.booking import ClinicCreateRequest
 from schemas.booking import DateRangeQuery
@@ -40,46 +39,39 @@ blueprint = Blueprint("clinics", __name__, url_prefix="/api")
 
 
 @blueprint.post("/admin/clinics")
-@require_user("admin")
 async def create_clinic():
     return {"clinic": clinic_out(await do_create_clinic(await read_json(ClinicCreateRequest)))}, 201
 
 
 @blueprint.get("/clinics")
-@require_user()
 async def clinics():
     return {"clinics": [clinic_out(c) for c in await list_clinics()]}
 
 
 @blueprint.patch("/doctors/<doctor_id>")
-@require_user("doctor", "admin")
 async def update_doctor(doctor_id: str):
     profile = await check_update_doctor_profile(current_user(), doctor_id, await read_json(DoctorProfileRequest))
     return {"doctor": doctor_profile_out(profile)}
 
 
 @blueprint.put("/doctors/<doctor_id>/availability")
-@require_user("doctor", "admin")
 async def set_availability(doctor_id: str):
     profile = await check_set_availability(current_user(), doctor_id, await read_json(AvailabilityRequest))
     return {"doctor": doctor_profile_out(profile)}
 
 
 @blueprint.get("/doctors")
-@require_user()
 async def doctors():
     query = read_query(DoctorListQuery)
     return {"doctors": [doctor_profile_out(p) for p in await list_doctor_profiles(query.specialty, query.clinic_id)]}
 
 
 @blueprint.get("/doctors/<doctor_id>")
-@require_user()
 async def doctor(doctor_id: str):
     return {"doctor": doctor_profile_out(await access_doctor_profile(doctor_id))}
 
 
 @blueprint.get("/specialties")
-@require_user()
 async def specialties():
     return {"specialties": await list_specialties()}
 
@@ -97,27 +89,23 @@ async def _slots_response(resource: Resource) -> dict:
 
 
 @blueprint.get("/doctors/<doctor_id>/slots")
-@require_user()
 async def doctor_slots(doctor_id: str):
     resource = doctor_resource(await access_doctor_profile(doctor_id))
     return {"doctor_id": doctor_id, **await _slots_response(resource)}
 
 
 @blueprint.post("/admin/test-centres")
-@require_user("admin")
 async def create_test_centre():
     return {"test_centre": test_centre_out(await do_create_test_centre(await read_json(TestCentreCreateRequest)))}, 201
 
 
 @blueprint.get("/test-centres")
-@require_user()
 async def test_centres():
     query = read_query(TestCentreListQuery)
     return {"test_centres": [test_centre_out(c) for c in await list_test_centres(query.kind, query.clinic_id)]}
 
 
 @blueprint.get("/test-centres/<centre_id>/slots")
-@require_user()
 async def test_centre_slots(centre_id: str):
     resource = test_centre_resource(await access_test_centre(centre_id))
     return {"test_centre_id": centre_id, **await _slots_response(resource)}

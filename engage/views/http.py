@@ -1,11 +1,8 @@
-"""What every view shares: reading JSON bodies and query args, and the current user."""
+"""What every view shares: reading JSON bodies and query args, and the current user, authorized by engage.policy."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable
-from collections.abc import Callable
-from typing import Any
+import logging
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -20,9 +17,14 @@ from engage.errors import unauthorized
 from engage.lib.tokens import InvalidToken
 from engage.lib.tokens import decode_access_token
 from engage.lib.users import access_user
+from engage.lib.users import check_may_act
 from engage.lib.validation import parse_json_bytes
 from engage.lib.validation import parse_model
 from engage.models.user import User
+from engage.policy import NoPolicy
+from engage.policy import route_rule
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,26 +50,34 @@ def current_user() -> User:
     return g.user
 
 
-def require_user(*roles: str) -> Callable:
-    """Require a valid Bearer access token (and one of these roles, if given)."""
+async def authenticated_user() -> User:
+    """The user of the request's Bearer access token: 401 without a valid one."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise unauthorized("Send an access token as 'Authorization: Bearer <token>'.")
+    try:
+        claims = decode_access_token(get_settings().secret_key or "", token.strip())
+        user = await access_user(claims.user_id)
+    except (InvalidToken, ApiError):
+        raise ApiError(401, "invalid_token", "The access token is invalid or expired.") from None
+    check_may_act(user)
+    return user
 
-    def decorate(view: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        @functools.wraps(view)
-        async def wrapped(*args: Any, **kwargs: Any) -> Any:
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise unauthorized("Send an access token as 'Authorization: Bearer <token>'.")
-            try:
-                claims = decode_access_token(get_settings().secret_key or "", token.strip())
-                user = await access_user(claims.user_id)
-            except (InvalidToken, ApiError):
-                raise ApiError(401, "invalid_token", "The access token is invalid or expired.") from None
-            if roles and user.role.value not in roles:
-                raise forbidden()
-            g.user = user
-            return await view(*args, **kwargs)
 
-        return wrapped
-
-    return decorate
+async def authorize_request() -> None:
+    """Before every view: the route's rule from engage.policy decides whether a user is needed, and which."""
+    rule = request.url_rule
+    if rule is None or request.method == "OPTIONS":
+        return  # Quart answers unknown paths (404) and CORS preflights by itself
+    try:
+        spec = route_rule(request.method, rule.rule)
+    except NoPolicy:
+        log.error("route %s %s has no access rule in engage.policy; refused", request.method, rule.rule)
+        raise ApiError(403, "no_policy", "This route declares no access rule.") from None
+    if spec.roles is None:
+        return
+    user = await authenticated_user()
+    if user.role.value not in spec.roles:
+        raise forbidden()
+    g.user = user

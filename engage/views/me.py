@@ -6,12 +6,10 @@ from quart import Blueprint
 
 from engage.lib.users import user_out
 from engage.views.http import current_user
-from engage.views.http import require_user
 
 blueprint = Blueprint("me", __name__, url_prefix="/api/me")
 
 
 @blueprint.get("")
-@require_user()
 async def me():
     return {"user": user_out(current_user())}

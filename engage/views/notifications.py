@@ -16,7 +16,6 @@ from engage.models.notification import NotificationPreferences
 from engage.views.http import current_user
 from engage.views.http import read_json
 from engage.views.http import read_query
-from engage.views.http import require_user
 from schemas.notifications import OutboxQuery
 from schemas.notifications import PreferencesIn
 from schemas.notifications import SmsRepliesQuery
@@ -25,7 +24,6 @@ blueprint = Blueprint("notifications", __name__)
 
 
 @blueprint.get("/api/me/preferences")
-@require_user()
 async def get_preferences():
     user = current_user()
     prefs = await NotificationPreferences.find_one({"user_id": user.id})
@@ -33,7 +31,6 @@ async def get_preferences():
 
 
 @blueprint.put("/api/me/preferences")
-@require_user()
 async def put_preferences():
     change = await read_json(PreferencesIn)
     user = current_user()
@@ -41,7 +38,6 @@ async def put_preferences():
 
 
 @blueprint.get("/api/admin/outbox")
-@require_user("admin")
 async def outbox():
     query = read_query(OutboxQuery)
     filters: dict = {}
@@ -56,13 +52,11 @@ async def outbox():
 
 
 @blueprint.post("/api/admin/outbox/<notification_id>/retry")
-@require_user("admin")
 async def retry(notification_id: str):
     return {"notification": notification_out(await do_retry_notification(notification_id))}
 
 
 @blueprint.get("/api/admin/sms-replies")
-@require_user("admin")
 async def sms_replies():
     query = read_query(SmsRepliesQuery)
     found = await InboundSms.find({"outcome": query.outcome}).sort("-received_at").limit(query.limit).to_list()

@@ -1,0 +1,192 @@
+"""Who may call what: the one table of every HTTP route's and Socket.IO event's access rule.
+
+The web process enforces a rule's roles before any view runs (engage.views.http.authorize_request)
+and before any socket handler runs (engage.sockets.handlers); the object-level part of a rule (is
+this the patient's own record, is this doctor in a care relation with them) is enforced by the
+action the transport calls. tests/test_authorization_matrix.py tries every route and event as
+anonymous, the patient, another patient, a related doctor, an unrelated doctor, an unapproved
+doctor and an admin, and fails on any route or event missing here.
+
+Keys are "METHOD /rule" in Quart's rule syntax for routes, and event names for events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+PATIENT = "patient"
+DOCTOR = "doctor"
+ADMIN = "admin"
+EVERY_ROLE = frozenset({PATIENT, DOCTOR, ADMIN})
+
+
+class Rule(StrEnum):
+    public = "public"  # no sign-in: health check, pages, sign-up, sign-in, API documents
+    signed_webhook = "signed_webhook"  # no sign-in; the provider's signature is verified instead
+    any_user = "any_user"  # any signed-in user, on their own data or on shared, non-health data
+    patient = "patient"  # a patient, on their own data
+    doctor = "doctor"  # a doctor, on their own data
+    admin = "admin"  # a platform admin
+    conversation_participant = "conversation_participant"  # the conversation's patient or doctor
+    patient_or_care_team = "patient_or_care_team"  # the patient, or a doctor in a care relation with them
+    care_team = "care_team"  # a doctor in a care relation with the patient
+    any_doctor = "any_doctor"  # any approved doctor (emergency access: audited and announced)
+    appointment_party = "appointment_party"  # the appointment's patient or doctor, or an admin
+    appointment_patient = "appointment_patient"  # the appointment's patient, or an admin
+    appointment_doctor = "appointment_doctor"  # the appointment's doctor, or an admin
+    doctor_self = "doctor_self"  # the doctor named in the path, or an admin
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    roles: frozenset[str] | None  # who may call at all; None: no sign-in needed
+    meaning: str
+
+
+RULES: dict[Rule, RuleSpec] = {
+    Rule.public: RuleSpec(None, "Anyone, signed in or not."),
+    Rule.signed_webhook: RuleSpec(None, "The provider, proven by its request signature."),
+    Rule.any_user: RuleSpec(EVERY_ROLE, "Any signed-in user, on their own or non-health data."),
+    Rule.patient: RuleSpec(frozenset({PATIENT}), "A patient, on their own data."),
+    Rule.doctor: RuleSpec(frozenset({DOCTOR}), "A doctor, on their own data."),
+    Rule.admin: RuleSpec(frozenset({ADMIN}), "A platform admin."),
+    Rule.conversation_participant: RuleSpec(frozenset({PATIENT, DOCTOR}), "The conversation's patient or doctor."),
+    Rule.patient_or_care_team: RuleSpec(frozenset({PATIENT, DOCTOR}), "The patient, or a doctor in a care relation with them."),
+    Rule.care_team: RuleSpec(frozenset({DOCTOR}), "A doctor in a care relation with the patient."),
+    Rule.any_doctor: RuleSpec(frozenset({DOCTOR}), "Any approved doctor; the access is audited and announced."),
+    Rule.appointment_party: RuleSpec(EVERY_ROLE, "The appointment's patient or doctor, or an admin."),
+    Rule.appointment_patient: RuleSpec(frozenset({PATIENT, ADMIN}), "The appointment's patient, or an admin."),
+    Rule.appointment_doctor: RuleSpec(frozenset({DOCTOR, ADMIN}), "The appointment's doctor, or an admin."),
+    Rule.doctor_self: RuleSpec(frozenset({DOCTOR, ADMIN}), "The doctor named in the path, or an admin."),
+}
+
+
+ROUTE_POLICIES: dict[str, Rule] = {
+    # Health, pages, static assets
+    "GET /healthz": Rule.public,
+    "GET /": Rule.public,
+    "GET /console": Rule.public,
+    "GET /admin": Rule.public,
+    "GET /static/<path:filename>": Rule.public,
+    "GET /api/openapi.json": Rule.public,
+    "GET /api/asyncapi.json": Rule.public,
+    "GET /api/docs": Rule.public,
+    # Sign-up and sessions
+    "POST /api/auth/register": Rule.public,
+    "POST /api/auth/login": Rule.public,
+    "POST /api/auth/refresh": Rule.public,
+    "POST /api/auth/logout": Rule.public,
+    "GET /api/me": Rule.any_user,
+    "GET /api/me/preferences": Rule.any_user,
+    "PUT /api/me/preferences": Rule.any_user,
+    # Care relations and the audit log
+    "GET /api/me/care-team": Rule.patient,
+    "GET /api/me/access-log": Rule.patient,
+    "POST /api/patients/<patient_id>/emergency-access": Rule.any_doctor,
+    "POST /api/admin/care-relations": Rule.admin,
+    "POST /api/admin/care-relations/<relation_id>/end": Rule.admin,
+    "GET /api/admin/audit": Rule.admin,
+    # Admin
+    "GET /api/admin/doctors": Rule.admin,
+    "POST /api/admin/doctors/<doctor_id>/approve": Rule.admin,
+    "GET /api/admin/stats": Rule.admin,
+    "POST /api/admin/clinics": Rule.admin,
+    "POST /api/admin/test-centres": Rule.admin,
+    "GET /api/admin/outbox": Rule.admin,
+    "POST /api/admin/outbox/<notification_id>/retry": Rule.admin,
+    "GET /api/admin/sms-replies": Rule.admin,
+    # Chat
+    "POST /api/conversations": Rule.patient_or_care_team,
+    "GET /api/conversations": Rule.any_user,
+    "GET /api/conversations/<conversation_id>": Rule.conversation_participant,
+    "GET /api/conversations/<conversation_id>/messages": Rule.conversation_participant,
+    "POST /api/conversations/<conversation_id>/messages": Rule.conversation_participant,
+    "POST /api/conversations/<conversation_id>/read": Rule.conversation_participant,
+    # Clinics, doctors, schedules
+    "GET /api/clinics": Rule.any_user,
+    "PATCH /api/doctors/<doctor_id>": Rule.doctor_self,
+    "PUT /api/doctors/<doctor_id>/availability": Rule.doctor_self,
+    "GET /api/doctors": Rule.any_user,
+    "GET /api/doctors/<doctor_id>": Rule.any_user,
+    "GET /api/specialties": Rule.any_user,
+    "GET /api/doctors/<doctor_id>/slots": Rule.any_user,
+    "GET /api/test-centres": Rule.any_user,
+    "GET /api/test-centres/<centre_id>/slots": Rule.any_user,
+    # Appointments and the waitlist
+    "POST /api/appointments": Rule.appointment_patient,
+    "GET /api/appointments": Rule.any_user,
+    "GET /api/appointments/by-token/<token>": Rule.admin,
+    "GET /api/appointments/<appointment_id>": Rule.appointment_party,
+    "POST /api/appointments/<appointment_id>/reschedule": Rule.appointment_party,
+    "POST /api/appointments/<appointment_id>/cancel": Rule.appointment_party,
+    "POST /api/appointments/<appointment_id>/confirm": Rule.appointment_patient,
+    "POST /api/appointments/<appointment_id>/status": Rule.appointment_doctor,
+    "POST /api/waitlist": Rule.patient,
+    "GET /api/waitlist": Rule.patient,
+    "POST /api/waitlist/<entry_id>/accept": Rule.patient,
+    "POST /api/waitlist/<entry_id>/decline": Rule.patient,
+    "POST /api/waitlist/<entry_id>/cancel": Rule.patient,
+    # Vitals and alerts
+    "POST /api/vitals": Rule.patient,
+    "GET /api/patients/<patient_id>/vitals": Rule.patient_or_care_team,
+    "GET /api/patients/<patient_id>/vitals/readings": Rule.patient_or_care_team,
+    "GET /api/patients/<patient_id>/alerts": Rule.patient_or_care_team,
+    "POST /api/alerts/<alert_id>/ack": Rule.care_team,
+    "GET /api/patients/<patient_id>/thresholds": Rule.patient_or_care_team,
+    "PUT /api/patients/<patient_id>/thresholds": Rule.care_team,
+    "PUT /api/patients/<patient_id>/monitoring": Rule.care_team,
+    "GET /fhir/Observation": Rule.patient_or_care_team,
+    # Advice and medication
+    "POST /api/advice": Rule.patient_or_care_team,
+    "GET /api/advice": Rule.patient_or_care_team,
+    "POST /api/patients/<patient_id>/prescriptions": Rule.care_team,
+    "GET /api/patients/<patient_id>/prescriptions": Rule.patient_or_care_team,
+    "GET /api/prescriptions/<prescription_id>/doses": Rule.patient_or_care_team,
+    "POST /api/prescriptions/<prescription_id>/stop": Rule.care_team,
+    "POST /api/medication/doses/<dose_id>/taken": Rule.patient,
+    # Provider webhooks
+    "POST /webhooks/twilio/sms": Rule.signed_webhook,
+    "POST /webhooks/twilio/status": Rule.signed_webhook,
+    "POST /webhooks/sendgrid/events": Rule.signed_webhook,
+}
+
+EVENT_POLICIES: dict[str, Rule] = {
+    "chat:send": Rule.conversation_participant,
+    "chat:typing": Rule.conversation_participant,
+    "chat:read": Rule.conversation_participant,
+    "chat:sync": Rule.conversation_participant,
+    "schedule:watch": Rule.any_user,
+    "schedule:unwatch": Rule.any_user,
+    "vitals:submit": Rule.patient,
+    "vitals:watch": Rule.patient_or_care_team,
+    "vitals:unwatch": Rule.any_user,
+    "vitals:ack": Rule.care_team,
+    "medication:taken": Rule.patient,
+}
+
+# Socket.IO's own lifecycle names: handled by the server, never dispatched as client events.
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
+
+
+class NoPolicy(LookupError):
+    """A route or event that the table does not name: refused, and the matrix test fails."""
+
+
+def route_key(method: str, rule: str) -> str:
+    # HEAD answers like GET; Quart adds it to every GET route by itself.
+    return f"{'GET' if method == 'HEAD' else method} {rule}"
+
+
+def route_rule(method: str, rule: str) -> RuleSpec:
+    try:
+        return RULES[ROUTE_POLICIES[route_key(method, rule)]]
+    except KeyError:
+        raise NoPolicy(route_key(method, rule)) from None
+
+
+def event_rule(event: str) -> RuleSpec:
+    try:
+        return RULES[EVENT_POLICIES[event]]
+    except KeyError:
+        raise NoPolicy(event) from None
