@@ -23,8 +23,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engage import embedded
 from engage.config import Settings
 from engage.config import get_settings
+from engage.supervisor import Child
+from engage.supervisor import CrashLoop
+from engage.supervisor import RestartPolicy
+from engage.supervisor import Supervisor
+from engage.supervisor import forward_output
 
 log = logging.getLogger("engage")
 
@@ -58,48 +64,71 @@ def embedded_secret(data_dir: Path) -> str:
     return secret
 
 
-def wait_healthy(url: str, children: list[subprocess.Popen], timeout: float = 90) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
-            return False
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return False
+def answers_healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def restart_policy(settings: Settings) -> RestartPolicy:
+    return RestartPolicy(backoff_initial=settings.restart_backoff_seconds)
+
+
+def app_child(role: str, env: dict[str, str]) -> Child:
+    """`python app.py <role>` as a supervised child; its output goes to ours and its last lines are kept."""
+    child = Child(role, start=lambda: None, tier=1)  # type: ignore[arg-type, return-value]
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), role],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            preexec_fn=embedded.die_with_parent,
+        )
+        forward_output(child, process.stdout, sys.stderr)
+        return process
+
+    child.start = start
+    return child
 
 
 def run_all(settings: Settings, demo: bool = False) -> int:
-    """Start (embedded servers,) web, worker and scheduler; stop them all on Ctrl-C or SIGTERM."""
-    from engage import embedded
-
+    """Start (embedded servers,) web, worker and scheduler under supervision; stop them all on Ctrl-C or SIGTERM."""
     env: dict[str, str] = {}
-    servers: list[embedded.ServerProcess] = []
-    children: list[subprocess.Popen] = []
+    supervisor = Supervisor(restart_policy(settings))
     first_admin: tuple[str, str] | None = None
-    stopping = False
-
-    def request_stop(signum, frame):  # noqa: ARG001
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
 
     try:
         if settings.embedded:
             data_dir = settings.data_dir.resolve()
-            data_dir.mkdir(parents=True, exist_ok=True)
+            problem = embedded.storage_problem(data_dir)
+            if problem:
+                print(f"engage: {problem}", file=sys.stderr)
+                return 2
             logs = data_dir / "logs"
-            logs.mkdir(exist_ok=True)
             log.info("starting embedded MongoDB-compatible server and redis-server in %s", data_dir)
-            servers.append(embedded.start_mongo(data_dir / "mongo", log_file=logs / "mongo.log"))
-            servers.append(embedded.start_redis(data_dir / "redis", log_file=logs / "redis.log"))
-            env.update({"MONGODB_URL": servers[0].url, "REDIS_URL": servers[1].url})
+            # Fixed ports for the whole run: a restarted server comes back where the others look.
+            mongo_port, redis_port = embedded.free_port(), embedded.free_port()
+            supervisor.add(Child(
+                "mongodb", lambda: embedded.start_mongo(data_dir / "mongo", port=mongo_port, log_file=logs / "mongo.log").process,
+                log_path=logs / "mongo.log",
+            ))
+            supervisor.add(Child(
+                "redis", lambda: embedded.start_redis(data_dir / "redis", port=redis_port, log_file=logs / "redis.log").process,
+                log_path=logs / "redis.log",
+            ))
+            env.update({
+                "MONGODB_URL": embedded.mongo_url(mongo_port),
+                "REDIS_URL": embedded.redis_url(redis_port),
+                "ENGAGE_EMBEDDED_DATA_DIR": str(data_dir),
+            })
             if not settings.secret_key:
                 env["ENGAGE_SECRET_KEY"] = embedded_secret(data_dir)
             marker = data_dir / "admin-created"
@@ -111,12 +140,14 @@ def run_all(settings: Settings, demo: bool = False) -> int:
 
         child_env = embedded.child_env(env)
         for role in ("web", "worker", "scheduler"):
-            children.append(
-                subprocess.Popen([sys.executable, str(Path(__file__).resolve()), role], env=child_env, preexec_fn=embedded.die_with_parent)
-            )
+            supervisor.add(app_child(role, child_env))
         url = f"http://{settings.host}:{settings.port}"
-        if not wait_healthy(url, children):
-            log.error("Engage did not become healthy; stopping")
+        deadline = time.monotonic() + 120
+        supervisor.run(until=lambda: answers_healthy(url) or time.monotonic() > deadline)
+        if supervisor.stopping:
+            return 0
+        if not answers_healthy(url):
+            log.error("Engage did not become healthy within 120 s; stopping")
             return 1
         if first_admin:
             (settings.data_dir.resolve() / "admin-created").write_text(first_admin[0] + "\n")
@@ -126,25 +157,13 @@ def run_all(settings: Settings, demo: bool = False) -> int:
         if first_admin:
             print(f"First start: admin login {first_admin[0]} / {first_admin[1]} (shown once; keep it safe)", flush=True)
         print("Press Ctrl-C to stop.\n", flush=True)
-
-        while not stopping:
-            for child in children:
-                if child.poll() is not None:
-                    log.error("%s exited with code %s; stopping everything", child.args[-1], child.returncode)
-                    return 1
-            time.sleep(0.3)
+        supervisor.run()
         return 0
+    except CrashLoop as exc:
+        print(f"engage: {exc}", file=sys.stderr, flush=True)
+        return 1
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        embedded.stop_all(servers)
+        supervisor.stop_all()
         log.info("stopped")
 
 

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "ENGAGE_PORT"))
     data_dir: Path = Path("./var")
+    # Set by the main command for its children: the embedded servers' data dir, which /healthz
+    # checks can still be written (a full disk or read-only mount fails every write otherwise).
+    embedded_data_dir: Path | None = None
+    # The main command restarts a dead child after this, doubling up to 30 s (engage.supervisor).
+    restart_backoff_seconds: float = Field(default=1.0, gt=0, le=30)
+    # The scheduler's Redis lock lasts this long unrenewed: a killed scheduler's successor waits it out.
+    scheduler_lock_seconds: int = Field(default=30, ge=3, le=3600)
     public_url: str | None = None
     cors_origins: str = ""  # comma-separated; empty means same origin only
 

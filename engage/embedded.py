@@ -104,9 +104,17 @@ def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Pat
         start_new_session=True,  # a terminal's Ctrl-C must not kill it before the apps stop
     )
     _wait_for_port(port, process, "secantus", timeout=60)
-    url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    url = mongo_url(port)
     _wait_for_mongo(url, process)
     return ServerProcess("mongodb", process, url)
+
+
+def mongo_url(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def redis_url(port: int) -> str:
+    return f"redis://127.0.0.1:{port}/0"
 
 
 def _wait_for_mongo(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -149,7 +157,36 @@ def start_redis(data_dir: str | Path, port: int | None = None, log_file: Path | 
         start_new_session=True,  # a terminal's Ctrl-C must not kill it before the apps stop
     )
     _wait_for_port(port, process, "redis-server", timeout=20)
-    return ServerProcess("redis", process, f"redis://127.0.0.1:{port}/0")
+    return ServerProcess("redis", process, redis_url(port))
+
+
+STORAGE_SUBDIRS = ("mongo", "redis", "logs")
+
+
+def storage_problem(data_dir: Path) -> str | None:
+    """Why the embedded servers could not keep their data under data_dir, or None.
+
+    Writes and syncs a small file in each directory they use: permission bits say nothing when
+    running as root, and only a write finds a full disk or a read-only mount."""
+    for path in (data_dir, *(data_dir / sub for sub in STORAGE_SUBDIRS)):
+        probe = path / f".engage-write-check-{os.getpid()}"
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with open(probe, "wb") as handle:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            return (
+                f"the data directory {path} cannot be written ({exc.strerror or exc}); the embedded database and "
+                "Redis keep their data there. Free some space, fix the directory or its mount, or set ENGAGE_DATA_DIR."
+            )
+        finally:
+            try:
+                probe.unlink()
+            except OSError:
+                pass
+    return None
 
 
 def stop_all(servers: list[ServerProcess]) -> None:

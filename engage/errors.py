@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis.exceptions
+from pymongo.errors import ConnectionFailure
+
 
 class ApiError(Exception):
     """An error a client should see: HTTP status, snake_case code, a sentence, maybe a field."""
@@ -52,3 +55,22 @@ def forbidden(message: str = "You are not allowed to do this.") -> ApiError:
 
 def unauthorized(message: str = "Authentication is required.") -> ApiError:
     return ApiError(401, "unauthorized", message)
+
+
+# How long a client is asked to wait when a server Engage needs is restarting (the embedded
+# database restarts in about a second; the supervisor's first retry is after one).
+OUTAGE_RETRY_SECONDS = 3
+
+
+def unavailable_error(exc: BaseException) -> ApiError | None:
+    """The client's error for an exception that means the database or Redis is not answering
+    (a restart, a network cut), or None for any other exception. HTTP and socket acks share it."""
+    if isinstance(exc, ConnectionFailure):  # ServerSelectionTimeoutError, AutoReconnect, NetworkTimeout
+        return ApiError(
+            503, "database_unavailable", "The database is not answering; try again in a few seconds.", retry_after=OUTAGE_RETRY_SECONDS
+        )
+    if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        return ApiError(
+            503, "service_unavailable", "A server Engage needs is restarting; try again in a few seconds.", retry_after=OUTAGE_RETRY_SECONDS
+        )
+    return None

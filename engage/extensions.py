@@ -90,12 +90,21 @@ def queue(name: str, connection: redis.Redis) -> Queue:
 def socketio_manager(settings: Settings, write_only: bool = False) -> BatchingRedisManager:
     # python-socketio rebuilds its Redis client whenever redis-py's pool is exhausted; a large
     # pool keeps one client (see STACK.md).
-    return BatchingRedisManager(
+    manager = BatchingRedisManager(
         settings.redis_url,
         channel=SOCKETIO_CHANNEL,
         write_only=write_only,
         redis_options={"max_connections": 10000},
     )
+    # Named connections: /healthz finds this process's own subscription among Redis's clients.
+    # python-socketio reconnects and resubscribes by itself after Redis comes back.
+    manager.redis_options["client_name"] = listener_client_name(manager)
+    return manager
+
+
+def listener_client_name(manager: socketio.AsyncRedisManager) -> str:
+    """The Redis client name of one process's Socket.IO manager connections."""
+    return f"engage-socketio-{manager.host_id}"
 
 
 def set_emitter(emitter: socketio.AsyncServer | socketio.AsyncRedisManager) -> None:

@@ -7,7 +7,9 @@ import logging
 import math
 from pathlib import Path
 
+import redis.exceptions
 import socketio
+from pymongo.errors import ConnectionFailure
 from quart import Quart
 from quart import request
 from werkzeug.exceptions import HTTPException
@@ -16,6 +18,7 @@ from engage import extensions
 from engage.actions.users import ensure_admin
 from engage.config import Settings
 from engage.errors import ApiError
+from engage.errors import unavailable_error
 from engage.lib.message_layout import prepare_chat_storage
 from engage.sockets import build_socketio_server
 from engage.views import BLUEPRINT_MODULES
@@ -53,6 +56,14 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
         )
         return {"error": {"code": code, "message": message}}, status
 
+    @app.errorhandler(ConnectionFailure)
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    async def service_outage(exc: Exception):
+        # The database or Redis is restarting: a 503 the client may retry, not a 500.
+        log.warning("request failed while a service is unavailable: %s", exc)
+        return await api_error(unavailable_error(exc))
+
     @app.errorhandler(Exception)
     async def unexpected_error(exc: Exception):
         log.exception("unhandled error")
@@ -74,6 +85,11 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
         await prepare_chat_storage()
         extensions.init_redis(settings)
         extensions.set_emitter(sio)
+        # python-socketio starts its Redis listener at the first connection; start it now so
+        # /healthz can check it (and events from other processes reach the first client at once).
+        if not sio.manager_initialized:
+            sio.manager_initialized = True
+            sio.manager.initialize()
         if settings.admin_email and settings.admin_password:
             await ensure_admin(settings.admin_email, settings.admin_password)
         for start_task in serving_tasks:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 
+import redis
 from rq import SimpleWorker
 from rq import Worker
 
 from engage import extensions
 from engage.config import Settings
+from workers.recovery import requeue_abandoned_jobs
 
 # Registers the booking SMS reply handler in the worker (forked jobs inherit it).
 import engage.actions.booking  # noqa: E402,F401
@@ -18,6 +21,8 @@ log = logging.getLogger(__name__)
 # Capabilities add callables run once at worker start (e.g. recovering dead workers' jobs).
 startup_hooks: list = []
 
+MAINTENANCE_SECONDS = 30
+
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
     connection = extensions.sync_redis(settings)
@@ -25,8 +30,32 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     import engage.notification_scans  # noqa: F401  (adds its start hook: recovering dead workers' sends)
 
     worker_class = SimpleWorker if settings.worker_class == "simple" else Worker
+    wait_for_redis(connection)
+    requeue_abandoned_jobs(connection)
     for hook in startup_hooks:
         hook(settings, connection)
-    worker = worker_class(queues, connection=connection)
-    # with_scheduler: enqueue_in/enqueue_at and retry intervals only run when a worker schedules them.
-    worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level.upper())
+    while True:
+        # A short maintenance interval: RQ restarts its scheduler process (enqueue_in, retries)
+        # there, and that process dies when Redis restarts.
+        worker = worker_class(queues, connection=connection, maintenance_interval=MAINTENANCE_SECONDS)
+        # with_scheduler: enqueue_in/enqueue_at and retry intervals only run when a worker schedules them.
+        worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level.upper())
+        if burst or worker._shutdown_requested_date is not None:
+            return
+        # RQ's loop quits on a Redis error outside its dequeue retries (e.g. Redis restarting):
+        # work on, as a new worker, once Redis answers.
+        log.warning("worker stopped on an error; starting again once Redis answers")
+        wait_for_redis(connection)
+
+
+def wait_for_redis(connection: redis.Redis, most: float = 30) -> None:
+    """Block until Redis answers a ping, retrying with a doubling wait up to `most` seconds."""
+    wait = 0.5
+    while True:
+        try:
+            connection.ping()
+            return
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            log.warning("Redis is not answering (%s); retrying in %g s", exc, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, most)

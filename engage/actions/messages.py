@@ -33,7 +33,7 @@ from engage.actions.audit import record_health_data_access
 from engage.actions.missed_messages import note_messages_for_alerts
 from engage.actions.rate_limits import hit_rate_limit
 from engage.config import get_settings
-from engage.errors import ApiError
+from engage.errors import ApiError, unavailable_error
 from engage.events import publish_many
 from engage.lib.by_ids import raw_documents_by_ids
 from engage.lib.conversations import (
@@ -129,9 +129,12 @@ class MessageWriter:
                     await self._commit(batch)
                 except Exception as exc:
                     log.exception("storing %d chat messages failed", len(batch))
+                    # Refused, not lost: a database outage answers database_unavailable, which
+                    # clients resend with the same client_id (the stored original if it landed).
+                    refusal = unavailable_error(exc) or exc
                     for pending in batch:
                         if not pending.future.done():
-                            pending.future.set_exception(exc)
+                            pending.future.set_exception(refusal)
 
     async def _commit(self, batch: list[PendingMessage]) -> None:
         # The same client_id twice in one batch: store the first, answer both with it.

@@ -346,14 +346,20 @@ export class ChatPanel {
     try {
       const ack = await this.live.call("chat:send", { conversation_id: item.conversation_id, client_id: item.client_id, body: item.body });
       this.pending.delete(item.client_id);
+      item.retries = 0;
       if (ack.message) this.addMessage(ack.message);
     } catch (err) {
       const code = err?.error?.code;
       if (code === "not_connected" || code === "timeout") {
         item.failed = true; // kept and retried with the same client_id on reconnect
-      } else if (code === "server_busy") {
-        item.failed = true; // not stored: retried with the same client_id shortly
-        setTimeout(() => { if (this.pending.has(item.client_id)) this.deliver(item); }, (err.retry_after || 1) * 1000);
+      } else if (code === "server_busy" || code === "database_unavailable" || code === "service_unavailable" || code === "internal_error") {
+        // Not stored, or not known to be: retried with the same client_id shortly (a stored
+        // original is answered instead of a second copy). A restarting database or Redis
+        // answers these until it is back.
+        item.failed = true;
+        item.retries = (item.retries || 0) + 1;
+        const wait = Math.min((err.retry_after || 1) * 2 ** Math.min(item.retries - 1, 4), 30);
+        setTimeout(() => { if (this.pending.has(item.client_id)) this.deliver(item); }, wait * 1000);
       } else {
         this.pending.delete(item.client_id); // refused: give the text back with the reason
         if (item.conversation_id === this.openId && !this.input.value) this.input.value = item.body;
