@@ -1,0 +1,526 @@
+"""The REST API's shapes, route by route: what each route reads and what it answers.
+
+ROUTE_SCHEMAS is keyed like engage.policy.ROUTE_POLICIES ("METHOD /rule", Quart's rule syntax);
+engage.lib.api_docs turns it, the app's url_map and the policy table into the OpenAPI document,
+and tests/test_api_docs.py fails when a registered route is missing here (or the reverse).
+Item models live with their capability (schemas/booking.py, chat.py, ...); the envelopes the
+views wrap them in, and the few shapes views build by hand, are described below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+
+from schemas.booking import AppointmentListQuery
+from schemas.booking import AppointmentOut
+from schemas.booking import AvailabilityRequest
+from schemas.booking import BookRequest
+from schemas.booking import CancelRequest
+from schemas.booking import ClinicCreateRequest
+from schemas.booking import ClinicOut
+from schemas.booking import DateRangeQuery
+from schemas.booking import DoctorListQuery
+from schemas.booking import DoctorProfileOut
+from schemas.booking import DoctorProfileRequest
+from schemas.booking import RescheduleRequest
+from schemas.booking import SlotOut
+from schemas.booking import StatusRequest
+from schemas.booking import TestCentreCreateRequest
+from schemas.booking import TestCentreListQuery
+from schemas.booking import TestCentreOut
+from schemas.booking import WaitlistEntryOut
+from schemas.booking import WaitlistRequest
+from schemas.care import AccessLogQuery
+from schemas.care import AssignRelationRequest
+from schemas.care import AuditPage
+from schemas.care import AuditQuery
+from schemas.care import CareRelationOut
+from schemas.care import EmergencyAccessRequest
+from schemas.care import EndRelationRequest
+from schemas.chat import ConversationListQuery
+from schemas.chat import ConversationOut
+from schemas.chat import CreateConversationRequest
+from schemas.chat import HistoryQuery
+from schemas.chat import MessageOut
+from schemas.chat import PostMessageRequest
+from schemas.chat import ReadBody
+from schemas.common import RequestModel
+from schemas.notifications import InboundSmsOut
+from schemas.notifications import NotificationOut
+from schemas.notifications import OutboxQuery
+from schemas.notifications import PreferencesIn
+from schemas.notifications import PreferencesOut
+from schemas.notifications import SmsRepliesQuery
+from schemas.stats import StatsOut
+from schemas.stats import StatsQuery
+from schemas.users import LoginRequest
+from schemas.users import RefreshRequest
+from schemas.users import RegisterRequest
+from schemas.users import TokenPair
+from schemas.users import UserOut
+from schemas.vitals import MAX_BATCH
+from schemas.vitals import AdherenceOut
+from schemas.vitals import AdviceOut
+from schemas.vitals import AdviceQuery
+from schemas.vitals import AdviceRequest
+from schemas.vitals import AlertOut
+from schemas.vitals import AlertsQuery
+from schemas.vitals import DoseOut
+from schemas.vitals import FhirObservationQuery
+from schemas.vitals import MonitoringRequest
+from schemas.vitals import PrescriptionOut
+from schemas.vitals import PrescriptionRequest
+from schemas.vitals import ReadingIn
+from schemas.vitals import ReadingOut
+from schemas.vitals import ReadingsQuery
+from schemas.vitals import SubmitResult
+from schemas.vitals import ThresholdsRequest
+from schemas.vitals import TrendOut
+from schemas.vitals import TrendQuery
+
+# ---- the shared error shape (engage/errors.py) ------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="snake_case, stable: clients branch on it")
+    message: str = Field(description="a sentence for people")
+    field: str | None = Field(default=None, description="the input field at fault, when there is one")
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx (and the 500 that must never happen): {"error": {...}} plus a few extras."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: ErrorBody
+    alternatives: list[SlotOut] | None = Field(default=None, description="409 slot_taken: the nearest free slots")
+    retry_after: float | None = Field(default=None, description="429 and 503: seconds to wait (also the Retry-After header)")
+
+
+# ---- request shapes the views read without a model of their own ------------------------------
+
+
+class ReadingBatchIn(RequestModel):
+    """POST /api/vitals with many readings; each is checked on its own (see SubmitResult)."""
+
+    readings: list[ReadingIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class AckBody(RequestModel):
+    """POST /api/alerts/{alert_id}/ack (the body is optional)."""
+
+    snooze_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+
+
+class AdminDoctorListQuery(RequestModel):
+    """GET /api/admin/doctors (mirrors engage.views.admin.DoctorListQuery)."""
+
+    status: Literal["pending", "approved", "all"] = "all"
+
+
+class TwilioSmsForm(BaseModel):
+    """Twilio's inbound-SMS webhook form (Twilio sends more fields; these are read)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    MessageSid: str
+    From: str
+    Body: str | None = None
+
+
+class TwilioStatusForm(BaseModel):
+    """Twilio's message status callback form."""
+
+    model_config = ConfigDict(extra="allow")
+
+    MessageSid: str
+    MessageStatus: str
+    ErrorCode: str | None = None
+
+
+class SendGridEvent(BaseModel):
+    """One event of SendGrid's signed event webhook (the body is a JSON array of them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# ---- responses: envelopes and hand-built shapes ----------------------------------------------
+
+
+class CareTeamOut(BaseModel):
+    care_team: list[CareRelationOut]
+
+
+class CareRelationEnvelope(BaseModel):
+    relation: CareRelationOut
+
+
+class OkOut(BaseModel):
+    ok: Literal[True]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    down: list[Literal["mongodb", "redis"]] | None = None
+    error: ErrorBody | None = None
+
+
+class UserEnvelope(BaseModel):
+    user: UserOut
+
+
+class DoctorsListOut(BaseModel):
+    doctors: list[UserOut]
+
+
+class ConversationEnvelope(BaseModel):
+    conversation: ConversationOut
+
+
+class ConversationListOut(BaseModel):
+    conversations: list[ConversationOut]
+    next_before: str | None = Field(description="pass as ?before= for the next page; null on the last")
+
+
+class MessageHistoryOut(BaseModel):
+    messages: list[MessageOut]
+    next_before_seq: int | None
+
+
+class MessageEnvelope(BaseModel):
+    message: MessageOut
+
+
+class ReadSeqOut(BaseModel):
+    seq: int
+
+
+class ClinicEnvelope(BaseModel):
+    clinic: ClinicOut
+
+
+class ClinicListOut(BaseModel):
+    clinics: list[ClinicOut]
+
+
+class DoctorProfileEnvelope(BaseModel):
+    doctor: DoctorProfileOut
+
+
+class DoctorProfileListOut(BaseModel):
+    doctors: list[DoctorProfileOut]
+
+
+class SpecialtyOut(BaseModel):
+    name: str
+    doctors: int
+
+
+class SpecialtyListOut(BaseModel):
+    specialties: list[SpecialtyOut]
+
+
+class TestCentreEnvelope(BaseModel):
+    __test__ = False
+
+    test_centre: TestCentreOut
+
+
+class TestCentreListOut(BaseModel):
+    __test__ = False
+
+    test_centres: list[TestCentreOut]
+
+
+class SlotsOut(BaseModel):
+    """Free slots of one doctor or test centre between two local dates."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    doctor_id: str | None = None
+    test_centre_id: str | None = None
+    timezone: str
+    slot_minutes: int
+    from_: date = Field(alias="from")
+    to: date
+    slots: list[SlotOut]
+
+
+class AppointmentEnvelope(BaseModel):
+    appointment: AppointmentOut
+
+
+class AppointmentListOut(BaseModel):
+    appointments: list[AppointmentOut]
+
+
+class WaitlistEntryEnvelope(BaseModel):
+    entry: WaitlistEntryOut
+
+
+class WaitlistListOut(BaseModel):
+    entries: list[WaitlistEntryOut]
+
+
+class SubmitOneOut(BaseModel):
+    """POST /api/vitals with one reading: stored (201) or already stored (200)."""
+
+    status: Literal["created", "duplicate"]
+    id: str | None
+
+
+class ReadingListOut(BaseModel):
+    readings: list[ReadingOut]
+
+
+class AlertListOut(BaseModel):
+    alerts: list[AlertOut]
+
+
+class AlertEnvelope(BaseModel):
+    alert: AlertOut
+
+
+class MonitoringOut(BaseModel):
+    """A patient's thresholds (canonical units) and no-data monitoring."""
+
+    patient_id: str
+    thresholds: dict[str, dict[str, float]]
+    thresholds_updated_at: datetime | None = None
+    enrolled: bool
+    no_data_hours: int | None
+
+
+class PreferencesEnvelope(BaseModel):
+    preferences: PreferencesOut
+
+
+class NotificationListOut(BaseModel):
+    notifications: list[NotificationOut]
+
+
+class NotificationEnvelope(BaseModel):
+    notification: NotificationOut
+
+
+class SmsRepliesOut(BaseModel):
+    replies: list[InboundSmsOut]
+
+
+class SendGridUpdatedOut(BaseModel):
+    updated: int
+
+
+class AdviceEnvelope(BaseModel):
+    advice: AdviceOut
+
+
+class AdviceListOut(BaseModel):
+    advice: list[AdviceOut]
+
+
+class PrescriptionEnvelope(BaseModel):
+    prescription: PrescriptionOut
+
+
+class PrescriptionWithAdherence(BaseModel):
+    prescription: PrescriptionOut
+    adherence: AdherenceOut
+
+
+class PrescriptionListOut(BaseModel):
+    prescriptions: list[PrescriptionWithAdherence]
+
+
+class DoseListOut(BaseModel):
+    adherence: AdherenceOut
+    doses: list[DoseOut]
+
+
+class DoseEnvelope(BaseModel):
+    dose: DoseOut
+
+
+class FhirLink(BaseModel):
+    relation: str
+    url: str
+
+
+class FhirEntry(BaseModel):
+    fullUrl: str
+    resource: dict[str, Any] = Field(description="a FHIR R4 Observation (vital-signs profile)")
+    search: dict[str, Any]
+
+
+class FhirBundle(BaseModel):
+    """A FHIR R4 searchset Bundle of Observations."""
+
+    resourceType: Literal["Bundle"]
+    type: Literal["searchset"]
+    total: int
+    link: list[FhirLink]
+    entry: list[FhirEntry]
+
+
+class JsonDocument(BaseModel):
+    """A JSON document (the OpenAPI and AsyncAPI documents themselves)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# ---- the table --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """A non-JSON body: HTML pages, TwiML, static files."""
+
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Json:
+    """A JSON body under another media type than application/json (FHIR's)."""
+
+    model: type[BaseModel]
+    media_type: str
+
+
+# A success body: a model, several (any of them), a non-JSON body, or None for no body (204).
+Shape = type[BaseModel] | tuple[type[BaseModel], ...] | Text | Json | None
+
+
+@dataclass(frozen=True)
+class RouteSchema:
+    summary: str
+    responses: dict[int, Shape]  # success statuses
+    body: type[BaseModel] | tuple[type[BaseModel], ...] | Text | Json | None = None
+    query: type[BaseModel] | None = None
+    body_required: bool = True
+    body_is_list: bool = False  # the body is a JSON array of `body`
+    errors: tuple[int, ...] = ()  # statuses beyond the ones every route of its kind may answer
+    description: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+HTML = Text("text/html")
+
+ROUTE_SCHEMAS: dict[str, RouteSchema] = {
+    # Health, pages, static files, the API documents
+    "GET /healthz": RouteSchema("Are MongoDB and Redis answering?", {200: HealthOut}, errors=(503,)),
+    "GET /": RouteSchema("The patient app", {200: HTML}),
+    "GET /console": RouteSchema("The doctor console", {200: HTML}),
+    "GET /admin": RouteSchema("The admin page", {200: HTML}),
+    "GET /static/<path:filename>": RouteSchema("A static file of the browser UI", {200: Text("*/*")}),
+    "GET /api/openapi.json": RouteSchema("This OpenAPI document", {200: JsonDocument}),
+    "GET /api/asyncapi.json": RouteSchema("The AsyncAPI document of the Socket.IO events", {200: JsonDocument}),
+    "GET /api/docs": RouteSchema("The API reference page", {200: HTML}),
+    # Sign-up and sessions
+    "POST /api/auth/register": RouteSchema("Create a patient or doctor account", {201: UserEnvelope}, RegisterRequest, errors=(409,)),
+    "POST /api/auth/login": RouteSchema("Sign in: an access token and a refresh token", {200: TokenPair}, LoginRequest),
+    "POST /api/auth/refresh": RouteSchema("Trade a refresh token for a new pair", {200: TokenPair}, RefreshRequest),
+    "POST /api/auth/logout": RouteSchema("End the refresh token's session", {200: OkOut}, RefreshRequest),
+    "GET /api/me": RouteSchema("The signed-in user", {200: UserEnvelope}),
+    "GET /api/me/preferences": RouteSchema("My notification preferences", {200: PreferencesEnvelope}),
+    "PUT /api/me/preferences": RouteSchema("Change my notification preferences", {200: PreferencesEnvelope}, PreferencesIn),
+    # Care relations and the audit log
+    "GET /api/me/care-team": RouteSchema("Who has access to my health data, and why", {200: CareTeamOut}),
+    "GET /api/me/access-log": RouteSchema("Who looked at my health data", {200: AuditPage}, query=AccessLogQuery),
+    "POST /api/patients/<patient_id>/emergency-access": RouteSchema(
+        "Emergency access to a patient's record (audited; the patient and the admins are told)", {201: CareRelationEnvelope}, EmergencyAccessRequest
+    ),
+    "POST /api/admin/care-relations": RouteSchema("Assign a doctor to a patient", {201: CareRelationEnvelope}, AssignRelationRequest, errors=(409,)),
+    "POST /api/admin/care-relations/<relation_id>/end": RouteSchema("End a care relation", {200: CareRelationEnvelope}, EndRelationRequest, errors=(409,)),
+    "GET /api/admin/audit": RouteSchema("The audit log of access to health data", {200: AuditPage}, query=AuditQuery),
+    # Admin
+    "GET /api/admin/doctors": RouteSchema("Doctors, by approval", {200: DoctorsListOut}, query=AdminDoctorListQuery),
+    "POST /api/admin/doctors/<doctor_id>/approve": RouteSchema("Approve a doctor", {200: UserEnvelope}),
+    "GET /api/admin/stats": RouteSchema("Appointment, no-show and response-time statistics", {200: StatsOut}, query=StatsQuery),
+    "POST /api/admin/clinics": RouteSchema("Create a clinic", {201: ClinicEnvelope}, ClinicCreateRequest),
+    "POST /api/admin/test-centres": RouteSchema("Create a diagnostic test centre", {201: TestCentreEnvelope}, TestCentreCreateRequest),
+    "GET /api/admin/outbox": RouteSchema("Notifications sent or queued", {200: NotificationListOut}, query=OutboxQuery),
+    "POST /api/admin/outbox/<notification_id>/retry": RouteSchema("Send a failed notification again", {200: NotificationEnvelope}, errors=(409,)),
+    "GET /api/admin/sms-replies": RouteSchema("Inbound SMS replies, by outcome", {200: SmsRepliesOut}, query=SmsRepliesQuery),
+    # Chat
+    "POST /api/conversations": RouteSchema(
+        "Open (or find) the conversation with a doctor or patient", {200: ConversationEnvelope, 201: ConversationEnvelope}, CreateConversationRequest
+    ),
+    "GET /api/conversations": RouteSchema("My conversations, newest activity first", {200: ConversationListOut}, query=ConversationListQuery),
+    "GET /api/conversations/<conversation_id>": RouteSchema("One conversation", {200: ConversationEnvelope}),
+    "GET /api/conversations/<conversation_id>/messages": RouteSchema("Message history, newest first", {200: MessageHistoryOut}, query=HistoryQuery),
+    "POST /api/conversations/<conversation_id>/messages": RouteSchema(
+        "Send a message (idempotent by client_id)", {200: MessageEnvelope, 201: MessageEnvelope}, PostMessageRequest, errors=(503,)
+    ),
+    "POST /api/conversations/<conversation_id>/read": RouteSchema("Mark messages read up to seq", {200: ReadSeqOut}, ReadBody),
+    # Clinics, doctors, schedules
+    "GET /api/clinics": RouteSchema("Clinics", {200: ClinicListOut}),
+    "PATCH /api/doctors/<doctor_id>": RouteSchema("Set a doctor's clinic, specialties, bio and fee", {200: DoctorProfileEnvelope}, DoctorProfileRequest),
+    "PUT /api/doctors/<doctor_id>/availability": RouteSchema("Set a doctor's weekly hours and exceptions", {200: DoctorProfileEnvelope}, AvailabilityRequest),
+    "GET /api/doctors": RouteSchema("Bookable doctors", {200: DoctorProfileListOut}, query=DoctorListQuery),
+    "GET /api/doctors/<doctor_id>": RouteSchema("One doctor's profile", {200: DoctorProfileEnvelope}),
+    "GET /api/specialties": RouteSchema("Specialties with their number of doctors", {200: SpecialtyListOut}),
+    "GET /api/doctors/<doctor_id>/slots": RouteSchema("A doctor's free slots", {200: SlotsOut}, query=DateRangeQuery),
+    "GET /api/test-centres": RouteSchema("Diagnostic test centres", {200: TestCentreListOut}, query=TestCentreListQuery),
+    "GET /api/test-centres/<centre_id>/slots": RouteSchema("A test centre's free slots", {200: SlotsOut}, query=DateRangeQuery),
+    # Appointments and the waitlist
+    "POST /api/appointments": RouteSchema("Book a consultation or diagnostic", {201: AppointmentEnvelope}, BookRequest, errors=(409,)),
+    "GET /api/appointments": RouteSchema("My appointments", {200: AppointmentListOut}, query=AppointmentListQuery),
+    "GET /api/appointments/by-token/<token>": RouteSchema("An appointment by its reminder token", {200: AppointmentEnvelope}),
+    "GET /api/appointments/<appointment_id>": RouteSchema("One appointment", {200: AppointmentEnvelope}),
+    "POST /api/appointments/<appointment_id>/reschedule": RouteSchema("Move an appointment", {200: AppointmentEnvelope}, RescheduleRequest, errors=(409,)),
+    "POST /api/appointments/<appointment_id>/cancel": RouteSchema("Cancel an appointment", {200: AppointmentEnvelope}, CancelRequest, errors=(409,)),
+    "POST /api/appointments/<appointment_id>/confirm": RouteSchema("Confirm an appointment", {200: AppointmentEnvelope}, errors=(409,)),
+    "POST /api/appointments/<appointment_id>/status": RouteSchema(
+        "Mark an appointment confirmed, completed or a no-show", {200: AppointmentEnvelope}, StatusRequest, errors=(409,)
+    ),
+    "POST /api/waitlist": RouteSchema("Wait for a doctor's slot in a window", {201: WaitlistEntryEnvelope}, WaitlistRequest, errors=(409,)),
+    "GET /api/waitlist": RouteSchema("My waitlist entries", {200: WaitlistListOut}),
+    "POST /api/waitlist/<entry_id>/accept": RouteSchema("Book the slot a waitlist offer holds", {201: AppointmentEnvelope}, errors=(409,)),
+    "POST /api/waitlist/<entry_id>/decline": RouteSchema("Decline a waitlist offer", {200: WaitlistEntryEnvelope}, errors=(409,)),
+    "POST /api/waitlist/<entry_id>/cancel": RouteSchema("Leave the waitlist", {200: WaitlistEntryEnvelope}, errors=(409,)),
+    # Vitals and alerts
+    "POST /api/vitals": RouteSchema(
+        "Submit one reading, or a batch of up to 500",
+        {201: SubmitOneOut, 200: (SubmitOneOut, SubmitResult)},
+        (ReadingIn, ReadingBatchIn),
+        description="One reading answers 201 (stored) or 200 (already stored); a batch answers 200 with a result per reading.",
+    ),
+    "GET /api/patients/<patient_id>/vitals": RouteSchema("A patient's vitals trend, in buckets", {200: TrendOut}, query=TrendQuery),
+    "GET /api/patients/<patient_id>/vitals/readings": RouteSchema("A patient's recent readings", {200: ReadingListOut}, query=ReadingsQuery),
+    "GET /api/patients/<patient_id>/alerts": RouteSchema("A patient's alerts", {200: AlertListOut}, query=AlertsQuery),
+    "POST /api/alerts/<alert_id>/ack": RouteSchema("Acknowledge (and snooze) an alert", {200: AlertEnvelope}, AckBody, body_required=False, errors=(409,)),
+    "GET /api/patients/<patient_id>/thresholds": RouteSchema("A patient's thresholds and monitoring", {200: MonitoringOut}),
+    "PUT /api/patients/<patient_id>/thresholds": RouteSchema("Set a patient's thresholds", {200: MonitoringOut}, ThresholdsRequest),
+    "PUT /api/patients/<patient_id>/monitoring": RouteSchema("Enrol a patient in no-data monitoring", {200: MonitoringOut}, MonitoringRequest),
+    "GET /fhir/Observation": RouteSchema(
+        "A patient's vitals as FHIR R4 Observations", {200: Json(FhirBundle, "application/fhir+json")}, query=FhirObservationQuery
+    ),
+    # Advice and medication
+    "POST /api/advice": RouteSchema(
+        "Ask for advice on the patient's recent vitals", {200: AdviceEnvelope, 202: AdviceEnvelope}, AdviceRequest, body_required=False
+    ),
+    "GET /api/advice": RouteSchema("A patient's advice, newest first", {200: AdviceListOut}, query=AdviceQuery),
+    "POST /api/patients/<patient_id>/prescriptions": RouteSchema("Prescribe", {201: PrescriptionEnvelope}, PrescriptionRequest),
+    "GET /api/patients/<patient_id>/prescriptions": RouteSchema("A patient's prescriptions with adherence", {200: PrescriptionListOut}),
+    "GET /api/prescriptions/<prescription_id>/doses": RouteSchema("A prescription's doses and adherence", {200: DoseListOut}),
+    "POST /api/prescriptions/<prescription_id>/stop": RouteSchema("Stop a prescription", {200: PrescriptionEnvelope}, errors=(409,)),
+    "POST /api/medication/doses/<dose_id>/taken": RouteSchema("Mark a dose taken", {200: DoseEnvelope}, errors=(409,)),
+    # Provider webhooks
+    "POST /webhooks/twilio/sms": RouteSchema(
+        "Twilio: an inbound SMS (answered with TwiML)", {200: Text("application/xml")}, Json(TwilioSmsForm, "application/x-www-form-urlencoded")
+    ),
+    "POST /webhooks/twilio/status": RouteSchema(
+        "Twilio: a message status callback", {204: None}, Json(TwilioStatusForm, "application/x-www-form-urlencoded")
+    ),
+    "POST /webhooks/sendgrid/events": RouteSchema("SendGrid: signed delivery events", {200: SendGridUpdatedOut}, SendGridEvent, body_is_list=True),
+}
