@@ -28,6 +28,8 @@ class Rule(StrEnum):
     patient = "patient"  # a patient, on their own data
     doctor = "doctor"  # a doctor, on their own data
     admin = "admin"  # a platform admin
+    patient_or_doctor = "patient_or_doctor"  # a patient or a doctor, on their own data
+    conversation_opener = "conversation_opener"  # a patient (with an approved doctor), or a doctor in the patient's care team
     conversation_participant = "conversation_participant"  # the conversation's patient or doctor
     patient_or_care_team = "patient_or_care_team"  # the patient, or a doctor in a care relation with them
     care_team = "care_team"  # a doctor in a care relation with the patient
@@ -51,6 +53,8 @@ RULES: dict[Rule, RuleSpec] = {
     Rule.patient: RuleSpec(frozenset({PATIENT}), "A patient, on their own data."),
     Rule.doctor: RuleSpec(frozenset({DOCTOR}), "A doctor, on their own data."),
     Rule.admin: RuleSpec(frozenset({ADMIN}), "A platform admin."),
+    Rule.patient_or_doctor: RuleSpec(frozenset({PATIENT, DOCTOR}), "A patient or a doctor, on their own data."),
+    Rule.conversation_opener: RuleSpec(frozenset({PATIENT, DOCTOR}), "A patient, or a doctor in the care team of the patient named."),
     Rule.conversation_participant: RuleSpec(frozenset({PATIENT, DOCTOR}), "The conversation's patient or doctor."),
     Rule.patient_or_care_team: RuleSpec(frozenset({PATIENT, DOCTOR}), "The patient, or a doctor in a care relation with them."),
     Rule.care_team: RuleSpec(frozenset({DOCTOR}), "A doctor in a care relation with the patient."),
@@ -97,8 +101,8 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "POST /api/admin/outbox/<notification_id>/retry": Rule.admin,
     "GET /api/admin/sms-replies": Rule.admin,
     # Chat
-    "POST /api/conversations": Rule.patient_or_care_team,
-    "GET /api/conversations": Rule.any_user,
+    "POST /api/conversations": Rule.conversation_opener,
+    "GET /api/conversations": Rule.patient_or_doctor,
     "GET /api/conversations/<conversation_id>": Rule.conversation_participant,
     "GET /api/conversations/<conversation_id>/messages": Rule.conversation_participant,
     "POST /api/conversations/<conversation_id>/messages": Rule.conversation_participant,
@@ -163,6 +167,7 @@ EVENT_POLICIES: dict[str, Rule] = {
     "vitals:unwatch": Rule.any_user,
     "vitals:ack": Rule.care_team,
     "medication:taken": Rule.patient,
+    "auth:refresh": Rule.any_user,  # a fresh access token of the socket's own session
 }
 
 # Socket.IO's own lifecycle names: handled by the server, never dispatched as client events.
