@@ -20,7 +20,9 @@ from engage.config import Settings
 from engage.errors import ApiError
 from engage.errors import unavailable_error
 from engage.lib.message_layout import prepare_chat_storage
+from engage.lib.protocol_logging import log_malformed_packets_briefly
 from engage.sockets import build_socketio_server
+from engage.views.http import authorize_request
 from engage.views import BLUEPRINT_MODULES
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
     app.extensions["sio"] = sio
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).blueprint)
+    # Every request passes the route's rule in engage.policy before its view runs.
+    app.before_request(authorize_request)
 
     @app.errorhandler(ApiError)
     async def api_error(exc: ApiError):
@@ -115,6 +119,7 @@ def run_web(settings: Settings) -> None:
 
     from engage.lib.runtime import tune_garbage_collector
 
+    log_malformed_packets_briefly()  # before the Socket.IO server is built (see the module)
     asgi_app = create_asgi_app(settings)
     tune_garbage_collector(settings.gc_young_threshold)
     uvicorn.run(
