@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from datetime import datetime
 from typing import Annotated
 from typing import Literal
 
-from pydantic import AwareDatetime
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import EmailStr
@@ -17,6 +15,8 @@ from pydantic import StringConstraints
 from pydantic import field_validator
 from pydantic import model_validator
 
+from schemas.common import AwareTimestamp
+from schemas.common import CalendarDate
 from schemas.common import Name
 from schemas.common import ObjectIdStr
 from schemas.common import PhoneE164
@@ -91,7 +91,7 @@ class WeeklyWindowIn(RequestModel):
 
 
 class ExceptionIn(RequestModel):
-    date: date
+    date: CalendarDate
     closed: bool = False
     start: str | None = None
     end: str | None = None
@@ -162,8 +162,8 @@ class TestCentreCreateRequest(RequestModel):
 class DateRangeQuery(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
-    from_: date = Field(alias="from")
-    to: date
+    from_: CalendarDate = Field(alias="from")
+    to: CalendarDate
 
     @field_validator("from_", "to", mode="before")
     @classmethod
@@ -196,7 +196,7 @@ class TestCentreListQuery(RequestModel):
 class BookRequest(RequestModel):
     doctor_id: ObjectIdStr | None = None
     test_centre_id: ObjectIdStr | None = None
-    start: AwareDatetime
+    start: AwareTimestamp
     reason: ShortText | None = None
     client_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     patient_id: ObjectIdStr | None = None  # admins booking for a patient
@@ -209,7 +209,7 @@ class BookRequest(RequestModel):
 
 
 class RescheduleRequest(RequestModel):
-    start: AwareDatetime
+    start: AwareTimestamp
 
 
 class CancelRequest(RequestModel):
@@ -230,8 +230,8 @@ class WaitlistRequest(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
     doctor_id: ObjectIdStr
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: AwareTimestamp = Field(alias="from")
+    to: AwareTimestamp
 
     @model_validator(mode="after")
     def _ordered(self) -> WaitlistRequest:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 from pydantic import Field
 
+from schemas.common import AwareTimestamp
 from schemas.common import ObjectIdStr
 from schemas.common import RequestModel
 from schemas.users import PublicUserOut
@@ -42,7 +43,7 @@ class CareRelationOut(BaseModel):
 
 class AccessLogQuery(RequestModel):
     limit: int = Field(default=50, ge=1, le=200)
-    before: datetime | None = None  # the `at` of the last entry of the previous page
+    before: AwareTimestamp | None = None  # the `at` of the last entry of the previous page
 
 
 class AuditQuery(AccessLogQuery):

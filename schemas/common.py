@@ -1,7 +1,9 @@
-"""Field types shared by requests: ids, emails, phones, time zones."""
+"""Field types shared by requests: ids, emails, phones, time zones, dates and times."""
 
 from __future__ import annotations
 
+from datetime import date
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
@@ -10,6 +12,7 @@ from zoneinfo import available_timezones
 import phonenumbers
 from bson import ObjectId
 from pydantic import AfterValidator
+from pydantic import AwareDatetime
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import StringConstraints
@@ -37,6 +40,19 @@ def _e164(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Every date or time a client sends must fall in these years: far enough for birth dates and
+# long schedules, and far from datetime's limits (years 1 and 9999), so adding a day, a window
+# or a time zone offset to an accepted value can never overflow.
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+
+
+def _in_supported_years(value: date | datetime) -> date | datetime:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
 _TIMEZONES = available_timezones()
 
 
@@ -54,3 +70,6 @@ ObjectIdStr = Annotated[str, AfterValidator(_object_id)]
 PhoneE164 = Annotated[str, AfterValidator(_e164)]
 TimezoneName = Annotated[str, AfterValidator(_iana_timezone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# The only types for a date or time from outside (bodies, query strings, socket payloads).
+AwareTimestamp = Annotated[AwareDatetime, AfterValidator(_in_supported_years)]  # with a UTC offset
+CalendarDate = Annotated[date, AfterValidator(_in_supported_years)]

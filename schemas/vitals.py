@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Annotated
 from typing import Literal
 
-from pydantic import AwareDatetime
 from pydantic import BaseModel
 from pydantic import Field
 from pydantic import StringConstraints
 from pydantic import field_validator
 from pydantic import model_validator
 
+from schemas.common import AwareTimestamp
+from schemas.common import CalendarDate
 from schemas.common import ObjectIdStr
 from schemas.common import RequestModel
 
@@ -33,7 +34,7 @@ class ReadingIn(RequestModel):
     systolic: Number | None = None
     diastolic: Number | None = None
     unit: Annotated[str, StringConstraints(max_length=16)] | None = None
-    taken_at: AwareDatetime
+    taken_at: AwareTimestamp
     source: Literal["manual", "device"] = "manual"
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
@@ -49,15 +50,15 @@ class AckRequest(RequestModel):
 
 class TrendQuery(RequestModel):
     type: VitalType
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: AwareTimestamp | None = Field(default=None, alias="from")
+    to: AwareTimestamp | None = None
     bucket: Literal["hour", "day", "week"] = "day"
 
 
 class ReadingsQuery(RequestModel):
     type: VitalType | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: AwareTimestamp | None = Field(default=None, alias="from")
+    to: AwareTimestamp | None = None
     limit: int = Field(default=200, ge=1, le=1000)
 
 
@@ -126,8 +127,8 @@ class PrescriptionRequest(RequestModel):
     drug: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     dose: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     times: list[LocalTime] = Field(min_length=1, max_length=12)
-    start_date: date
-    end_date: date
+    start_date: CalendarDate
+    end_date: CalendarDate
     instructions: Annotated[str, StringConstraints(max_length=1000)] | None = None
     missed_doses_alert: int | None = Field(default=None, ge=1, le=50)
 

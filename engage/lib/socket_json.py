@@ -3,8 +3,10 @@
 python-socketio encodes and decodes every packet with json.dumps(..., separators=...) and
 json.loads, which build a new encoder or decoder per call; under chat load that was a tenth
 of the web process's time, and orjson does the same work about ten times faster. Its output
-is already compact, and integers too large for 64 bits decode as floats, so a hostile packet
-cannot make int parsing slow (the reason python-engineio guards json.loads).
+is already compact. Decoding goes through engage.lib.validation.decode_json, the decoder of
+HTTP bodies too, so packets have the same bounds on nesting and number size: a packet past
+them raises a ValueError, and python-socketio drops it (engage.lib.protocol_logging logs it
+in one line).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+
+from engage.lib.validation import decode_json
 
 JSONDecodeError = orjson.JSONDecodeError
 
@@ -22,4 +26,4 @@ def dumps(obj: Any, separators: tuple[str, str] | None = None) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    return orjson.loads(text)
+    return decode_json(text)
