@@ -23,8 +23,8 @@ from sklearn.pipeline import Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engage.assistant.intents import training_examples  # noqa: E402
-from engage.assistant.understanding import Understander  # noqa: E402
+from engage.assistant.intents import training_examples
+from engage.assistant.understanding import Understander
 
 EVAL_FILE = Path(__file__).resolve().parent / "data" / "assistant_eval.yaml"
 EMERGENCY_NUMBER = "112"

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from engage.assistant.intents import INTENTS
-from engage.assistant.intents import training_examples
-from engage.assistant.normalise import Speller
-from engage.assistant.normalise import normalise
+from engage.assistant.intents import INTENTS, training_examples
+from engage.assistant.normalise import Speller, normalise
 from engage.assistant.red_flags import red_flag_rules
-from engage.assistant.specialties import canonical_specialty
-from engage.assistant.specialties import specialty_catalogue
-from engage.assistant.understanding import Understander
-from engage.assistant.understanding import understander
+from engage.assistant.specialties import canonical_specialty, specialty_catalogue
+from engage.assistant.understanding import Understander, understander
 
 NUMBER = "112"
 

@@ -91,18 +91,18 @@ def term_present(text: str, patterns: list[re.Pattern[str]], softenable: bool) -
 
 def find_red_flags(normalised: str) -> list[str]:
     """The codes of every red-flag rule the (normalised) message fires, in rule order."""
-    fired = []
-    for rule in red_flag_rules():
-        present: dict[str, bool] = {}
+    return [rule.code for rule in red_flag_rules() if _fires(rule, normalised)]
 
-        def has(term: str, rule: RedFlagRule = rule) -> bool:
+
+def _fires(rule: RedFlagRule, normalised: str) -> bool:
+    present: dict[str, bool] = {}
+    for combination in rule.fire_when:
+        for term in combination:
             if term not in present:
                 present[term] = term_present(normalised, rule.terms[term], term in rule.mild_blocks)
-            return present[term]
-
-        if any(all(has(term) for term in combination) for combination in rule.fire_when):
-            fired.append(rule.code)
-    return fired
+        if all(present[term] for term in combination):
+            return True
+    return False
 
 
 def red_flag_label(code: str) -> str:

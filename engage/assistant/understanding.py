@@ -7,28 +7,26 @@ reply in a conversation. Pure and offline: no database, no network.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from dataclasses import field
+from dataclasses import dataclass, field
 
 from spellchecker import SpellChecker
 
-from engage.assistant.intents import IntentModel
-from engage.assistant.intents import intent_words
-from engage.assistant.intents import training_examples
-from engage.assistant.normalise import Speller
-from engage.assistant.normalise import normalise
-from engage.assistant.red_flags import find_red_flags
-from engage.assistant.red_flags import pattern_words
-from engage.assistant.specialties import mentioned_specialty
-from engage.assistant.specialties import specialty_for
-from engage.assistant.specialties import specialty_scores
-from engage.assistant.specialties import specialty_words
-from engage.assistant.triage import Triage
-from engage.assistant.triage import reports_symptom
-from engage.assistant.triage import triage_advice
-from engage.assistant.triage import triage_level
-from engage.assistant.triage import triage_words
-
+from engage.assistant.intents import IntentModel, intent_words, training_examples
+from engage.assistant.normalise import Speller, normalise
+from engage.assistant.red_flags import find_red_flags, pattern_words
+from engage.assistant.specialties import (
+    mentioned_specialty,
+    specialty_for,
+    specialty_scores,
+    specialty_words,
+)
+from engage.assistant.triage import (
+    Triage,
+    reports_symptom,
+    triage_advice,
+    triage_level,
+    triage_words,
+)
 
 ENGLISH_MIN_COUNT = 50  # rarer entries of the frequency list are mostly misspellings themselves
 # Intents under which a reported symptom still gets triage and a specialty (booking for a rash).
