@@ -9,6 +9,7 @@ first of its servers that answers, like a browser behind a load balancer.
 from __future__ import annotations
 
 import asyncio
+import collections
 import uuid
 from typing import Any
 
@@ -33,6 +34,7 @@ class ChatPeer:
         self.sent: list[str] = []  # every client_id this peer created
         self.connects = 0
         self.resends = 0
+        self.refusals: collections.Counter[str] = collections.Counter()  # error codes of refused sends
         self.sio: socketio.AsyncClient | None = None
         self._online = asyncio.Event()
         self._closing = False
@@ -142,6 +144,7 @@ class ChatPeer:
             if ack.get("ok"):
                 self._keep(ack["message"])
                 return ack["message"]
+            self.refusals[ack["error"]["code"]] += 1
             if ack["error"]["code"] not in RETRYABLE:
                 raise AssertionError(f"chat:send refused: {ack}")
             await asyncio.sleep(min(ack.get("retry_after", RETRY_WAIT_MAX), RETRY_WAIT_MAX))

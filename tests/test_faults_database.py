@@ -1,0 +1,78 @@
+"""The database restarted under a running Engage (same port, same data directory).
+
+Requests during the outage get 503 database_unavailable with Retry-After, not 500; chat sends
+waiting in the writer are refused (clients resend them) or stored, never lost; and everything
+resumes without restarting Engage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from tests.chat_peer import ChatPeer
+from tests.chat_peer import check_conversation
+from tests.clients import Api
+from tests.fault_stack import FaultStack
+from tests.fault_stack import health
+from tests.fault_stack import patient_and_doctor
+from tests.fault_stack import wait_for
+from tests.test_faults_chat import chatter
+
+
+@pytest.fixture
+async def stack(tmp_path):
+    stack = FaultStack(tmp_path).start_servers()
+    yield stack
+    stack.close()
+
+
+async def test_database_restart_answers_503_and_loses_no_chat_message(stack):
+    web = stack.start("web")
+    async with aiohttp.ClientSession() as session:
+        api = Api(session, web.url)
+        patient, doctor, cid = await patient_and_doctor(api)
+        peers = [ChatPeer(patient, cid, [web.url]), ChatPeer(doctor, cid, [web.url], "polling")]
+        for peer in peers:
+            await peer.start()
+        stop = asyncio.Event()
+        senders = [asyncio.create_task(chatter(peer, stop, at_least=40)) for peer in peers]
+        try:
+            await wait_for(lambda: _true(len(peers[0].messages) >= 20), what="chat flowing")
+            stack.stop_mongo()
+            outage = await api.get("/api/conversations", token=patient.access_token)
+            assert outage.status == 503, outage.body
+            assert outage.error_code == "database_unavailable"
+            assert int(outage.headers["Retry-After"]) > 0
+            status, body = await health(web.url)
+            assert status == 503 and body["down"] == ["mongodb"]
+            # Sends keep coming during the outage; the writer refuses them and the clients resend.
+            refused_before = sum(p.resends for p in peers)
+            await wait_for(lambda: _true(sum(p.resends for p in peers) > refused_before), timeout=30, what="refused sends")
+
+            stack.start_mongo()
+            await wait_for(lambda: _healthy(web.url), timeout=40, what="web healthy again")
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*senders), 60)
+            for peer in peers:
+                await peer.catch_up()
+            check_conversation(await peers[0].sync_all(), peers)
+            listing = await api.get("/api/conversations", token=patient.access_token)
+            assert listing.status == 200
+            assert web.process.poll() is None  # the same process throughout
+        finally:
+            stop.set()
+            for task in senders:
+                task.cancel()
+            for peer in peers:
+                await peer.close()
+
+
+async def _healthy(url: str) -> bool:
+    return (await health(url))[0] == 200
+
+
+async def _true(value: bool) -> bool:
+    return value
