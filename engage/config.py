@@ -38,11 +38,26 @@ class Settings(BaseSettings):
     cors_origins: str = ""  # comma-separated; empty means same origin only
 
     secret_key: str | None = Field(default=None, min_length=32)
-    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86400)
+    access_token_ttl_seconds: int = Field(default=900, ge=2, le=86400)
     refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=300)
+    # A refresh token presented again this soon after its rotation gets the same new pair (two
+    # tabs refreshing at once); later it is a replay and ends the session.
+    refresh_grace_seconds: float = Field(default=10.0, ge=0, le=60)
+    # A socket is told this long before its access token expires (at most half the token's
+    # life), answers with auth:refresh, or is disconnected at expiry; checked this often.
+    access_token_warning_seconds: float = Field(default=60.0, gt=0)
+    socket_expiry_scan_seconds: float = Field(default=0.5, gt=0, le=60)
 
+    # Failed logins: counted before the password is checked, per account and per client
+    # address (the peer address; X-Forwarded-For only from uvicorn's FORWARDED_ALLOW_IPS).
     login_max_failures: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
+    # argon2 runs in this many threads at most; more logins wait for one (none on the event loop).
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # Per-user limits of socket events, "event=hits/seconds" comma-separated, over the
+    # defaults in engage.actions.rate_limits.SOCKET_EVENT_LIMITS.
+    socket_event_limits: str = Field(default="", pattern=r"^\s*([\w:.-]+=\d+/\d+(\.\d+)?\s*(,\s*|$))*$")
 
     admin_email: str | None = None
     admin_password: str | None = None
