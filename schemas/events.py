@@ -43,6 +43,9 @@ from schemas.vitals import ReadingEvent
 from schemas.vitals import ReadingIn
 from schemas.vitals import ReadingOut
 from schemas.vitals import WatchRequest
+from schemas.sessions import AuthExpiringEvent
+from schemas.sessions import AuthRefreshAck
+from schemas.sessions import AuthRefreshRequest
 
 # ---- acks the handlers build by hand ----------------------------------------------------------
 
@@ -111,6 +114,7 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {
     "vitals:unwatch": ClientEvent("Stop watching a patient's vitals", WatchRequest, OkAck),
     "vitals:ack": ClientEvent("Acknowledge (and snooze) an alert", AckRequest, AlertAck),
     "medication:taken": ClientEvent("Mark a dose taken (by dose, or a prescription's current dose)", DoseTakenRequest, DoseAck),
+    "auth:refresh": ClientEvent("Extend the connection with a fresh access token of the same session (after auth:expiring)", AuthRefreshRequest, AuthRefreshAck),
 }
 
 ERROR_ACK = ErrorAck
@@ -128,6 +132,7 @@ SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "advice:ready": AdviceReadyEvent,
     "medication:dose": DoseEvent,
     "care:emergency_access": EmergencyAccessEvent,
+    "auth:expiring": AuthExpiringEvent,
 }
 
 # Socket.IO's lifecycle handlers: registered on the server, never client events.

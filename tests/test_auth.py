@@ -212,10 +212,17 @@ async def test_refresh_rotates_and_kills_the_old_token(api, make_patient):
     assert second.status == 200
 
 
+async def rotated_long_ago(refresh_token: str) -> None:
+    """Move the family's last rotation past the refresh grace (10 s): presenting it again is a replay."""
+    family = jwt.decode(refresh_token, SECRET_KEY, algorithms=["HS256"], issuer="engage")["fam"]
+    await RefreshTokenFamily.get_pymongo_collection().update_one({"family_id": family}, {"$inc": {"rotated_at": -60}})
+
+
 async def test_refresh_reuse_revokes_the_whole_family(api, make_patient, db):
     patient = await make_patient()
     rotated = await api.post("/api/auth/refresh", {"refresh_token": patient.refresh_token})
     assert rotated.status == 200
+    await rotated_long_ago(patient.refresh_token)
     reused = await api.post("/api/auth/refresh", {"refresh_token": patient.refresh_token})
     assert reused.status == 401
     assert reused.body["error"]["code"] == "refresh_token_reused"
@@ -227,11 +234,13 @@ async def test_refresh_reuse_revokes_the_whole_family(api, make_patient, db):
     assert family is not None and family.revoked and family.revoked_reason == "reuse_detected"
 
 
-async def test_other_sessions_survive_reuse_in_one_family(api, make_patient):
+async def test_other_sessions_survive_reuse_in_one_family(api, make_patient, db):
     patient = await make_patient()
     other = await login(api, patient.email)
     await api.post("/api/auth/refresh", {"refresh_token": patient.refresh_token})
-    await api.post("/api/auth/refresh", {"refresh_token": patient.refresh_token})
+    await rotated_long_ago(patient.refresh_token)
+    reused = await api.post("/api/auth/refresh", {"refresh_token": patient.refresh_token})
+    assert reused.error_code == "refresh_token_reused"
     assert (await api.post("/api/auth/refresh", {"refresh_token": other.refresh_token})).status == 200
 
 

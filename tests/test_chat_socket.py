@@ -165,7 +165,8 @@ async def test_typing_refresh_keeps_it_alive_and_false_stops_it(api, connect, ma
     await patient.call("chat:typing", {"conversation_id": pair.id, "typing": False})
     await doctor.wait_for("chat:typing", lambda e: e["typing"] is False)
     assert time.monotonic() - started < 2.5
-    assert [e["typing"] for e in doctor.received("chat:typing")] == [True] * 4 + [False]
+    # "typing" is announced at most once a second: the refreshes at 0.4 and 0.8 s are not.
+    assert [e["typing"] for e in doctor.received("chat:typing")] == [True, True, False]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

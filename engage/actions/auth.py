@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from beanie import PydanticObjectId
+from pymongo import ReturnDocument
 
 from engage import extensions
+from engage.actions.sessions import do_end_session
 from engage.config import Settings
 from engage.errors import ApiError
 from engage.lib.passwords import verify_password
@@ -25,37 +28,62 @@ from engage.models.user import User
 log = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = ApiError(401, "invalid_credentials", "The email or password is incorrect.")
+ACCOUNT_FAILURES_KEY = "engage:login-failures:{}"
+ADDRESS_FAILURES_KEY = "engage:login-failures:address:{}"
+# DECR, unless the window ended meanwhile (DECR would then create a counter that never expires).
+_UNCOUNT_ATTEMPT = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end return 0"
 
 
-def _token_pair(settings: Settings, user: User, family: RefreshTokenFamily) -> dict:
+def invalid_refresh_token() -> ApiError:
+    return ApiError(401, "invalid_refresh_token", "The refresh token is invalid or expired.")
+
+
+def _token_pair(settings: Settings, user: User, family: RefreshTokenFamily, issued_at: int) -> dict:
     assert settings.secret_key
     return {
-        "access_token": issue_access_token(settings.secret_key, str(user.id), user.role.value, settings.access_token_ttl_seconds),
-        "refresh_token": issue_refresh_token(settings.secret_key, str(user.id), family.family_id, family.current_jti, family.expires_at),
+        "access_token": issue_access_token(
+            settings.secret_key, str(user.id), user.role.value, family.family_id, issued_at, settings.access_token_ttl_seconds
+        ),
+        "refresh_token": issue_refresh_token(settings.secret_key, str(user.id), family.family_id, family.current_jti, issued_at, family.expires_at),
         "token_type": "Bearer",
         "expires_in": settings.access_token_ttl_seconds,
         "user": user_out(user),
     }
 
 
-async def do_login(settings: Settings, email: str, password: str) -> dict:
-    """Check credentials and start a new refresh-token family."""
-    email = email.strip().lower()
+async def _count_attempt(key: str, limit: int, lockout_seconds: int, what: str) -> None:
+    """Count one login attempt on a counter before any password is checked; 429 past the limit.
+
+    Counting first is what holds under parallel requests: each gets its own number from INCR."""
     redis = extensions.redis_client()
-    failures_key = f"engage:login-failures:{email}"
-    # Guessing is throttled per account, whether or not the account exists.
-    if int(await redis.get(failures_key) or 0) >= settings.login_max_failures:
-        raise ApiError(
-            429, "too_many_attempts", "Too many failed logins for this account; try again later.",
-            retry_after=max(await redis.ttl(failures_key), 1),
-        )
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, 0, ex=lockout_seconds, nx=True)  # the window starts at the first attempt
+        pipe.incr(key)
+        pipe.ttl(key)
+        _, attempts, ttl = await pipe.execute()
+    if attempts > limit:
+        raise ApiError(429, "too_many_attempts", f"Too many failed logins {what}; try again later.", retry_after=max(int(ttl), 1))
+
+
+async def do_login(settings: Settings, email: str, password: str, client_address: str | None) -> dict:
+    """Check credentials and start a new refresh-token family (a session).
+
+    Guessing is throttled per account (whether or not it exists) and per client address; only
+    attempts within both limits cost a password check."""
+    email = email.strip().lower()
+    account_key = ACCOUNT_FAILURES_KEY.format(email)
+    address_key = ADDRESS_FAILURES_KEY.format(client_address or "unknown")
+    await _count_attempt(account_key, settings.login_max_failures, settings.login_lockout_seconds, "for this account")
+    # An attempt the account limit refused checked no password: it does not count for the address.
+    await _count_attempt(address_key, settings.login_max_failures_per_address, settings.login_lockout_seconds, "from this address")
     user = await User.find_one({"email": email})
     # verify_password always costs one hash, so an unknown email takes as long as a wrong password.
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        async with redis.pipeline(transaction=True) as pipe:
-            await pipe.incr(failures_key).expire(failures_key, settings.login_lockout_seconds).execute()
+    if not await verify_password(user.password_hash if user else None, password) or user is None:
         raise INVALID_CREDENTIALS
-    await redis.delete(failures_key)
+    redis = extensions.redis_client()
+    await redis.delete(account_key)
+    # A success is not a failure: colleagues behind one address log in all day.
+    await redis.eval(_UNCOUNT_ATTEMPT, 1, address_key)
     if user.role == Role.doctor and not user.approved:
         raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
     family = RefreshTokenFamily(
@@ -65,47 +93,50 @@ async def do_login(settings: Settings, email: str, password: str) -> dict:
         expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
     await family.insert()
-    return _token_pair(settings, user, family)
+    return _token_pair(settings, user, family, int(time.time()))
 
 
 async def do_refresh(settings: Settings, refresh_token: str) -> dict:
-    """Trade a refresh token for a new pair; a token used twice revokes its whole family."""
+    """Trade a refresh token for a new pair.
+
+    The token rotated last, presented again within the grace window, gets the same new pair
+    (two tabs, a retried request); any other token used twice ends its whole session."""
     assert settings.secret_key
     try:
         claims = decode_refresh_token(settings.secret_key, refresh_token)
     except InvalidToken:
-        raise ApiError(401, "invalid_refresh_token", "The refresh token is invalid or expired.") from None
-    next_jti = new_id()
+        raise invalid_refresh_token() from None
+    now = int(time.time())
     # Atomic rotation: only the holder of the current jti wins, even under concurrent refreshes.
     rotated = await RefreshTokenFamily.get_pymongo_collection().find_one_and_update(
         {"family_id": claims.family_id, "current_jti": claims.jti, "revoked": False},
-        {"$set": {"current_jti": next_jti}, "$push": {"used_jtis": claims.jti}},
+        {"$set": {"current_jti": new_id(), "previous_jti": claims.jti, "rotated_at": now}, "$push": {"used_jtis": claims.jti}},
+        return_document=ReturnDocument.AFTER,
     )
-    if rotated is None:
+    if rotated is not None:
+        family = RefreshTokenFamily.model_validate(rotated)
+        issued_at = now
+    else:
         family = await RefreshTokenFamily.find_one({"family_id": claims.family_id})
-        if family is not None and not family.revoked and claims.jti in family.used_jtis:
-            await _revoke_family(claims.family_id, "reuse_detected")
-            log.warning("refresh token reuse detected; family %s revoked", claims.family_id)
+        if family is None or family.revoked or claims.jti not in family.used_jtis:
+            raise invalid_refresh_token()
+        in_grace = family.previous_jti == claims.jti and family.rotated_at is not None and now - family.rotated_at <= settings.refresh_grace_seconds
+        if not in_grace:
+            await do_end_session(claims.family_id, "reuse_detected")
+            log.warning("refresh token reuse detected; session %s ended", claims.family_id)
             raise ApiError(401, "refresh_token_reused", "This refresh token was already used; the session has been ended for safety.")
-        raise ApiError(401, "invalid_refresh_token", "The refresh token is invalid or expired.")
+        issued_at = family.rotated_at  # the same pair the rotation issued: issuing is deterministic
     user = await User.get(PydanticObjectId(claims.user_id))
     if user is None:
-        raise ApiError(401, "invalid_refresh_token", "The refresh token is invalid or expired.")
-    family = RefreshTokenFamily.model_validate({**rotated, "current_jti": next_jti})
-    return _token_pair(settings, user, family)
+        raise invalid_refresh_token()
+    return _token_pair(settings, user, family, issued_at)
 
 
 async def do_logout(settings: Settings, refresh_token: str) -> None:
-    """End the session the refresh token belongs to."""
+    """End the session the refresh token belongs to, and disconnect its sockets."""
     assert settings.secret_key
     try:
         claims = decode_refresh_token(settings.secret_key, refresh_token)
     except InvalidToken:
-        raise ApiError(401, "invalid_refresh_token", "The refresh token is invalid or expired.") from None
-    await _revoke_family(claims.family_id, "logout")
-
-
-async def _revoke_family(family_id: str, reason: str) -> None:
-    await RefreshTokenFamily.get_pymongo_collection().update_one(
-        {"family_id": family_id}, {"$set": {"revoked": True, "revoked_reason": reason}}
-    )
+        raise invalid_refresh_token() from None
+    await do_end_session(claims.family_id, "logout")

@@ -7,6 +7,7 @@ them): under load a check per message would otherwise cost more than storing the
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import logging
@@ -16,6 +17,7 @@ import uuid
 from redis.exceptions import NoScriptError
 
 from engage import extensions
+from engage.config import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +107,54 @@ async def hit_rate_limit(name: str, user_id: str, limit: int, window_seconds: fl
     _batcher.pending.append((f"engage:rate:{name}:{user_id}", window_seconds, limit, future))
     _batcher.wakeup.set()
     return await future
+
+
+# Per-user limits of socket events, as (hits, seconds), shared by the user's sockets on every
+# web process; ENGAGE_SOCKET_EVENT_LIMITS overrides them. Events not named get the default.
+SOCKET_EVENT_LIMITS: dict[str, tuple[int, float]] = {
+    "chat:typing": (20, 10),  # a browser sends one every 3 s while typing, plus the stops
+    "chat:read": (60, 10),
+    "chat:sync": (30, 10),
+    "schedule:watch": (30, 60),
+    "schedule:unwatch": (30, 60),
+    "vitals:submit": (60, 60),  # one reading each; a device with a backlog posts it to /api/vitals
+    "vitals:watch": (30, 60),
+    "vitals:unwatch": (30, 60),
+    "vitals:ack": (30, 60),
+    "medication:taken": (30, 60),
+    "auth:refresh": (10, 60),
+}
+DEFAULT_SOCKET_EVENT_LIMIT = (60, 10)
+# chat:send is limited by its action (ENGAGE_CHAT_RATE_LIMIT): a retry of a message that was
+# stored must still get the original back, over the limit or not.
+LIMITED_BY_THEIR_ACTION = frozenset({"chat:send"})
+
+
+@functools.lru_cache(maxsize=8)
+def _overrides(setting: str) -> dict[str, tuple[int, float]]:
+    overrides: dict[str, tuple[int, float]] = {}
+    for part in setting.split(","):
+        if part.strip():
+            event, _, rate = part.strip().partition("=")
+            hits, _, seconds = rate.partition("/")
+            overrides[event.strip()] = (int(hits), float(seconds))
+    return overrides
+
+
+def socket_event_limit(event: str) -> tuple[int, float] | None:
+    """(hits, seconds) allowed per user for a socket event, or None when its action limits it."""
+    if event in LIMITED_BY_THEIR_ACTION:
+        return None
+    overrides = _overrides(get_settings().socket_event_limits)
+    return overrides.get(event) or SOCKET_EVENT_LIMITS.get(event) or DEFAULT_SOCKET_EVENT_LIMIT
+
+
+async def hit_socket_event_limit(event: str, user_id: str) -> float | None:
+    """Count one socket event of a user: None when within its limit, else the seconds to wait."""
+    limit = socket_event_limit(event)
+    if limit is None:
+        return None
+    hits, seconds = limit
+    if await hit_rate_limit(f"socket:{event}", user_id, hits, seconds):
+        return None
+    return seconds

@@ -3,6 +3,11 @@
 A sorted set holds "conversation|typer|other" members scored by their expiry time. Every web
 process sweeps it; ZREM decides which process announces an expiry, so it is announced once
 even with several sweepers, and a typer whose process died still expires.
+
+What the other side is told is throttled: "typing" at most once a second per typer and
+conversation (a gate key that SET NX takes for a second), and a stop only after a "typing" it
+was told (the announced key, which DEL hands to one caller). A client flooding typing events
+thus costs its contact at most a start and a stop per second.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ log = logging.getLogger(__name__)
 
 TYPING_KEY = "engage:chat:typing"
 SOCKET_TYPING_KEY = "engage:chat:typing:sid:{}"  # conversations a socket is typing in
+ANNOUNCE_GATE_KEY = "engage:chat:typing:gate:{}"  # held for a second after a "typing" announcement
+ANNOUNCED_KEY = "engage:chat:typing:told:{}"  # the other side was told "typing" and not yet the stop
+ANNOUNCE_INTERVAL_MS = 1000
 
 
 def _member(conversation_id: str, user_id: str, other_id: str) -> str:
@@ -31,8 +39,17 @@ async def _announce(conversation_id: str, user_id: str, other_id: str, typing: b
     await publish_to_users("chat:typing", TypingEvent(conversation_id=conversation_id, user_id=user_id, typing=typing), [other_id])
 
 
+async def _announce_stop(member: str) -> bool:
+    """Tell the other side a typer stopped, if it was told they started (once, whoever asks)."""
+    if await extensions.redis_client().delete(ANNOUNCED_KEY.format(member)):
+        await _announce(*member.split("|"), typing=False)
+        return True
+    return False
+
+
 async def check_set_typing(user_id: str, sid: str, conversation_id: str, typing: bool) -> None:
-    """Start (or refresh) or stop typing in a conversation; the other participant is told."""
+    """Start (or refresh) or stop typing in a conversation; the other participant is told, at
+    most once a second."""
     pair = await access_participants(conversation_id, user_id)
     other_id = other_participant(pair, user_id)
     member = _member(conversation_id, user_id, other_id)
@@ -43,10 +60,13 @@ async def check_set_typing(user_id: str, sid: str, conversation_id: str, typing:
             pipe.zadd(TYPING_KEY, {member: time.time() + ttl})
             pipe.sadd(SOCKET_TYPING_KEY.format(sid), member)
             pipe.expire(SOCKET_TYPING_KEY.format(sid), int(ttl * 2) + 1)
-            await pipe.execute()
-    else:
-        await redis.zrem(TYPING_KEY, member)
-    await _announce(conversation_id, user_id, other_id, typing)
+            pipe.set(ANNOUNCE_GATE_KEY.format(member), 1, px=ANNOUNCE_INTERVAL_MS, nx=True)
+            *_, gate = await pipe.execute()
+        if gate:
+            await redis.set(ANNOUNCED_KEY.format(member), 1, ex=int(ttl * 2) + 1)
+            await _announce(conversation_id, user_id, other_id, True)
+    elif await redis.zrem(TYPING_KEY, member):
+        await _announce_stop(member)
 
 
 async def stop_typing_of_socket(sid: str) -> None:
@@ -58,7 +78,7 @@ async def stop_typing_of_socket(sid: str) -> None:
     for raw in members:
         member = raw.decode() if isinstance(raw, bytes) else raw
         if await redis.zrem(TYPING_KEY, member):
-            await _announce(*member.split("|"), typing=False)
+            await _announce_stop(member)
 
 
 async def expire_typing(now: float | None = None) -> int:
@@ -68,8 +88,7 @@ async def expire_typing(now: float | None = None) -> int:
     count = 0
     for raw in due:
         member = raw.decode() if isinstance(raw, bytes) else raw
-        if await redis.zrem(TYPING_KEY, member):  # only one sweeper wins each member
-            await _announce(*member.split("|"), typing=False)
+        if await redis.zrem(TYPING_KEY, member) and await _announce_stop(member):  # only one sweeper wins each member
             count += 1
     return count
 

@@ -26,7 +26,7 @@ async def do_register_user(request: RegisterRequest) -> User:
         raise ApiError(422, "weak_password", problem, field="password")
     user = User(
         email=email,
-        password_hash=hash_password(request.password),
+        password_hash=await hash_password(request.password),
         name=request.name,
         role=Role(request.role),
         approved=request.role != "doctor",
@@ -66,7 +66,7 @@ async def ensure_admin(email: str, password: str) -> User | None:
     existing = await User.find_one({"email": email})
     if existing is not None:
         return None
-    admin = User(email=email, password_hash=hash_password(password), name="Administrator", role=Role.admin)
+    admin = User(email=email, password_hash=await hash_password(password), name="Administrator", role=Role.admin)
     try:
         await admin.insert()
     except DuplicateKeyError:  # another web process created it first

@@ -183,12 +183,19 @@ async def do_store_readings(patient_id: PydanticObjectId, readings: list[tuple[i
     return out
 
 
+WATCH_AUDIT_WINDOW_SECONDS = 300
+
+
 async def check_watch_patient(user_id: str, role: str, patient_id: str) -> dict[str, Any]:
     """May this user watch the patient's live vitals? Returns the open alerts and latest readings."""
     if role == Role.admin.value:
         raise forbidden("Only the patient and their doctors can watch these vitals.")
     patient = await access_patient_data(user_id, role, patient_id)
-    await record_health_data_access(user_id, role, patient_id, "vitals.watch", "vitals")
+    # Watching again within the window (a reconnect, another tab, a client in a loop) is the
+    # same access: one audit entry, not one per call. SET NX picks one caller on any process.
+    dedupe_key = f"engage:audit:vitals-watch:{user_id}:{patient_id}"
+    if await extensions.redis_client().set(dedupe_key, 1, ex=WATCH_AUDIT_WINDOW_SECONDS, nx=True):
+        await record_health_data_access(user_id, role, patient_id, "vitals.watch", "vitals")
     alerts = await VitalAlert.find({"patient_id": patient.id, "status": {"$in": ACTIVE_STATUSES}}).sort(-VitalAlert.opened_at).to_list()
     # A bounded window: secantus sorts every match before applying a limit.
     since = utcnow() - timedelta(days=2)

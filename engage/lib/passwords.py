@@ -1,10 +1,20 @@
-"""Password hashing (argon2id through argon2-cffi) and the strength rule."""
+"""Password hashing (argon2id through argon2-cffi) and the strength rule.
+
+argon2 is CPU-bound and synchronous: on the event loop a handful of parallel logins stall every
+socket of the process. Hashing and verifying run in a small thread pool instead (argon2-cffi
+releases the GIL), sized by ENGAGE_PASSWORD_HASH_CONCURRENCY; extra requests wait their turn.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
+
+from engage.config import get_settings
 
 PASSWORD_RULE = "Passwords must be 10 to 128 characters and contain at least one letter and one digit."
 
@@ -24,13 +34,28 @@ def password_problem(password: str, email: str | None = None) -> str | None:
     return None
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+_pool: ThreadPoolExecutor | None = None
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when the password matches; always spends one argon2 verification."""
+def _hashing_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=get_settings().password_hash_concurrency, thread_name_prefix="engage-argon2")
+    return _pool
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    """The argon2id hash of a password, computed off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing_pool(), _hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when the password matches; always spends one argon2 verification, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing_pool(), _verify, password_hash, password)

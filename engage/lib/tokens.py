@@ -1,12 +1,16 @@
-"""JWTs (PyJWT, HS256): short-lived access tokens and rotating refresh tokens."""
+"""JWTs (PyJWT, HS256): short-lived access tokens and rotating refresh tokens.
+
+Both carry the session (refresh-token family) id as "fam": an access token is only as good as
+its session, so ending the session refuses its access tokens and disconnects their sockets.
+Issuing is deterministic for a given issue time, which lets a refresh repeated within the
+grace window get exactly the pair the first one got.
+"""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
 
 import jwt
 
@@ -18,6 +22,9 @@ ISSUER = "engage"
 class AccessClaims:
     user_id: str
     role: str
+    family_id: str
+    issued_at: int
+    expires_at: int
 
 
 @dataclass(frozen=True)
@@ -35,14 +42,13 @@ def new_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def issue_access_token(secret: str, user_id: str, role: str, ttl_seconds: int) -> str:
-    now = datetime.now(UTC)
-    claims = {"sub": user_id, "role": role, "typ": "access", "iss": ISSUER, "iat": now, "exp": now + timedelta(seconds=ttl_seconds)}
+def issue_access_token(secret: str, user_id: str, role: str, family_id: str, issued_at: int, ttl_seconds: int) -> str:
+    claims = {"sub": user_id, "role": role, "fam": family_id, "typ": "access", "iss": ISSUER, "iat": issued_at, "exp": issued_at + ttl_seconds}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def issue_refresh_token(secret: str, user_id: str, family_id: str, jti: str, expires_at: datetime) -> str:
-    claims = {"sub": user_id, "fam": family_id, "jti": jti, "typ": "refresh", "iss": ISSUER, "iat": datetime.now(UTC), "exp": expires_at}
+def issue_refresh_token(secret: str, user_id: str, family_id: str, jti: str, issued_at: int, expires_at: datetime) -> str:
+    claims = {"sub": user_id, "fam": family_id, "jti": jti, "typ": "refresh", "iss": ISSUER, "iat": issued_at, "exp": expires_at}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -60,7 +66,13 @@ def _decode(secret: str, token: str, typ: str) -> dict:
 
 def decode_access_token(secret: str, token: str) -> AccessClaims:
     claims = _decode(secret, token, "access")
-    return AccessClaims(user_id=str(claims["sub"]), role=str(claims.get("role", "")))
+    # A token that names no session could never be ended by a logout: not ours.
+    if not claims.get("fam") or not isinstance(claims.get("iat"), int):
+        raise InvalidToken("access token without a session")
+    return AccessClaims(
+        user_id=str(claims["sub"]), role=str(claims.get("role", "")), family_id=str(claims["fam"]),
+        issued_at=int(claims["iat"]), expires_at=int(claims["exp"]),
+    )
 
 
 def decode_refresh_token(secret: str, token: str) -> RefreshClaims:

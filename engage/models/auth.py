@@ -18,6 +18,10 @@ class RefreshTokenFamily(Document):
     user_id: PydanticObjectId
     current_jti: str
     used_jtis: list[str] = Field(default_factory=list)
+    # The last rotation: the jti it retired and when (epoch seconds, the new pair's "iat").
+    # Presenting previous_jti again within the grace window re-issues that same pair.
+    previous_jti: str | None = None
+    rotated_at: int | None = None
     revoked: bool = False
     revoked_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -6,13 +6,72 @@ Each capability module defines register(sio) and is listed in SOCKET_MODULES.
 from __future__ import annotations
 
 import importlib
+import logging
+from typing import Any
 
 import socketio
 from engineio.payload import Payload
+from socketio import packet
 
 from engage import extensions
+from engage.actions.rate_limits import hit_socket_event_limit
 from engage.config import Settings
 from engage.lib import socket_json
+from engage.policy import RESERVED_EVENTS
+
+log = logging.getLogger(__name__)
+
+
+class EngageSocketServer(socketio.AsyncServer):
+    """python-socketio's server with two checks before any event handler runs.
+
+    - A client's event named like a lifecycle handler (connect, disconnect, connect_error) is
+      refused: python-socketio would dispatch it to that handler, letting a client re-run
+      connect with another user's token or "disconnect" while connected. Logged once a socket.
+    - Every event counts against the user's per-event limit (engage.actions.rate_limits),
+      shared by the user's sockets on every process; past it the ack is rate_limited.
+
+    Both hook python-socketio 5.x's packet dispatch (_handle_event, _handle_event_internal).
+    """
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: list) -> None:
+        if data and data[0] in RESERVED_EVENTS:
+            await self._refuse_reserved(eio_sid, namespace or "/", id, str(data[0]))
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _handle_event_internal(self, server: socketio.AsyncServer, sid: str, eio_sid: str, data: list, namespace: str, id: int | None) -> None:
+        event = data[0]
+        if event in self.handlers.get(namespace, {}):  # unknown events are ignored anyway
+            try:
+                session = await self.get_session(sid, namespace)
+            except KeyError:
+                return  # it disconnected meanwhile
+            retry_after = await hit_socket_event_limit(event, session["user_id"]) if "user_id" in session else None
+            if retry_after is not None:
+                await self._ack(eio_sid, namespace, id, {
+                    "ok": False,
+                    "error": {"code": "rate_limited", "message": f"Too many {event} events; wait a little.", "retry_after": retry_after},
+                    "retry_after": retry_after,
+                })
+                return
+        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+
+    async def _refuse_reserved(self, eio_sid: str, namespace: str, id: int | None, event: str) -> None:
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not self.manager.is_connected(sid, namespace):
+            return
+        async with self.session(sid, namespace) as session:
+            if not session.get("reserved_event_logged"):
+                session["reserved_event_logged"] = True
+                log.warning("socket %s (user %s) sent the reserved event name %r; ignored (logged once per socket)", sid, session.get("user_id"), event)
+        await self._ack(eio_sid, namespace, id, {
+            "ok": False, "error": {"code": "reserved_event", "message": f"'{event}' is reserved by Socket.IO and cannot be sent as an event."},
+        })
+
+    async def _ack(self, eio_sid: str, namespace: str, id: int | None, body: dict[str, Any]) -> None:
+        if id is not None:
+            await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[body]))
 
 SOCKET_MODULES = [
     "engage.sockets.connection",
@@ -25,7 +84,7 @@ SOCKET_MODULES = [
 def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
     # python-engineio keeps this limit on the class only; a web process serves one server.
     Payload.max_decode_packets = settings.polling_max_packets
-    sio = socketio.AsyncServer(
+    sio = EngageSocketServer(
         async_mode="asgi",
         client_manager=extensions.socketio_manager(settings),
         json=socket_json,

@@ -1,4 +1,5 @@
-"""Connect and disconnect: authenticate with the access token, join the user's room."""
+"""Connect, disconnect and auth:refresh: a socket is its user's for as long as its session and
+access token last (engage.actions.sessions)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ from typing import Any
 import socketio
 from socketio.exceptions import ConnectionRefusedError
 
+from engage import web
+from engage.actions.sessions import SocketDeadlines
+from engage.actions.sessions import access_session_user
+from engage.actions.sessions import check_socket_refresh
+from engage.actions.sessions import do_bind_socket
+from engage.actions.sessions import do_unbind_socket
 from engage.config import get_settings
-from engage.events import user_room
-from engage.lib.tokens import InvalidToken
-from engage.lib.tokens import decode_access_token
-from engage.lib.users import access_user
 from engage.errors import ApiError
+from engage.events import user_room
+from engage.lib.users import check_may_act
+from engage.lib.validation import parse_model
+from engage.sockets.handlers import SocketUser
+from engage.sockets.handlers import socket_handler
+from schemas.sessions import AuthRefreshRequest
 
 log = logging.getLogger(__name__)
 
@@ -23,28 +32,57 @@ disconnect_hooks: list = []
 
 
 def register(sio: socketio.AsyncServer) -> None:
+    deadlines = SocketDeadlines(sio)
+    web.serving_tasks.append(deadlines.run_forever)
+    handler = socket_handler(sio)
+
     @sio.event
     async def connect(sid: str, environ: dict, auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        settings = get_settings()
         try:
-            claims = decode_access_token(settings.secret_key or "", token)
-            user = await access_user(claims.user_id)
-        except (InvalidToken, ApiError):
+            user, claims = await access_session_user(token)
+            check_may_act(user)
+        except ApiError:
             raise ConnectionRefusedError("unauthorized") from None
-        await sio.save_session(sid, {"user_id": str(user.id), "role": user.role.value})
+        await sio.save_session(
+            sid, {"user_id": str(user.id), "role": user.role.value, "family_id": claims.family_id, "expires_at": claims.expires_at}
+        )
+        if not await do_bind_socket(claims.family_id, sid):
+            raise ConnectionRefusedError("unauthorized")  # the session ended while we connected
+        deadlines.track(sid, claims, get_settings().access_token_warning_seconds)
         await sio.enter_room(sid, user_room(str(user.id)))
         for hook in connect_hooks:
             await hook(sio, sid, str(user.id), user.role.value)
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
+        deadlines.forget(sid)
         try:
             session = await sio.get_session(sid)
         except KeyError:
             return
+        if "family_id" not in session:
+            return  # refused at connect
+        try:
+            await do_unbind_socket(session["family_id"], sid)
+        except Exception:
+            log.exception("forgetting a socket of a session failed")
         for hook in disconnect_hooks:
             try:
                 await hook(sio, sid, session["user_id"], session["role"])
             except Exception:
                 log.exception("disconnect hook failed")
+
+    @sio.on("auth:refresh")
+    @handler
+    async def auth_refresh(user: SocketUser, sid: str, data: Any) -> dict[str, Any]:
+        request = parse_model(AuthRefreshRequest, data)
+        claims = await check_socket_refresh(user.user_id, user.family_id, request.token)
+        async with sio.session(sid) as session:
+            extended = claims.expires_at > session["expires_at"]
+            if extended:
+                session["expires_at"] = claims.expires_at
+            expires_at = session["expires_at"]
+        if extended:
+            deadlines.track(sid, claims, get_settings().access_token_warning_seconds)
+        return {"expires_at": expires_at}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +21,15 @@ log = logging.getLogger(__name__)
 class SocketUser:
     user_id: str
     role: str
+    family_id: str  # the session (refresh-token family) that opened the socket
 
 
 async def socket_user(sio: socketio.AsyncServer, sid: str) -> SocketUser:
     session = await sio.get_session(sid)
-    return SocketUser(user_id=session["user_id"], role=session["role"])
+    # The expiry scan disconnects an expired socket within a moment; until then it may do nothing.
+    if session["expires_at"] <= time.time():
+        raise ApiError(401, "invalid_token", "The access token of this connection expired; send auth:refresh or reconnect.")
+    return SocketUser(user_id=session["user_id"], role=session["role"], family_id=session["family_id"])
 
 
 Handler = Callable[[SocketUser, str, Any], Awaitable[dict[str, Any] | None]]

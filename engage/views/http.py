@@ -10,13 +10,10 @@ from quart import current_app
 from quart import g
 from quart import request
 
-from engage.config import get_settings
+from engage.actions.sessions import access_session_user
 from engage.errors import ApiError
 from engage.errors import forbidden
 from engage.errors import unauthorized
-from engage.lib.tokens import InvalidToken
-from engage.lib.tokens import decode_access_token
-from engage.lib.users import access_user
 from engage.lib.users import check_may_act
 from engage.lib.validation import parse_json_bytes
 from engage.lib.validation import parse_model
@@ -56,11 +53,8 @@ async def authenticated_user() -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise unauthorized("Send an access token as 'Authorization: Bearer <token>'.")
-    try:
-        claims = decode_access_token(get_settings().secret_key or "", token.strip())
-        user = await access_user(claims.user_id)
-    except (InvalidToken, ApiError):
-        raise ApiError(401, "invalid_token", "The access token is invalid or expired.") from None
+    # 401 invalid_token for a bad or expired token, or one whose session ended (logout).
+    user, _ = await access_session_user(token.strip())
     check_may_act(user)
     return user
 
