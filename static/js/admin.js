@@ -1,8 +1,9 @@
-// The admin page (/admin): doctor approvals, clinics, the notification outbox, statistics.
+// The admin page (/admin): doctor approvals, clinics, the notification outbox, statistics, the audit log.
 
 import { boot } from "./shell.js";
 import { h, clear, errorBox, showError, busy, toast, formatDateTime } from "./ui.js";
 import { renderClinics, renderOutbox, renderStats } from "./admin_more.js";
+import { renderAudit } from "./care.js";
 
 async function renderApprovals(panel, ctx) {
   const { api } = ctx;
@@ -41,5 +42,6 @@ boot({
     { name: "clinics", label: "Clinics", render: renderClinics, onShow: (ctx) => ctx.clinics?.refresh() },
     { name: "outbox", label: "Outbox", render: renderOutbox, onShow: (ctx) => ctx.outbox?.refresh() },
     { name: "stats", label: "Statistics", render: renderStats, onShow: (ctx) => ctx.stats?.refresh() },
+    { name: "audit", label: "Audit log", render: renderAudit, onShow: (ctx) => ctx.audit?.refresh() },
   ],
 });

@@ -6,6 +6,7 @@ import { ChatPanel } from "./chat.js";
 import { h, clear } from "./ui.js";
 import { PatientContext, renderAlerts } from "./vitals.js";
 import { renderSchedule, renderAvailability } from "./schedule.js";
+import { renderEmergencyAccess } from "./care.js";
 
 async function renderQueue(panel, ctx) {
   const chatRoot = h("div", { class: "queue" });
@@ -31,5 +32,6 @@ boot({
     { name: "alerts", label: "Alerts", render: renderAlerts, eager: true, onShow: (ctx) => ctx.alerts?.refresh() },
     { name: "schedule", label: "Today", render: renderSchedule, onShow: (ctx) => ctx.schedule?.refresh() },
     { name: "availability", label: "Availability", render: renderAvailability },
+    { name: "emergency", label: "Emergency access", render: renderEmergencyAccess },
   ],
 });

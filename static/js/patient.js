@@ -6,6 +6,7 @@ import { h, clear, errorBox, busy } from "./ui.js";
 import { renderBooking, renderAppointments } from "./booking.js";
 import { renderPatientVitals, renderAdvice, renderMedications } from "./vitals.js";
 import { renderPreferences } from "./preferences.js";
+import { renderPrivacy } from "./care.js";
 
 async function renderMessages(panel, ctx) {
   const chat = new ChatPanel({ root: panel, api: ctx.api, live: ctx.live, me: ctx.me, title: "Conversations" });
@@ -36,5 +37,6 @@ boot({
     { name: "advice", label: "Advice", render: renderAdvice, onShow: (ctx) => ctx.advice?.refresh() },
     { name: "medications", label: "Medications", render: renderMedications, onShow: (ctx) => ctx.medications?.refresh() },
     { name: "settings", label: "Preferences", render: renderPreferences },
+    { name: "privacy", label: "Privacy", render: renderPrivacy, onShow: (ctx) => ctx.privacy?.refresh() },
   ],
 });
