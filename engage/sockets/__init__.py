@@ -17,7 +17,11 @@ from engage import extensions
 from engage.actions.rate_limits import hit_socket_event_limit
 from engage.config import Settings
 from engage.lib import socket_json
+from engage.errors import ApiError
+from engage.errors import forbidden
 from engage.policy import RESERVED_EVENTS
+from engage.policy import NoPolicy
+from engage.policy import event_rule
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +32,12 @@ class EngageSocketServer(socketio.AsyncServer):
     - A client's event named like a lifecycle handler (connect, disconnect, connect_error) is
       refused: python-socketio would dispatch it to that handler, letting a client re-run
       connect with another user's token or "disconnect" while connected. Logged once a socket.
+    - The event's rule in engage.policy must admit the user's role (the object-level part of the
+      rule is the action's to check); an event the table does not name is refused.
     - Every event counts against the user's per-event limit (engage.actions.rate_limits),
       shared by the user's sockets on every process; past it the ack is rate_limited.
 
-    Both hook python-socketio 5.x's packet dispatch (_handle_event, _handle_event_internal).
+    All hook python-socketio 5.x's packet dispatch (_handle_event, _handle_event_internal).
     """
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: list) -> None:
@@ -47,6 +53,10 @@ class EngageSocketServer(socketio.AsyncServer):
                 session = await self.get_session(sid, namespace)
             except KeyError:
                 return  # it disconnected meanwhile
+            refusal = event_refusal(event, session.get("role"))
+            if refusal is not None:
+                await self._ack(eio_sid, namespace, id, refusal.to_ack())
+                return
             retry_after = await hit_socket_event_limit(event, session["user_id"]) if "user_id" in session else None
             if retry_after is not None:
                 await self._ack(eio_sid, namespace, id, {
@@ -72,6 +82,18 @@ class EngageSocketServer(socketio.AsyncServer):
     async def _ack(self, eio_sid: str, namespace: str, id: int | None, body: dict[str, Any]) -> None:
         if id is not None:
             await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[body]))
+
+def event_refusal(event: str, role: str | None) -> ApiError | None:
+    """Why engage.policy refuses this event to this role, or None."""
+    try:
+        spec = event_rule(event)
+    except NoPolicy:
+        log.error("socket event %s has no access rule in engage.policy; refused", event)
+        return ApiError(403, "no_policy", "This event declares no access rule.")
+    if spec.roles is not None and role not in spec.roles:
+        return forbidden()
+    return None
+
 
 SOCKET_MODULES = [
     "engage.sockets.connection",
