@@ -78,7 +78,7 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/fhir/")):
             # Health data must not linger in shared or browser caches.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from engage.models.audit import AuditEvent
+from tests.clients import Api
+from tests.conftest import login
+from tests.conftest import register
+from tests.servers import start_engage
 from tests.vitals_helpers import ago
 from tests.vitals_helpers import bp
 from tests.vitals_helpers import relate
@@ -61,3 +67,42 @@ async def test_observation_access_is_limited_to_the_care_team(api, make_patient,
     assert resp.status == 422 and resp.body["error"]["field"] == "patient"
     resp = await api.get("/fhir/Observation", token=patient.access_token)
     assert resp.status == 422
+
+
+async def fhir_bundle_text(api, patient, **headers) -> tuple[object, str]:
+    assert (await api.post("/api/vitals", vital("heart_rate", 61), token=patient.access_token)).status == 201
+    resp = await api.get("/fhir/Observation", params={"patient": patient.id}, token=patient.access_token, headers=headers)
+    assert resp.status == 200, resp.body
+    return resp, json.dumps(resp.body)
+
+
+async def test_fhir_responses_are_never_cached(api, make_patient):
+    resp, _ = await fhir_bundle_text(api, await make_patient())
+    assert resp.headers.get("Cache-Control") == "no-store"
+    refused = await api.get("/fhir/Observation", params={"patient": "x"}, token=(await make_patient()).access_token)
+    assert refused.status == 422 and refused.headers.get("Cache-Control") == "no-store"
+
+
+async def test_fhir_urls_never_come_from_the_host_header(api, make_patient):
+    """Without ENGAGE_PUBLIC_URL the Bundle's URLs are relative; a forged Host is echoed nowhere."""
+    resp, text = await fhir_bundle_text(api, await make_patient(), Host="evil.example")
+    assert "evil.example" not in text and "evil.example" not in json.dumps(resp.headers)
+    bundle = Bundle.model_validate(resp.body)
+    assert bundle.link[0].url.startswith("/fhir/Observation?patient=")
+    assert all(entry.fullUrl.startswith("/fhir/Observation/") for entry in bundle.entry)
+
+
+async def test_fhir_urls_come_from_the_public_url(engage_environment, tmp_root, http_session):
+    """With ENGAGE_PUBLIC_URL set, every URL in the Bundle is absolute on it, whatever the Host."""
+    public = "https://engage.example.org"
+    proc = start_engage("web", {**engage_environment, "ENGAGE_PUBLIC_URL": public + "/"}, tmp_root)
+    try:
+        api = Api(http_session, proc.url)
+        patient = await login(api, (await register(api, "patient"))["email"])
+        resp, text = await fhir_bundle_text(api, patient, Host="evil.example")
+        assert "evil.example" not in text
+        bundle = Bundle.model_validate(resp.body)
+        assert bundle.link[0].url == f"{public}/fhir/Observation?patient={patient.id}"
+        assert [entry.fullUrl for entry in bundle.entry] == [f"{public}/fhir/Observation/{entry.resource.id}" for entry in bundle.entry]
+    finally:
+        proc.stop()

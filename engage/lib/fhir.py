@@ -62,6 +62,7 @@ def observation(reading: VitalReading) -> dict[str, Any]:
 
 
 def searchset(readings: list[VitalReading], total: int, self_url: str, base_url: str) -> dict[str, Any]:
+    """A searchset Bundle; base_url is ENGAGE_PUBLIC_URL, or "" for relative references."""
     return {
         "resourceType": "Bundle",
         "type": "searchset",

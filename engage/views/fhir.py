@@ -6,6 +6,7 @@ from quart import Blueprint
 from quart import request
 
 from engage.actions.vitals import check_read_patient_data
+from engage.config import get_settings
 from engage.lib.fhir import searchset
 from engage.models.vitals import VitalReading
 from engage.views.http import current_user
@@ -25,6 +26,10 @@ async def observations():
     filters = {"patient_id": patient.id}
     rows = await VitalReading.find(filters).sort(-VitalReading.taken_at).limit(query.count).to_list()
     total = await VitalReading.find(filters).count()
-    base = request.host_url.rstrip("/")
-    body = searchset(rows, total, request.url, base)
+    # Absolute URLs only from the configured public URL, never from the Host header a client
+    # controls; without one, relative references.
+    public_url = get_settings().public_url
+    base = public_url.rstrip("/") if public_url else ""
+    query_string = request.query_string.decode("ascii", "replace")
+    body = searchset(rows, total, base + request.path + (f"?{query_string}" if query_string else ""), base)
     return body, 200, {"Content-Type": FHIR_JSON}

@@ -15,10 +15,11 @@ STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 blueprint = Blueprint("pages", __name__)
 
-# Same-origin scripts only; sockets to this origin. Chart.js draws on canvas, no inline styles needed.
+# Same-origin scripts only. Chart.js draws on canvas, no inline styles needed. connect-src 'self'
+# also covers websockets to this origin (CSP3; `ws: wss:` would let a script reach any host).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
 
