@@ -13,6 +13,8 @@ import socketio
 
 from engage.actions.sessions import do_end_user_sessions
 from engage.models.auth import RefreshTokenFamily
+from tests.browser import browser  # noqa: F401
+from tests.browser import open_page  # noqa: F401
 from tests.clients import Api
 from tests.clients import RecordingClient
 from tests.conftest import login
@@ -197,3 +199,20 @@ async def test_ending_every_session_of_a_user_disconnects_all_their_sockets(api,
     assert untouched.sio.connected
     for account in (patient, second):
         assert (await api.post("/api/auth/refresh", {"refresh_token": account.refresh_token})).status == 401
+
+
+async def test_the_browser_app_keeps_its_socket_past_the_token_expiry(short_web, open_page, make_patient):  # noqa: F811
+    """The patient app answers auth:expiring by itself: the same connection outlives two tokens."""
+    patient = await make_patient()
+    page = await open_page(base_url=short_web.url)
+    await page.login("/", patient.email)
+    await page.wait_socket()
+    socket_id = await page.page.evaluate("window.engageLive.socket.id")
+    until = time.time() + 2 * SHORT_TTL + 1
+
+    async def two_tokens_later() -> bool:
+        return time.time() > until
+
+    await wait_until(two_tokens_later, 3 * SHORT_TTL)
+    assert await page.page.evaluate("window.engageLive.connected")
+    assert await page.page.evaluate("window.engageLive.socket.id") == socket_id

@@ -52,7 +52,24 @@ export class Session {
   }
 
   get user() { return this.data?.user || null; }
-  get accessToken() { return this.data?.access_token || null; }
+  get accessToken() { this.adoptNewerTokens(); return this.data?.access_token || null; }
+
+  // Another tab of this app rotated the tokens: use its pair (ours is spent) instead of
+  // presenting a used refresh token, which after the server's 10 s grace ends the session.
+  adoptNewerTokens() {
+    let stored = null;
+    try { stored = JSON.parse(localStorage.getItem(this.key) || "null"); } catch { stored = null; }
+    if (stored?.refresh_token && this.data && stored.refresh_token !== this.data.refresh_token) this.data = stored;
+  }
+
+  // An access token that the server will accept for a while: a newer one from another tab if
+  // there is one, else a refresh.
+  async freshAccessToken() {
+    const before = this.data?.access_token;
+    this.adoptNewerTokens();
+    if (this.data?.access_token && this.data.access_token !== before) return this.data.access_token;
+    return this.refresh();
+  }
 
   save(pair) {
     this.data = { access_token: pair.access_token, refresh_token: pair.refresh_token, user: pair.user };
@@ -71,6 +88,7 @@ export class Session {
   refresh() {
     if (!this.data?.refresh_token) return Promise.reject(new ApiError(401, { code: "invalid_refresh_token" }));
     if (!this.refreshing) {
+      this.adoptNewerTokens();
       const token = this.data.refresh_token;
       this.refreshing = rawRequest("POST", "/api/auth/refresh", { refresh_token: token })
         .then((pair) => { this.save(pair); return pair.access_token; })

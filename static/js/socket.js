@@ -1,5 +1,9 @@
 // The Socket.IO connection: token auth, transports, the "reconnecting…" banner, acks as promises.
 //
+// A connection lasts as long as its access token: the server sends auth:expiring about a minute
+// before the token expires, and this answers auth:refresh with a fresh token of the same session
+// (or the server disconnects at expiry, and the reconnect below logs in again with a refresh).
+//
 // Transports: by default the client starts on HTTP long-polling and upgrades to a websocket
 // when it can, so a network that blocks websockets still carries everything over polling.
 // `?transport=polling` or `?transport=websocket` in the page URL forces one of them.
@@ -31,6 +35,17 @@ export class Live {
     this.socket.on("connect", () => this.onConnect());
     this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
     this.socket.on("connect_error", (err) => this.onConnectError(err));
+    this.socket.on("auth:expiring", () => this.extend());
+  }
+
+  // A fresh access token for this connection, before the server drops it at expiry.
+  async extend() {
+    try {
+      const token = await this.session.freshAccessToken();
+      await this.call("auth:refresh", { token });
+    } catch {
+      // Session over or the server refused: the disconnect at expiry leads to the reconnect path.
+    }
   }
 
   start() { this.socket.connect(); }
