@@ -20,6 +20,7 @@ from engage.config import Settings
 from engage.errors import ApiError
 from engage.errors import unavailable_error
 from engage.lib.message_layout import prepare_chat_storage
+from engage.lib.no_store import NoStoreSocketIOApp
 from engage.lib.protocol_logging import log_malformed_packets_briefly
 from engage.sockets import build_socketio_server
 from engage.views.http import authorize_request
@@ -111,7 +112,7 @@ def create_asgi_app(settings: Settings) -> socketio.ASGIApp:
     """Quart behind Socket.IO; lifespan events pass through to Quart's serving hooks."""
     sio = build_socketio_server(settings)
     quart_app = create_quart_app(settings, sio)
-    return socketio.ASGIApp(sio, other_asgi_app=quart_app, socketio_path="socket.io")
+    return NoStoreSocketIOApp(sio, other_asgi_app=quart_app, socketio_path="socket.io")
 
 
 def run_web(settings: Settings) -> None:

@@ -33,3 +33,13 @@ async def test_the_browser_app_still_opens_its_websocket_under_the_policy(make_p
     await page.wait_socket()
     assert await page.transport() == "websocket"
     assert page.websockets and page.websockets[0].startswith(page.base_url.replace("http://", "ws://") + "/socket.io/")
+
+
+async def test_socketio_polling_answers_are_never_cached(http_session, web):
+    """Long-polling responses carry chat messages and vitals events: health data too."""
+    async with http_session.get(web.url + "/socket.io/?EIO=4&transport=polling") as resp:
+        assert resp.status == 200
+        assert resp.headers.get("Cache-Control") == "no-store"
+    async with http_session.get(web.url + "/socket.io/?EIO=4&transport=polling&sid=bogus") as resp:
+        assert resp.status == 400
+        assert resp.headers.get("Cache-Control") == "no-store"
