@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -62,6 +63,17 @@ def embedded_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret)
     return secret
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the web server could not listen on host:port (taken, not ours to bind), or None."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def answers_healthy(url: str) -> bool:
@@ -182,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     require_secret(settings)
     if args.role == "web":
+        problem = port_problem(settings.host, settings.port)
+        if problem:  # say so now, not after the whole start-up work
+            print(f"engage: cannot listen on {settings.host}:{settings.port}: {problem}", file=sys.stderr)
+            return 2
         from engage.web import run_web
 
         run_web(settings)
