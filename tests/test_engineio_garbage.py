@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 
 import aiohttp
 import pytest
+import socketio
 
+from engage.lib.protocol_logging import MalformedPacketFilter
+from engage.sockets.handlers import socket_user
 from tests.servers import EngageProcess
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
@@ -111,3 +116,28 @@ async def receive_non_ping(ws: aiohttp.ClientWebSocketResponse) -> str | None:
             return None
         if msg.data != "2":
             return msg.data
+
+
+def logged_with_filter(exc: BaseException) -> logging.LogRecord:
+    try:
+        raise exc
+    except BaseException:
+        record = logging.LogRecord("engineio.server", logging.ERROR, __file__, 1, "message handler error", None, sys.exc_info())
+    MalformedPacketFilter().filter(record)
+    return record
+
+
+async def test_only_the_libraries_own_refusals_lose_their_traceback():
+    """A failure that passed through our socket handlers is a bug of ours: its traceback stays."""
+    try:
+        socketio.packet.Packet(encoded_packet="2zzz")  # python-socketio refusing a client's packet
+    except ValueError as exc:
+        garbage = logged_with_filter(exc)
+    assert garbage.exc_info is None and "\n" not in garbage.getMessage()
+    assert garbage.getMessage().startswith("malformed packet from a client: message handler error: JSONDecodeError")
+
+    try:
+        await socket_user(socketio.AsyncServer(async_mode="asgi"), "no-such-sid")  # one of our handlers' helpers failing
+    except KeyError as exc:
+        ours = logged_with_filter(exc)
+    assert ours.exc_info is not None and ours.getMessage() == "message handler error"
