@@ -169,6 +169,8 @@ def storage_problem(data_dir: Path) -> str | None:
     Writes and syncs a small file in each directory they use: permission bits say nothing when
     running as root, and only a write finds a full disk or a read-only mount."""
     for path in (data_dir, *(data_dir / sub for sub in STORAGE_SUBDIRS)):
+        if path.exists() and not path.is_dir():
+            return f"{path} should be the embedded servers' data directory but is a file; move it away or set ENGAGE_DATA_DIR."
         probe = path / f".engage-write-check-{os.getpid()}"
         try:
             path.mkdir(parents=True, exist_ok=True)
