@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 
 import aiohttp
 import pytest
@@ -119,10 +118,8 @@ async def receive_non_ping(ws: aiohttp.ClientWebSocketResponse) -> str | None:
 
 
 def logged_with_filter(exc: BaseException) -> logging.LogRecord:
-    try:
-        raise exc
-    except BaseException:
-        record = logging.LogRecord("engineio.server", logging.ERROR, __file__, 1, "message handler error", None, sys.exc_info())
+    exc_info = (type(exc), exc, exc.__traceback__)
+    record = logging.LogRecord("engineio.server", logging.ERROR, __file__, 1, "message handler error", None, exc_info)
     MalformedPacketFilter().filter(record)
     return record
 
