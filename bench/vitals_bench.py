@@ -63,7 +63,9 @@ async def run(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="engage-bench-"))
     mongo = start_mongo(":memory:")
     redis = start_redis(tmp / "redis")
-    env = engage_env(mongo.url, redis.url, ENGAGE_LOG_LEVEL="error", ENGAGE_PING_INTERVAL="25", ENGAGE_PING_TIMEOUT="20")
+    # The per-user socket limits (60 vitals:submit a minute) would refuse most of the load.
+    env = engage_env(mongo.url, redis.url, ENGAGE_LOG_LEVEL="error", ENGAGE_PING_INTERVAL="25", ENGAGE_PING_TIMEOUT="20",
+                     ENGAGE_SOCKET_EVENT_LIMITS="vitals:submit=1000000/1,vitals:watch=1000000/1")
     web = start_engage("web", env, tmp)
     clients: list[socketio.AsyncClient] = []
     try:

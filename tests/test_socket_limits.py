@@ -118,3 +118,16 @@ async def test_event_limits_hold_across_processes(connect, make_patient, web, we
     assert [code(a) for a in acks].count("rate_limited") == 6
     assert [code(a) for a in acks].count("not_found") == limit
 
+
+
+async def test_an_event_without_a_name_is_one_log_line(connect, make_patient, web):
+    patient = await make_patient()
+    client = await connect(patient.access_token)
+    await client.sio.emit({"not": "a name"}, {"x": 1})  # python-socketio would fail on it with a traceback
+    assert code(await client.call("chat:sync", NO_CONVERSATION)) == "not_found"
+
+    async def logged() -> list[str]:
+        return [line for line in web.log_tail(2000).splitlines() if "an event without a name: [{'not': 'a name'}" in line]
+
+    assert len(await wait_until(logged, 5)) == 1
+    assert "Traceback" not in web.log_tail(2000).split("an event without a name: [{'not'")[-1]

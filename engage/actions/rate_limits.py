@@ -113,8 +113,8 @@ async def hit_rate_limit(name: str, user_id: str, limit: int, window_seconds: fl
 # web process; ENGAGE_SOCKET_EVENT_LIMITS overrides them. Events not named get the default.
 SOCKET_EVENT_LIMITS: dict[str, tuple[int, float]] = {
     "chat:typing": (20, 10),  # a browser sends one every 3 s while typing, plus the stops
-    "chat:read": (60, 10),
-    "chat:sync": (30, 10),
+    "chat:read": (120, 10),
+    "chat:sync": (120, 10),  # catch-up after a reconnect pages through what was missed
     "schedule:watch": (30, 60),
     "schedule:unwatch": (30, 60),
     "vitals:submit": (60, 60),  # one reading each; a device with a backlog posts it to /api/vitals

@@ -41,7 +41,11 @@ class EngageSocketServer(socketio.AsyncServer):
     """
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: list) -> None:
-        if data and data[0] in RESERVED_EVENTS:
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            # No event name: a malformed packet (one line, like engage.lib.protocol_logging's).
+            log.warning("malformed packet from a client: an event without a name: %.200r", data)
+            return
+        if data[0] in RESERVED_EVENTS:
             await self._refuse_reserved(eio_sid, namespace or "/", id, str(data[0]))
             return
         await super()._handle_event(eio_sid, namespace, id, data)
