@@ -22,11 +22,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import redis
 from pydantic import ValidationError
+from rq import Worker
 
 from engage import embedded
 from engage.config import Settings
 from engage.config import get_settings
+from engage.scheduler import ALIVE_KEY
 from engage.supervisor import Child
 from engage.supervisor import CrashLoop
 from engage.supervisor import RestartPolicy
@@ -179,13 +182,40 @@ def run_all(settings: Settings, demo: bool = False) -> int:
         log.info("stopped")
 
 
+def check_role(settings: Settings, role: str) -> int:
+    """`python app.py check <role>`: 0 if this host's process of that role is healthy (container
+    health checks), else 1 with the reason."""
+    problem: str | None = None
+    if role == "web":
+        if not answers_healthy(f"http://127.0.0.1:{settings.port}"):
+            problem = f"/healthz on port {settings.port} does not answer 200"
+    else:
+        try:
+            connection = redis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0", socket_timeout=3)
+            host = socket.gethostname()
+            if role == "worker":
+                alive = [w for w in Worker.all(connection=connection) if w.hostname == host and w.death_date is None]
+                problem = None if alive else f"no RQ worker of host {host} is registered"
+            elif not connection.exists(ALIVE_KEY.format(host=host)):
+                problem = f"no scheduler of host {host} renewed its heartbeat"
+        except redis.exceptions.RedisError as exc:
+            problem = f"Redis is not answering ({exc})"
+    if problem:
+        print(f"engage: {role} unhealthy: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Engage: realtime patient engagement for clinics.")
-    parser.add_argument("role", nargs="?", choices=["all", "web", "worker", "scheduler"], default="all")
+    parser.add_argument("role", nargs="?", choices=["all", "web", "worker", "scheduler", "check"], default="all")
+    parser.add_argument("checked", nargs="?", choices=["web", "worker", "scheduler"], help="with check: the role to check")
     parser.add_argument("--demo", action="store_true", help="seed a demo clinic and print the demo logins")
     args = parser.parse_args(argv)
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.role == "check":
+        return check_role(settings, args.checked or "web")
 
     if args.role == "all":
         return run_all(settings, demo=args.demo)

@@ -20,6 +20,8 @@ from engage.config import Settings
 log = logging.getLogger(__name__)
 
 LOCK_KEY = "engage:scheduler:lock"
+# Each scheduler process says it is alive under its host name (the container's health check).
+ALIVE_KEY = "engage:scheduler:alive:{host}"
 
 # Capabilities register periodic jobs here: (function(settings), trigger kwargs).
 # Example: scheduled_jobs.append((enqueue_due_reminders, {"trigger": "interval", "seconds": 30})).
@@ -56,6 +58,7 @@ async def run_scheduler(settings: Settings) -> None:
         while not stop.is_set():
             try:
                 held = bool(await redis.eval(_TAKE_OR_RENEW, 1, LOCK_KEY, me, int(ttl)))
+                await redis.set(ALIVE_KEY.format(host=socket.gethostname()), me, ex=int(ttl))
                 if held:
                     held_at = loop.time()
             except RedisError as exc:
