@@ -62,7 +62,11 @@ class ClinicCreateRequest(RequestModel):
 
 class DoctorProfileRequest(RequestModel):
     clinic_id: ObjectIdStr | None = None
-    specialties: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(default=None, min_length=1, max_length=10)
+    # Left out keeps them; null is refused (422): a profile always has at least one. (The documented
+    # schema has no default: null is not a valid list.)
+    specialties: list[Annotated[str, StringConstraints(max_length=200)]] = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=10, json_schema_extra=lambda schema: schema.pop("default", None)
+    )
     bio: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     fee: float | None = Field(default=None, ge=0, le=1_000_000)
 

@@ -30,6 +30,9 @@ from schemas.chat import SyncRequest
 from schemas.chat import TypingEvent
 from schemas.chat import TypingRequest
 from schemas.common import RequestModel
+from schemas.sessions import AuthExpiringEvent
+from schemas.sessions import AuthRefreshAck
+from schemas.sessions import AuthRefreshRequest
 from schemas.vitals import AckRequest
 from schemas.vitals import AdviceReadyEvent
 from schemas.vitals import AlertAckedEvent

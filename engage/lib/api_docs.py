@@ -163,6 +163,8 @@ def _operation(key: str, rule: Any, route: RouteSchema | None, components: _Comp
     if policy is not None:
         spec = RULES[policy]
         operation["x-access-rule"] = policy.value
+        if spec.roles is not None:
+            operation["x-roles"] = sorted(spec.roles)
         description.append(f"Access: {spec.meaning}" + (f" Roles: {', '.join(sorted(spec.roles))}." if spec.roles else ""))
         if spec.roles is None:
             operation["security"] = []
