@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # The assistant (issue 18): the number an emergency answer tells the patient to call (a
+    # clinic may set its own in its FAQ settings), and per-user limits of classify and replies.
+    emergency_number: str = Field(default="112", pattern=r"^\+?[0-9][0-9 ]{1,19}$")
+    assistant_classify_limit: int = Field(default=60, ge=1)
+    assistant_classify_window: float = Field(default=60.0, gt=0)
+    # Rephrase the assistant's answers with the LLM above (when configured); triage never uses it.
+    assistant_llm: bool = True
 
     @field_validator("secret_key")
     @classmethod

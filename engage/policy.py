@@ -149,6 +149,11 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "GET /api/prescriptions/<prescription_id>/doses": Rule.patient_or_care_team,
     "POST /api/prescriptions/<prescription_id>/stop": Rule.care_team,
     "POST /api/medication/doses/<dose_id>/taken": Rule.patient,
+    # The assistant (issue 18)
+    "POST /api/assistant/classify": Rule.any_user,
+    "POST /api/assistant/conversation": Rule.patient,
+    "GET /api/clinics/<clinic_id>/faq": Rule.any_user,
+    "PUT /api/clinics/<clinic_id>/faq": Rule.admin,
     # Provider webhooks
     "POST /webhooks/twilio/sms": Rule.signed_webhook,
     "POST /webhooks/twilio/status": Rule.signed_webhook,

@@ -15,6 +15,7 @@ from quart import request
 from werkzeug.exceptions import HTTPException
 
 from engage import extensions
+from engage.actions.assistant import warm_up_assistant
 from engage.actions.users import ensure_admin
 from engage.config import Settings
 from engage.errors import ApiError
@@ -97,6 +98,7 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
             sio.manager.initialize()
         if settings.admin_email and settings.admin_password:
             await ensure_admin(settings.admin_email, settings.admin_password)
+        await warm_up_assistant()  # the intent model trains in about a second, before the first request
         for start_task in serving_tasks:
             app.add_background_task(start_task, settings)
 

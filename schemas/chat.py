@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, StrictBool, StrictInt, model_serializer, model_validator
 
+from schemas.assistant import AssistantInfo
 from schemas.common import ObjectIdStr, RequestModel
 
 BODY_MAX = 4000
@@ -109,12 +111,22 @@ class MessageOut(BaseModel):
     client_id: str
     body: str
     created_at: datetime
+    # Only on messages of the assistant (and the handover summaries it posts): intent, triage,
+    # actions. Left out of the JSON of every other message.
+    assistant: AssistantInfo | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_assistant(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("assistant") is None:
+            data.pop("assistant", None)
+        return data
 
 
 class ParticipantOut(BaseModel):
     id: str
     name: str
-    role: Literal["patient", "doctor"]
+    role: Literal["patient", "doctor", "assistant"]
     online: bool
 
 

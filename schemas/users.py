@@ -37,7 +37,7 @@ class UserOut(BaseModel):
     id: str
     email: str
     name: str
-    role: Literal["patient", "doctor", "admin"]
+    role: Literal["patient", "doctor", "admin", "assistant"]
     approved: bool
     phone: str | None
     timezone: str
@@ -49,7 +49,7 @@ class PublicUserOut(BaseModel):
 
     id: str
     name: str
-    role: Literal["patient", "doctor", "admin"]
+    role: Literal["patient", "doctor", "admin", "assistant"]
 
 
 class TokenPair(BaseModel):

@@ -195,7 +195,7 @@ def test_free_text_specialties_map_to_slugs():
     assert canonical_specialty("ENT") == "ent"
     assert canonical_specialty("Paediatrics") == "pediatrics"
     assert canonical_specialty("cardiology") == "cardiology"
-    assert canonical_specialty("sports medicine") == "orthopedics"
+    assert canonical_specialty("Orthopaedics") == "orthopedics"
     assert canonical_specialty("astrology") is None
 
 

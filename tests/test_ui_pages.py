@@ -126,6 +126,6 @@ async def test_doctor_sets_profile_and_weekly_hours_in_the_editor(api, admin, ma
     await page.page.get_by_role("button", name="Save availability").click()
     await expect(page.page.get_by_role("status")).to_have_text("Availability saved.")
     saved = (await api.get(f"/api/doctors/{doctor.id}", token=doctor.access_token)).body["doctor"]
-    assert saved["specialties"] == ["dermatology", "general practice"]  # the directory keeps them lowercased
+    assert saved["specialties"] == ["dermatology", "general_practice"]  # catalogue names are stored as their slugs
     assert saved["availability"]["slot_minutes"] == 20
     assert saved["availability"]["weekly"] == [{"weekday": 0, "start": "08:30", "end": "12:00"}, {"weekday": 2, "start": "09:00", "end": "17:00"}]

@@ -10,6 +10,7 @@ from rq import SimpleWorker
 from rq import Worker
 
 from engage import extensions
+from engage.assistant.understanding import understander
 from engage.config import Settings
 from workers.recovery import requeue_abandoned_jobs
 
@@ -34,6 +35,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     requeue_abandoned_jobs(connection)
     for hook in startup_hooks:
         hook(settings, connection)
+    understander()  # trained once here: forked jobs inherit the assistant's model instead of training it each
     while True:
         # A short maintenance interval: RQ restarts its scheduler process (enqueue_in, retries)
         # there, and that process dies when Redis restarts.

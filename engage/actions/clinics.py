@@ -6,6 +6,9 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
+from engage.assistant.specialties import canonical_specialty
+from engage.assistant.specialties import slug_specialties
+from engage.assistant.specialties import specialty_catalogue
 from engage.errors import ApiError
 from engage.errors import forbidden
 from engage.lib.booking import access_clinic
@@ -44,6 +47,9 @@ async def check_update_doctor_profile(actor: User, doctor_id: str, request: Doct
     doctor = await access_user(doctor_id, Role.doctor, what="Doctor")
     fields: dict[str, Any] = {k: v for k, v in request.model_dump(exclude_unset=True).items() if k != "clinic_id"}
     fields["doctor_name"] = doctor.name
+    if "specialties" in fields:
+        # "Family medicine" and "General practice" are the catalogue's general_practice.
+        fields["specialties"] = slug_specialties(fields["specialties"])
     fields["updated_at"] = utcnow()
     if request.clinic_id is not None:
         clinic = await access_clinic(request.clinic_id, "clinic_id")
@@ -99,7 +105,8 @@ async def do_create_test_centre(request: TestCentreCreateRequest) -> TestCentre:
 async def list_doctor_profiles(specialty: str | None, clinic_id: str | None) -> list[DoctorProfile]:
     query: dict[str, Any] = {}
     if specialty:
-        query["specialties"] = " ".join(specialty.split()).lower()
+        cleaned = " ".join(specialty.split()).lower()
+        query["specialties"] = canonical_specialty(cleaned) or cleaned
     if clinic_id:
         from beanie import PydanticObjectId
 
@@ -110,9 +117,14 @@ async def list_doctor_profiles(specialty: str | None, clinic_id: str | None) -> 
 
 
 async def list_specialties() -> list[dict[str, Any]]:
+    """Every catalogue specialty (slug, display name, doctors), then free text that profiles still
+    hold and that matches no slug (slug null), by name."""
     pipeline = [{"$unwind": "$specialties"}, {"$group": {"_id": "$specialties", "doctors": {"$sum": 1}}}, {"$sort": {"_id": 1}}]
     cursor = await DoctorProfile.get_pymongo_collection().aggregate(pipeline)
-    return [{"name": row["_id"], "doctors": row["doctors"]} async for row in cursor]
+    counts = {row["_id"]: row["doctors"] async for row in cursor}
+    catalogue = specialty_catalogue()
+    listed = [{"slug": slug, "name": specialty.name, "doctors": counts.get(slug, 0)} for slug, specialty in catalogue.items()]
+    return listed + [{"slug": None, "name": name, "doctors": n} for name, n in counts.items() if name not in catalogue]
 
 
 async def list_test_centres(kind: str | None, clinic_id: str | None) -> list[TestCentre]:

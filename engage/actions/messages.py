@@ -29,6 +29,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from engage.actions.assistant_inbox import note_messages_for_assistant
 from engage.actions.audit import record_health_data_access
 from engage.actions.missed_messages import note_messages_for_alerts
 from engage.actions.rate_limits import hit_rate_limit
@@ -83,6 +84,7 @@ class PendingMessage:
     recipient_id: str
     client_id: str
     body: str
+    assistant: dict[str, Any] | None = None  # AssistantInfo of the assistant's replies and summaries
     id: str = ""
     queued_at: float = 0.0  # loop time when it joined the queue
     future: asyncio.Future = field(default=None)  # type: ignore[assignment]
@@ -99,6 +101,7 @@ class MessageWriter:
         self._outbox: list[list[tuple[dict[str, Any], PendingMessage]]] = []
         self._outbox_ready = asyncio.Event()
         self._publisher: asyncio.Task | None = None
+        self._publishing = False
         self.batches = 0  # figures for the benchmark
         self.messages = 0
 
@@ -112,6 +115,15 @@ class MessageWriter:
         self._queue.append(pending)
         self._wakeup.set()
         return await pending.future
+
+    async def wait_published(self, timeout: float = 10.0) -> None:
+        """Wait until every message submitted so far is stored and handed to the emitter.
+
+        A job's event loop ends when its body returns, cancelling the publisher with it: a job
+        that sends (the assistant's replies) waits for this before returning."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (self._queue or self._outbox or self._publishing) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.005)
 
     def waited_longest(self) -> float:
         """Seconds the oldest message not yet taken for storage has waited (0 with none)."""
@@ -164,6 +176,7 @@ class MessageWriter:
         while True:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
+            self._publishing = True
             while self._outbox:
                 # Everything committed since the last publish goes out as one publish, in commit
                 # order (so in seq order within each conversation).
@@ -173,10 +186,16 @@ class MessageWriter:
                     await publish_many([("chat:message", payload, [p.sender_id, p.recipient_id]) for payload, p in delivered])
                 except Exception:
                     log.exception("publishing %d chat messages failed", len(delivered))
+                stored = [(payload["conversation_id"], p.sender_id, p.recipient_id, payload["seq"]) for payload, p in delivered]
                 try:
-                    await note_messages_for_alerts([(payload["conversation_id"], p.sender_id, p.recipient_id, payload["seq"]) for payload, p in delivered])
+                    await note_messages_for_alerts(stored)
                 except Exception:
                     log.exception("scheduling missed-message alerts failed")
+                try:
+                    await note_messages_for_assistant(stored)
+                except Exception:
+                    log.exception("scheduling assistant replies failed")
+            self._publishing = False
 
     async def _store(self, todo: list[PendingMessage]) -> dict[str, tuple[dict[str, Any], bool]]:
         runs, keys = MessageRun.get_pymongo_collection(), MessageKey.get_pymongo_collection()
@@ -201,6 +220,8 @@ class MessageWriter:
                     "body": pending.body,
                     "created_at": now,
                 }
+                if pending.assistant is not None:
+                    doc["assistant"] = pending.assistant
                 earlier.append(doc)
                 docs.append(doc)
             run_docs, run_conversations, tails = [], [], {}
@@ -357,9 +378,11 @@ async def check_send_message(user_id: str, conversation_id: str, client_id: str,
     return await do_send_message(user_id, other_participant(pair, user_id), conversation_id, client_id, body)
 
 
-async def do_send_message(sender_id: str, recipient_id: str, conversation_id: str, client_id: str, body: str) -> tuple[dict[str, Any], bool]:
+async def do_send_message(
+    sender_id: str, recipient_id: str, conversation_id: str, client_id: str, body: str, assistant: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], bool]:
     """Store one message through the group-commit writer; it publishes chat:message once stored."""
-    return await message_writer().submit(PendingMessage(conversation_id, sender_id, recipient_id, client_id, body))
+    return await message_writer().submit(PendingMessage(conversation_id, sender_id, recipient_id, client_id, body, assistant))
 
 
 async def _audit_doctor_read(user_id: str, pair: tuple[str, str], conversation_id: str) -> None:

@@ -25,6 +25,7 @@ from engage.config import get_settings
 from engage.lib.conversations import latest_seq, messages_between
 from engage.models.base import utcnow
 from engage.models.conversation import Conversation, ConversationActivity
+from engage.models.user import ASSISTANT_USER_ID
 from engage.models.user import User
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ async def note_messages_for_alerts(messages: list[tuple[str, str, str, int]]) ->
     window = get_settings().unread_alert_seconds
     first_seq: dict[tuple[str, str], int] = {}
     for conversation_id, _sender_id, recipient_id, seq in messages:
+        if recipient_id == ASSISTANT_USER_ID:
+            continue  # the assistant answers at once (actions/assistant_inbox.py); it reads no alerts
         first_seq.setdefault((conversation_id, recipient_id), seq)
     redis = extensions.redis_client()
     async with redis.pipeline(transaction=False) as pipe:

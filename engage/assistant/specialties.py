@@ -68,7 +68,7 @@ def _alias_index() -> dict[str, str]:
 
 def canonical_specialty(text: str) -> str | None:
     """The slug a free-text specialty means ("Family medicine" -> general_practice), or None."""
-    return _alias_index().get(_clean(text).replace("(", "").replace(")", "").strip())
+    return _alias_index().get(_clean(text))
 
 
 def _count(patterns: tuple[re.Pattern[str], ...], text: str) -> int:
@@ -122,3 +122,9 @@ def specialty_words() -> list[str]:
         words += [specialty.name, *specialty.aliases]
         words += [pattern_text(p.pattern) for p in specialty.keywords + specialty.strong]
     return words
+
+
+def slug_specialties(names: list[str]) -> list[str]:
+    """A profile's specialties with every name that means a catalogue specialty as its slug
+    (free text that matches none is kept as it is), without repeats."""
+    return list(dict.fromkeys(canonical_specialty(name) or name for name in names))

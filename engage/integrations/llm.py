@@ -56,15 +56,15 @@ def _content_json(content: str) -> Any:
         raise LLMError("message content is not JSON") from None
 
 
-async def rephrase_findings(base_url: str, api_key: str, model: str, timeout: float, findings: dict[str, Any]) -> dict[str, str]:
-    """Ask the model to phrase each finding; returns {finding id: text} for the ones it answered well."""
+async def _chat_json(base_url: str, api_key: str, model: str, timeout: float, system: str, user: str) -> Any:
+    """One chat completion whose answer is a JSON message; returns the parsed message."""
     body = {
         "model": model,
         "temperature": 0,
         "response_format": {"type": "json_object"},
         "messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": json.dumps(findings, ensure_ascii=False, sort_keys=True)},
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
         ],
     }
     url = base_url.rstrip("/") + "/chat/completions"
@@ -78,7 +78,12 @@ async def rephrase_findings(base_url: str, api_key: str, model: str, timeout: fl
         raise LLMError("no message in the response") from None
     if not isinstance(content, str):
         raise LLMError("no message in the response")
-    parsed = _content_json(content)
+    return _content_json(content)
+
+
+async def rephrase_findings(base_url: str, api_key: str, model: str, timeout: float, findings: dict[str, Any]) -> dict[str, str]:
+    """Ask the model to phrase each finding; returns {finding id: text} for the ones it answered well."""
+    parsed = await _chat_json(base_url, api_key, model, timeout, SYSTEM_PROMPT, json.dumps(findings, ensure_ascii=False, sort_keys=True))
     rows = parsed.get("items") if isinstance(parsed, dict) else None
     if not isinstance(rows, list):
         raise LLMError("no items in the message")
@@ -90,3 +95,19 @@ async def rephrase_findings(base_url: str, api_key: str, model: str, timeout: fl
     if not texts:
         raise LLMError("no usable items")
     return texts
+
+
+REPLY_PROMPT = (
+    "You rewrite a clinic assistant's chat reply to a patient in plain, warm language (at most 4 sentences). "
+    "Keep every instruction, question and offer; never add medical advice, a diagnosis, a drug or a dose; never soften urgent advice. "
+    'Answer with JSON only: {"text": "<rewritten reply>"}.'
+)
+
+
+async def rephrase_reply(base_url: str, api_key: str, model: str, timeout: float, text: str) -> str:
+    """Ask the model to phrase one of the assistant's own replies (it holds no patient's words or details)."""
+    parsed = await _chat_json(base_url, api_key, model, timeout, REPLY_PROMPT, json.dumps({"reply": text}, ensure_ascii=False))
+    rewritten = parsed.get("text") if isinstance(parsed, dict) else None
+    if not isinstance(rewritten, str) or not rewritten.strip():
+        raise LLMError("no text in the message")
+    return rewritten.strip()[:MAX_TEXT]

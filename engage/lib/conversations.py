@@ -106,6 +106,7 @@ def message_out(raw: dict[str, Any]) -> MessageOut:
         client_id=raw["client_id"],
         body=raw["body"],
         created_at=raw["created_at"],
+        assistant=raw.get("assistant"),
     )
 
 

@@ -45,6 +45,8 @@ def check_may_act(user: User) -> None:
     """Refuse a signed-in user who may not use Engage (yet): a doctor nobody approved."""
     if user.role == Role.doctor and not user.approved:
         raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
+    if user.role == Role.assistant:
+        raise ApiError(403, "forbidden", "The assistant's account does not sign in.")
 
 
 async def listed_doctor_ids(doctor_ids: list[PydanticObjectId]) -> set[PydanticObjectId]:

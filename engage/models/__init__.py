@@ -4,6 +4,8 @@ DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself he
 """
 
 from engage.models.appointment import Appointment
+from engage.models.assistant import AssistantState
+from engage.models.assistant import ClinicFaq
 from engage.models.audit import AuditEvent
 from engage.models.care import CareRelation
 from engage.models.auth import RefreshTokenFamily
@@ -51,4 +53,6 @@ DOCUMENT_MODELS: list[type] = [
     Advice,
     Prescription,
     MedicationDose,
+    ClinicFaq,
+    AssistantState,
 ]

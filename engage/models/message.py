@@ -65,6 +65,7 @@ class StoredMessage(BaseModel):
     client_id: str
     body: str
     created_at: datetime
+    assistant: dict[str, Any] | None = None  # schemas.assistant.AssistantInfo, on the assistant's messages
 
 
 class MessageRun(Document):
@@ -82,7 +83,7 @@ def run_document(conversation_id: str, n: int, messages: list[dict[str, Any]]) -
         "_id": run_id(conversation_id, block_of(messages[0]["seq"]), n),
         "conversation_id": ObjectId(conversation_id),
         "messages": [
-            {k: m[k] for k in ("seq", "key", "sender_id", "client_id", "body", "created_at")} for m in messages
+            {k: m[k] for k in ("seq", "key", "sender_id", "client_id", "body", "created_at", "assistant") if k in m} for m in messages
         ],
     }
 

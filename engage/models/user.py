@@ -17,6 +17,12 @@ class Role(StrEnum):
     patient = "patient"
     doctor = "doctor"
     admin = "admin"
+    assistant = "assistant"  # the Engage Assistant's bot user: never signs in (engage/actions/assistant.py)
+
+
+# The assistant's one bot user has a fixed id, so the chat writer can tell a message to it from
+# the recipient id alone, without a lookup on every send.
+ASSISTANT_USER_ID = "a55157a47000000000000001"
 
 
 class User(Document):

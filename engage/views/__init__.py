@@ -18,4 +18,5 @@ BLUEPRINT_MODULES = [
     "engage.views.fhir",
     "engage.views.api_docs",
     "engage.views.care",
+    "engage.views.assistant",
 ]
