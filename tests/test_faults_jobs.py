@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 import redis
@@ -19,6 +21,7 @@ from engage.scheduler import LOCK_KEY
 from tests.fault_stack import FaultStack
 from tests.fault_stack import kill_tree
 from tests.fault_stack import wait_for
+from tests.servers import ROOT
 
 
 @pytest.fixture
@@ -31,11 +34,13 @@ async def stack(tmp_path):
 async def test_workers_killed_mid_job_on_every_queue_leave_each_job_done_once(stack):
     connection = redis.Redis(port=stack.redis_port)
     names = extensions.QUEUE_NAMES
+    assert check(stack, "worker").returncode == 1  # the container health check, before any worker
     # One worker per queue's job, so every queue has a job running when they are killed.
     victims = [stack.start("worker") for _ in names]
     for name in names:
         extensions.queue(name, connection).enqueue("tests.fault_jobs.hold_then_record", "done", name, "gate", job_timeout=600)
     await wait_for(lambda: _true(connection.llen("done:started") == len(names)), timeout=40, what="a job running on every queue")
+    assert check(stack, "worker").returncode == 0
     for victim in victims:
         kill_tree(victim.process.pid)
         victim.process.wait()
@@ -68,6 +73,12 @@ async def test_a_second_scheduler_takes_over_the_lock_of_a_killed_one(stack):
     (other,) = set(schedulers) - {first}
     await wait_for(lambda: _equal(holder(), other), timeout=30, what="the other scheduler holding the lock")
     assert schedulers[other].process.poll() is None
+    assert check(stack, "scheduler").returncode == 0
+
+
+def check(stack: FaultStack, role: str) -> subprocess.CompletedProcess:
+    """`python app.py check <role>`, the containers' health check."""
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), "check", role], env=stack.env, cwd=ROOT, capture_output=True, text=True, timeout=30)
 
 
 async def _equal(value, expected) -> bool:
