@@ -60,6 +60,22 @@ from schemas.notifications import OutboxQuery
 from schemas.notifications import PreferencesIn
 from schemas.notifications import PreferencesOut
 from schemas.notifications import SmsRepliesQuery
+from schemas.records import AllergyEnvelope
+from schemas.records import AllergyRequest
+from schemas.records import AllergyUpdateRequest
+from schemas.records import EncounterAmendRequest
+from schemas.records import EncounterCreateRequest
+from schemas.records import EncounterEnvelope
+from schemas.records import EncounterUpdateRequest
+from schemas.records import EnteredInErrorOut
+from schemas.records import EnteredInErrorRequest
+from schemas.records import LabResultEnvelope
+from schemas.records import LabResultRequest
+from schemas.records import ProblemEnvelope
+from schemas.records import ProblemRequest
+from schemas.records import ProblemUpdateRequest
+from schemas.records import RecordOut
+from schemas.records import TimelineQuery
 from schemas.stats import StatsOut
 from schemas.stats import StatsQuery
 from schemas.users import LoginRequest
@@ -515,6 +531,29 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "GET /api/prescriptions/<prescription_id>/doses": RouteSchema("A prescription's doses and adherence", {200: DoseListOut}),
     "POST /api/prescriptions/<prescription_id>/stop": RouteSchema("Stop a prescription", {200: PrescriptionEnvelope}, errors=(409,)),
     "POST /api/medication/doses/<dose_id>/taken": RouteSchema("Mark a dose taken", {200: DoseEnvelope}, errors=(409,)),
+    # The clinical record (issue 20)
+    "GET /api/patients/<patient_id>/record": RouteSchema(
+        "A patient's record: the timeline newest first, paged, with active problems, allergies and the latest vitals", {200: RecordOut}, query=TimelineQuery
+    ),
+    "GET /api/me/record": RouteSchema("My record (signed notes only)", {200: RecordOut}, query=TimelineQuery),
+    "POST /api/patients/<patient_id>/encounters": RouteSchema("Start a draft visit note (SOAP)", {201: EncounterEnvelope}, EncounterCreateRequest),
+    "GET /api/patients/<patient_id>/encounters/<encounter_id>": RouteSchema("A visit note with its earlier versions", {200: EncounterEnvelope}),
+    "PATCH /api/patients/<patient_id>/encounters/<encounter_id>": RouteSchema("Edit a draft note (its author)", {200: EncounterEnvelope}, EncounterUpdateRequest, errors=(409,)),
+    "POST /api/patients/<patient_id>/encounters/<encounter_id>/sign": RouteSchema("Sign a draft note: immutable from now on", {200: EncounterEnvelope}, errors=(409,)),
+    "POST /api/patients/<patient_id>/encounters/<encounter_id>/amend": RouteSchema(
+        "Amend a signed note: a new version with a reason, the old one kept", {200: EncounterEnvelope}, EncounterAmendRequest, errors=(409,)
+    ),
+    "POST /api/patients/<patient_id>/problems": RouteSchema("Add a problem", {201: ProblemEnvelope}, ProblemRequest),
+    "PATCH /api/patients/<patient_id>/problems/<problem_id>": RouteSchema("Resolve or correct a problem", {200: ProblemEnvelope}, ProblemUpdateRequest, errors=(409,)),
+    "POST /api/patients/<patient_id>/allergies": RouteSchema("Add an allergy", {201: AllergyEnvelope}, AllergyRequest),
+    "PATCH /api/patients/<patient_id>/allergies/<allergy_id>": RouteSchema("Change an allergy", {200: AllergyEnvelope}, AllergyUpdateRequest, errors=(409,)),
+    "POST /api/patients/<patient_id>/lab-results": RouteSchema(
+        "Record a lab result (flagged from its range; a critical value alerts the care team)", {201: LabResultEnvelope}, LabResultRequest
+    ),
+    "POST /api/patients/<patient_id>/record/<kind>/<item_id>/entered-in-error": RouteSchema(
+        "Mark an entry entered in error (kind: encounters, problems, allergies, lab-results, documents); nothing is deleted",
+        {200: EnteredInErrorOut}, EnteredInErrorRequest, errors=(409,)
+    ),
     # Provider webhooks
     "POST /webhooks/twilio/sms": RouteSchema(
         "Twilio: an inbound SMS (answered with TwiML)", {200: Text("application/xml")}, Json(TwilioSmsForm, "application/x-www-form-urlencoded")

@@ -164,6 +164,43 @@ def _day(days: int) -> str:
     return str((datetime.now(UTC) + timedelta(days=days)).date())
 
 
+async def _created_by_doctor(world: World, suffix: str, body: dict, key: str) -> str:
+    """A fresh entry in P's record, written by D: the id of body[key]."""
+    resp = await world.api.post(f"/api/patients/{world.id(P)}{suffix}", body, token=world.accounts[D].access_token)
+    assert resp.status in (200, 201), resp.body
+    return resp.body[key]["id"]
+
+
+async def _note(world: World, signed: bool) -> str:
+    note_id = await _created_by_doctor(world, "/encounters", {"subjective": "Cough for a week"}, "encounter")
+    if signed:
+        await _created_by_doctor(world, f"/encounters/{note_id}/sign", {}, "encounter")
+    return note_id
+
+
+def on_record_entry(make: Callable[[World], Awaitable[str]], path: Callable[[World, str], str], body: Any = None) -> Sample:
+    async def sample(world: World, actor: str) -> Call:
+        return Call(path(world, await make(world)), body)
+
+    return sample
+
+
+async def _draft_note(w: World) -> str:
+    return await _note(w, signed=False)
+
+
+async def _signed_note(w: World) -> str:
+    return await _note(w, signed=True)
+
+
+async def _problem(w: World) -> str:
+    return await _created_by_doctor(w, "/problems", {"condition": "Asthma"}, "problem")
+
+
+async def _allergy(w: World) -> str:
+    return await _created_by_doctor(w, "/allergies", {"substance": "Penicillin"}, "allergy")
+
+
 SIGNED_WEBHOOK_FORM = {"From": "+15005550006", "Body": "YES"}
 
 SAMPLES: dict[str, Sample] = {
@@ -248,6 +285,25 @@ SAMPLES: dict[str, Sample] = {
     "GET /api/prescriptions/<prescription_id>/doses": fixed(lambda w: Call(f"/api/prescriptions/{w.prescription_id}/doses")),
     "POST /api/prescriptions/<prescription_id>/stop": _stop,
     "POST /api/medication/doses/<dose_id>/taken": fixed(lambda w: Call(f"/api/medication/doses/{w.dose_id}/taken")),
+    "GET /api/patients/<patient_id>/record": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/record")),
+    "GET /api/me/record": fixed(lambda w: Call("/api/me/record", own=True)),
+    "POST /api/patients/<patient_id>/encounters": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/encounters", {"subjective": "Headache"})),
+    "GET /api/patients/<patient_id>/encounters/<encounter_id>": on_record_entry(_signed_note, lambda w, i: f"/api/patients/{w.id(P)}/encounters/{i}"),
+    "PATCH /api/patients/<patient_id>/encounters/<encounter_id>": on_record_entry(_draft_note, lambda w, i: f"/api/patients/{w.id(P)}/encounters/{i}", {"plan": "Rest"}),
+    "POST /api/patients/<patient_id>/encounters/<encounter_id>/sign": on_record_entry(_draft_note, lambda w, i: f"/api/patients/{w.id(P)}/encounters/{i}/sign"),
+    "POST /api/patients/<patient_id>/encounters/<encounter_id>/amend": on_record_entry(
+        _signed_note, lambda w, i: f"/api/patients/{w.id(P)}/encounters/{i}/amend", {"subjective": "Cough for two weeks", "reason": "Duration corrected"}
+    ),
+    "POST /api/patients/<patient_id>/problems": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/problems", {"condition": "Hypertension", "icd10": "I10"})),
+    "PATCH /api/patients/<patient_id>/problems/<problem_id>": on_record_entry(_problem, lambda w, i: f"/api/patients/{w.id(P)}/problems/{i}", {"status": "resolved"}),
+    "POST /api/patients/<patient_id>/allergies": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/allergies", {"substance": "Latex"})),
+    "PATCH /api/patients/<patient_id>/allergies/<allergy_id>": on_record_entry(_allergy, lambda w, i: f"/api/patients/{w.id(P)}/allergies/{i}", {"severity": "severe"}),
+    "POST /api/patients/<patient_id>/lab-results": fixed(
+        lambda w: Call(f"/api/patients/{w.id(P)}/lab-results", {"test_name": "HbA1c", "value": 6.1, "unit": "%", "ref_low": 4.0, "ref_high": 5.6})
+    ),
+    "POST /api/patients/<patient_id>/record/<kind>/<item_id>/entered-in-error": on_record_entry(
+        _problem, lambda w, i: f"/api/patients/{w.id(P)}/record/problems/{i}/entered-in-error", {"reason": "Wrong patient"}
+    ),
     "POST /api/assistant/classify": fixed(lambda w: Call("/api/assistant/classify", {"text": "I have a headache"})),
     "POST /api/assistant/conversation": fixed(lambda w: Call("/api/assistant/conversation", {}, own=True)),
     "GET /api/clinics/<clinic_id>/faq": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/faq")),

@@ -28,6 +28,11 @@ from engage.models.vitals import VitalReading
 from engage.models.advice import Advice
 from engage.models.medication import MedicationDose
 from engage.models.medication import Prescription
+from engage.models.document import MedicalDocument
+from engage.models.records import Allergy
+from engage.models.records import Encounter
+from engage.models.records import LabResult
+from engage.models.records import Problem
 
 DOCUMENT_MODELS: list[type] = [
     User,
@@ -53,6 +58,11 @@ DOCUMENT_MODELS: list[type] = [
     Advice,
     Prescription,
     MedicationDose,
+    Encounter,
+    Problem,
+    Allergy,
+    LabResult,
+    MedicalDocument,
     ClinicFaq,
     AssistantState,
 ]

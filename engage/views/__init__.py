@@ -16,6 +16,7 @@ BLUEPRINT_MODULES = [
     "engage.views.advice",
     "engage.views.medication",
     "engage.views.fhir",
+    "engage.views.records",
     "engage.views.api_docs",
     "engage.views.care",
     "engage.views.assistant",
