@@ -73,14 +73,18 @@ async def do_login(settings: Settings, email: str, password: str, client_address
     email = email.strip().lower()
     account_key = ACCOUNT_FAILURES_KEY.format(email)
     address_key = ADDRESS_FAILURES_KEY.format(client_address or "unknown")
-    await _count_attempt(account_key, settings.login_max_failures, settings.login_lockout_seconds, "for this account")
-    # An attempt the account limit refused checked no password: it does not count for the address.
+    redis = extensions.redis_client()
+    # The address first: a client making up emails creates at most its limit of account counters.
     await _count_attempt(address_key, settings.login_max_failures_per_address, settings.login_lockout_seconds, "from this address")
+    try:
+        await _count_attempt(account_key, settings.login_max_failures, settings.login_lockout_seconds, "for this account")
+    except ApiError:
+        await redis.eval(_UNCOUNT_ATTEMPT, 1, address_key)  # no password was checked
+        raise
     user = await User.find_one({"email": email})
     # verify_password always costs one hash, so an unknown email takes as long as a wrong password.
     if not await verify_password(user.password_hash if user else None, password) or user is None:
         raise INVALID_CREDENTIALS
-    redis = extensions.redis_client()
     await redis.delete(account_key)
     # A success is not a failure: colleagues behind one address log in all day.
     await redis.eval(_UNCOUNT_ATTEMPT, 1, address_key)
