@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
-from pydantic import Field
-from pydantic import StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from schemas.common import RequestModel
 

@@ -8,12 +8,8 @@ from beanie import PydanticObjectId
 
 from engage.actions.assistant_specialties import do_migrate_doctor_specialties
 from engage.models.clinic import DoctorProfile
-from schemas.assistant import ClassifyOut
-from schemas.assistant import FaqOut
-from schemas.assistant import SpecialtyOut
-from tests.booking_support import make_clinic
-from tests.booking_support import make_scheduled_doctor
-from tests.booking_support import unique
+from schemas.assistant import ClassifyOut, FaqOut, SpecialtyOut
+from tests.booking_support import make_clinic, make_scheduled_doctor, unique
 
 SLUGS = [
     "general_practice", "cardiology", "dermatology", "neurology", "pediatrics", "orthopedics", "gastroenterology",

@@ -19,17 +19,11 @@ from engage.config import get_settings
 from engage.errors import ApiError
 from engage.lib.booking import access_clinic
 from engage.lib.conversations import one_conversation_out
-from engage.models.assistant import ClinicFaq
-from engage.models.assistant import FaqEntry
+from engage.models.assistant import ClinicFaq, FaqEntry
 from engage.models.base import utcnow
 from engage.models.conversation import Conversation
-from engage.models.user import ASSISTANT_USER_ID
-from engage.models.user import Role
-from engage.models.user import User
-from schemas.assistant import ClassifyOut
-from schemas.assistant import ClassifyRequest
-from schemas.assistant import FaqOut
-from schemas.assistant import FaqPutRequest
+from engage.models.user import ASSISTANT_USER_ID, Role, User
+from schemas.assistant import ClassifyOut, ClassifyRequest, FaqOut, FaqPutRequest
 
 ASSISTANT_NAME = "Engage Assistant"
 ASSISTANT_EMAIL = "assistant@engage.invalid"  # never receives mail; .invalid is reserved for that

@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from dataclasses import field
-from datetime import UTC
-from datetime import date
-from datetime import datetime
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,29 +26,21 @@ from beanie import PydanticObjectId
 from engage.actions.care import do_relate_through_conversation
 from engage.actions.clinics import list_doctor_profiles
 from engage.actions.conversations import do_open_conversation
-from engage.actions.messages import do_send_message
-from engage.actions.messages import message_writer
+from engage.actions.messages import do_send_message, message_writer
 from engage.actions.vital_alerts import do_raise_alert
-from engage.assistant.knowledge import ClinicFacts
-from engage.assistant.knowledge import answer_clinic_question
-from engage.assistant.knowledge import clinic_hours
+from engage.assistant.knowledge import ClinicFacts, answer_clinic_question, clinic_hours
 from engage.assistant.red_flags import red_flag_label
-from engage.assistant.specialties import canonical_specialty
-from engage.assistant.specialties import mentioned_specialty
-from engage.assistant.specialties import specialty_catalogue
-from engage.assistant.specialties import specialty_name
-from engage.assistant.understanding import Understanding
-from engage.assistant.understanding import understander
-from engage.assistant.when import choice_asked
-from engage.assistant.when import day_asked
-from engage.assistant.when import part_of_day
-from engage.assistant.when import refers_back
-from engage.config import Settings
-from engage.config import get_settings
-from engage.integrations.llm import LLMError
-from engage.integrations.llm import rephrase_reply
-from engage.lib.booking import doctor_resource
-from engage.lib.booking import free_slots
+from engage.assistant.specialties import (
+    canonical_specialty,
+    mentioned_specialty,
+    specialty_catalogue,
+    specialty_name,
+)
+from engage.assistant.understanding import Understanding, understander
+from engage.assistant.when import choice_asked, day_asked, part_of_day, refers_back
+from engage.config import Settings, get_settings
+from engage.integrations.llm import LLMError, rephrase_reply
+from engage.lib.booking import doctor_resource, free_slots
 from engage.lib.care import care_doctor_ids
 from engage.lib.conversations import messages_at
 from engage.lib.online import online_user_ids
@@ -60,16 +48,12 @@ from engage.lib.slots import place_in_availability
 from engage.lib.users import listed_doctor_ids
 from engage.lib.vital_rules import Finding
 from engage.models.appointment import Appointment
-from engage.models.assistant import AssistantState
-from engage.models.assistant import ClinicFaq
-from engage.models.assistant import OfferedSlot
+from engage.models.assistant import AssistantState, ClinicFaq, OfferedSlot
 from engage.models.base import utcnow
-from engage.models.clinic import Clinic
-from engage.models.clinic import DoctorProfile
+from engage.models.clinic import Clinic, DoctorProfile
 from engage.models.conversation import Conversation
 from engage.models.message import message_address
-from engage.models.user import ASSISTANT_USER_ID
-from engage.models.user import User
+from engage.models.user import ASSISTANT_USER_ID, User
 from schemas.assistant import AssistantInfo
 
 log = logging.getLogger(__name__)
@@ -407,7 +391,7 @@ async def _handover_doctor(patient: User) -> tuple[User | None, bool]:
     listed = await listed_doctor_ids(care) if care else set()
     if listed:
         conversations = await Conversation.find({"patient_id": patient.id, "doctor_id": {"$in": list(listed)}}).to_list()
-        chosen = conversations[-1].doctor_id if conversations else sorted(listed)[0]
+        chosen = conversations[-1].doctor_id if conversations else min(listed)
         return await User.get(chosen), True
     profiles = await DoctorProfile.find({}).sort("doctor_name").limit(200).to_list()
     approved = await listed_doctor_ids([p.doctor_id for p in profiles])

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
-from datetime import timedelta
+from datetime import date, timedelta
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PARTS_OF_DAY = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from beanie import Document
-from beanie import PydanticObjectId
-from pydantic import BaseModel
-from pydantic import Field
+from beanie import Document, PydanticObjectId
+from pydantic import BaseModel, Field
 
 from engage.models.base import utcnow
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from quart import Blueprint
 
-from engage.actions.assistant import check_classify
-from engage.actions.assistant import check_open_assistant_conversation
-from engage.actions.assistant import do_put_clinic_faq
-from engage.actions.assistant import read_clinic_faq
-from engage.views.http import current_user
-from engage.views.http import read_json
-from schemas.assistant import ClassifyRequest
-from schemas.assistant import FaqPutRequest
+from engage.actions.assistant import (
+    check_classify,
+    check_open_assistant_conversation,
+    do_put_clinic_faq,
+    read_clinic_faq,
+)
+from engage.views.http import current_user, read_json
+from schemas.assistant import ClassifyRequest, FaqPutRequest
 
 blueprint = Blueprint("assistant", __name__, url_prefix="/api")
 
