@@ -20,6 +20,11 @@ from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 
+from schemas.assistant import ClassifyOut
+from schemas.assistant import ClassifyRequest
+from schemas.assistant import FaqOut
+from schemas.assistant import FaqPutRequest
+from schemas.assistant import SpecialtyOut
 from schemas.booking import AppointmentListQuery
 from schemas.booking import AppointmentOut
 from schemas.booking import AvailabilityRequest
@@ -60,6 +65,7 @@ from schemas.notifications import OutboxQuery
 from schemas.notifications import PreferencesIn
 from schemas.notifications import PreferencesOut
 from schemas.notifications import SmsRepliesQuery
+from schemas.records import AcceptSuggestionRequest
 from schemas.records import AllergyEnvelope
 from schemas.records import AllergyRequest
 from schemas.records import AllergyUpdateRequest
@@ -69,6 +75,10 @@ from schemas.records import EncounterEnvelope
 from schemas.records import EncounterUpdateRequest
 from schemas.records import EnteredInErrorOut
 from schemas.records import EnteredInErrorRequest
+from schemas.records import DocumentEnvelope
+from schemas.records import DocumentListOut
+from schemas.records import DocumentListQuery
+from schemas.records import SuggestionDecisionOut
 from schemas.records import LabResultEnvelope
 from schemas.records import LabResultRequest
 from schemas.records import ProblemEnvelope
@@ -164,6 +174,12 @@ class TwilioStatusForm(BaseModel):
     ErrorCode: str | None = None
 
 
+class DocumentUpload(BaseModel):
+    """POST /api/patients/{id}/documents: one part named file."""
+
+    file: bytes = Field(json_schema_extra={"format": "binary"}, description="a PDF, PNG or JPEG of at most 10 MB")
+
+
 class SendGridEvent(BaseModel):
     """One event of SendGrid's signed event webhook (the body is a JSON array of them)."""
 
@@ -237,13 +253,12 @@ class DoctorProfileListOut(BaseModel):
     doctors: list[DoctorProfileOut]
 
 
-class SpecialtyOut(BaseModel):
-    name: str
-    doctors: int
-
-
 class SpecialtyListOut(BaseModel):
     specialties: list[SpecialtyOut]
+
+
+class FaqEnvelope(BaseModel):
+    faq: FaqOut
 
 
 class TestCentreEnvelope(BaseModel):
@@ -443,9 +458,9 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "GET /api/docs": RouteSchema("The API reference page", {200: HTML}),
     # Sign-up and sessions
     "POST /api/auth/register": RouteSchema("Create a patient or doctor account", {201: UserEnvelope}, RegisterRequest, errors=(409,)),
-    "POST /api/auth/login": RouteSchema("Sign in: an access token and a refresh token", {200: TokenPair}, LoginRequest),
-    "POST /api/auth/refresh": RouteSchema("Trade a refresh token for a new pair", {200: TokenPair}, RefreshRequest),
-    "POST /api/auth/logout": RouteSchema("End the refresh token's session", {200: OkOut}, RefreshRequest),
+    "POST /api/auth/login": RouteSchema("Sign in: an access token and a refresh token", {200: TokenPair}, LoginRequest, errors=(401, 403)),
+    "POST /api/auth/refresh": RouteSchema("Trade a refresh token for a new pair", {200: TokenPair}, RefreshRequest, errors=(401,)),
+    "POST /api/auth/logout": RouteSchema("End the refresh token's session", {200: OkOut}, RefreshRequest, errors=(401,)),
     "GET /api/me": RouteSchema("The signed-in user", {200: UserEnvelope}),
     "GET /api/me/preferences": RouteSchema("My notification preferences", {200: PreferencesEnvelope}),
     "PUT /api/me/preferences": RouteSchema("Change my notification preferences", {200: PreferencesEnvelope}, PreferencesIn),
@@ -484,7 +499,7 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "PUT /api/doctors/<doctor_id>/availability": RouteSchema("Set a doctor's weekly hours and exceptions", {200: DoctorProfileEnvelope}, AvailabilityRequest),
     "GET /api/doctors": RouteSchema("Bookable doctors", {200: DoctorProfileListOut}, query=DoctorListQuery),
     "GET /api/doctors/<doctor_id>": RouteSchema("One doctor's profile", {200: DoctorProfileEnvelope}),
-    "GET /api/specialties": RouteSchema("Specialties with their number of doctors", {200: SpecialtyListOut}),
+    "GET /api/specialties": RouteSchema("The catalogue's specialties (and free text no slug matches) with their number of doctors", {200: SpecialtyListOut}),
     "GET /api/doctors/<doctor_id>/slots": RouteSchema("A doctor's free slots", {200: SlotsOut}, query=DateRangeQuery),
     "GET /api/test-centres": RouteSchema("Diagnostic test centres", {200: TestCentreListOut}, query=TestCentreListQuery),
     "GET /api/test-centres/<centre_id>/slots": RouteSchema("A test centre's free slots", {200: SlotsOut}, query=DateRangeQuery),
@@ -554,6 +569,30 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
         "Mark an entry entered in error (kind: encounters, problems, allergies, lab-results, documents); nothing is deleted",
         {200: EnteredInErrorOut}, EnteredInErrorRequest, errors=(409,)
     ),
+    "POST /api/patients/<patient_id>/documents": RouteSchema(
+        "Upload a PDF, PNG or JPEG (up to 10 MB; the type is read from the bytes); it is processed in the background (document:processed)",
+        {201: DocumentEnvelope}, Json(DocumentUpload, "multipart/form-data"), errors=(413, 415),
+    ),
+    "GET /api/patients/<patient_id>/documents": RouteSchema("A patient's documents, newest first", {200: DocumentListOut}, query=DocumentListQuery),
+    "GET /api/documents/<document_id>": RouteSchema(
+        "Download a document (attachment, no-store; audited)", {200: Text("application/octet-stream")},
+        description="The body is the file as uploaded, with its sniffed Content-Type (application/pdf, image/png or image/jpeg).",
+    ),
+    "GET /api/documents/<document_id>/details": RouteSchema("A document's text, summary and suggestions", {200: DocumentEnvelope}),
+    "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/accept": RouteSchema(
+        "Accept a suggestion: a lab value becomes a result, a medication a prescription", {200: SuggestionDecisionOut}, AcceptSuggestionRequest,
+        body_required=False, errors=(409,),
+    ),
+    "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/reject": RouteSchema(
+        "Reject a suggestion", {200: SuggestionDecisionOut}, errors=(409,)
+    ),
+    # The assistant
+    "POST /api/assistant/classify": RouteSchema("What the assistant makes of one message: intent, triage, specialty", {200: ClassifyOut}, ClassifyRequest),
+    "POST /api/assistant/conversation": RouteSchema(
+        "Open (or find) my conversation with the assistant", {200: ConversationEnvelope, 201: ConversationEnvelope}
+    ),
+    "GET /api/clinics/<clinic_id>/faq": RouteSchema("A clinic's FAQ the assistant answers from", {200: FaqEnvelope}),
+    "PUT /api/clinics/<clinic_id>/faq": RouteSchema("Replace a clinic's FAQ", {200: FaqEnvelope}, FaqPutRequest),
     # Provider webhooks
     "POST /webhooks/twilio/sms": RouteSchema(
         "Twilio: an inbound SMS (answered with TwiML)", {200: Text("application/xml")}, Json(TwilioSmsForm, "application/x-www-form-urlencoded")

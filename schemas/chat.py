@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from typing import Literal
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, StrictBool, StrictInt, model_serializer, model_validator
@@ -115,8 +114,10 @@ class MessageOut(BaseModel):
     # actions. Left out of the JSON of every other message.
     assistant: AssistantInfo | None = None
 
+    # No return annotation: pydantic would document the model as that type (a bare object) instead
+    # of its fields in the API documents.
     @model_serializer(mode="wrap")
-    def _without_empty_assistant(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _without_empty_assistant(self, handler: SerializerFunctionWrapHandler):
         data = handler(self)
         if data.get("assistant") is None:
             data.pop("assistant", None)

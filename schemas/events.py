@@ -30,6 +30,7 @@ from schemas.chat import SyncRequest
 from schemas.chat import TypingEvent
 from schemas.chat import TypingRequest
 from schemas.common import RequestModel
+from schemas.records import DocumentProcessedEvent
 from schemas.sessions import AuthExpiringEvent
 from schemas.sessions import AuthRefreshAck
 from schemas.sessions import AuthRefreshRequest
@@ -46,9 +47,6 @@ from schemas.vitals import ReadingEvent
 from schemas.vitals import ReadingIn
 from schemas.vitals import ReadingOut
 from schemas.vitals import WatchRequest
-from schemas.sessions import AuthExpiringEvent
-from schemas.sessions import AuthRefreshAck
-from schemas.sessions import AuthRefreshRequest
 
 # ---- acks the handlers build by hand ----------------------------------------------------------
 
@@ -135,6 +133,7 @@ SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "advice:ready": AdviceReadyEvent,
     "medication:dose": DoseEvent,
     "care:emergency_access": EmergencyAccessEvent,
+    "document:processed": DocumentProcessedEvent,
     "auth:expiring": AuthExpiringEvent,
 }
 

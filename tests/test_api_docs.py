@@ -178,12 +178,12 @@ def _published_events() -> dict[str, list[str]]:
         tree = ast.parse(path.read_text())
         module = None
 
-        def names(node: ast.AST) -> list[str]:
+        def names(node: ast.AST, module_name: str = module_name) -> list[str]:
             nonlocal module
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 return [node.value]
             if isinstance(node, ast.IfExp):
-                return names(node.body) + names(node.orelse)
+                return names(node.body, module_name) + names(node.orelse, module_name)
             if isinstance(node, ast.Name):
                 module = module or importlib.import_module(module_name)
                 value = getattr(module, node.id, None)

@@ -226,6 +226,19 @@ def openapi_document(app: Quart, server_url: str = "/") -> dict[str, Any]:
     return _resolve(document, refs)
 
 
+def _asyncapi_discriminators(value: Any) -> Any:
+    """AsyncAPI's Schema Object names its discriminator by property (a string); pydantic writes
+    OpenAPI's object ({"propertyName", "mapping"})."""
+    if isinstance(value, dict):
+        out = {k: _asyncapi_discriminators(v) for k, v in value.items()}
+        if isinstance(out.get("discriminator"), dict) and "propertyName" in out["discriminator"]:
+            out["discriminator"] = out["discriminator"]["propertyName"]
+        return out
+    if isinstance(value, list):
+        return [_asyncapi_discriminators(v) for v in value]
+    return value
+
+
 def _message_key(event: str, kind: str) -> str:
     # AsyncAPI component keys allow [A-Za-z0-9._-] only; chat:typing goes both ways, hence the kind.
     return f"{event.replace(':', '.')}.{kind}"
@@ -296,7 +309,7 @@ def asyncapi_document(server_host: str = "localhost", server_protocol: str = "ws
         },
         "operations": operations,
         "components": {
-            "schemas": schemas,
+            "schemas": _asyncapi_discriminators(schemas),
             "securitySchemes": {
                 "accessToken": {
                     "type": "http",
