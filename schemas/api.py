@@ -88,6 +88,7 @@ from schemas.records import RecordOut
 from schemas.records import TimelineQuery
 from schemas.stats import StatsOut
 from schemas.stats import StatsQuery
+from schemas.users import AdminDoctorListQuery
 from schemas.users import LoginRequest
 from schemas.users import RefreshRequest
 from schemas.users import RegisterRequest
@@ -146,12 +147,6 @@ class AckBody(RequestModel):
     """POST /api/alerts/{alert_id}/ack (the body is optional)."""
 
     snooze_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
-
-
-class AdminDoctorListQuery(RequestModel):
-    """GET /api/admin/doctors (mirrors engage.views.admin.DoctorListQuery)."""
-
-    status: Literal["pending", "approved", "all"] = "all"
 
 
 class TwilioSmsForm(BaseModel):

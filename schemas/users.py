@@ -33,6 +33,12 @@ class RefreshRequest(RequestModel):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 
+class AdminDoctorListQuery(RequestModel):
+    """GET /api/admin/doctors: doctors by approval."""
+
+    status: Literal["pending", "approved", "all"] = "all"
+
+
 class UserOut(BaseModel):
     id: str
     email: str

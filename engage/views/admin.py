@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from quart import Blueprint
 
 from engage.actions.users import do_approve_doctor
 from engage.actions.users import list_doctors
 from engage.lib.users import user_out
 from engage.views.http import read_query
-from schemas.common import RequestModel
+from schemas.users import AdminDoctorListQuery
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/admin")
 
 
-class DoctorListQuery(RequestModel):
-    status: Literal["pending", "approved", "all"] = "all"
-
-
 @blueprint.get("/doctors")
 async def doctors():
-    query = read_query(DoctorListQuery)
+    query = read_query(AdminDoctorListQuery)
     return {"doctors": [user_out(d) for d in await list_doctors(query.status)]}
 
 
