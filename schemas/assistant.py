@@ -68,6 +68,7 @@ class HandoverAction(BaseModel):
 class RescheduleAction(BaseModel):
     type: Literal["reschedule"] = "reschedule"
     appointment_id: str
+    start: datetime | None = None  # a free time of the same doctor to move to; None: let the patient choose
     label: str
 
 

@@ -66,7 +66,7 @@ NOTE_MAX = 300
 ACTIVE = ["booked", "confirmed"]
 EMERGENCY_ALERT_KEY = "assistant_emergency"
 # Intents whose words the handover summary keeps (not "hello", "thanks").
-NOTED_INTENTS = {"symptoms", "medication_question", "prescription_refill", "test_results", "talk_to_human", "unknown", "book_appointment"}
+NOTED_INTENTS = {"symptoms", "medication_question", "prescription_refill", "test_results", "unknown", "book_appointment"}
 
 
 @dataclass

@@ -50,8 +50,9 @@ export function waitingSince(conv, messages) {
 
 export class ChatPanel {
   // root: element to render into; sort: "activity" (patients) or "waiting" (doctor queue)
-  constructor({ root, api, live, me, sort = "activity", title = "Conversations", onOpen, headerExtra }) {
-    Object.assign(this, { root, api, live, me, sort, onOpen, headerExtra });
+  // messageExtra(m, conv): more content under a message (the Assistant tab's action buttons).
+  constructor({ root, api, live, me, sort = "activity", title = "Conversations", onOpen, headerExtra, messageExtra }) {
+    Object.assign(this, { root, api, live, me, sort, onOpen, headerExtra, messageExtra });
     this.conversations = new Map();
     this.messages = new Map(); // conversation id → Map(seq → message)
     this.pending = new Map(); // client_id → {conversation_id, body, client_id, failed}
@@ -321,8 +322,12 @@ export class ChatPanel {
       const read = conv && m.seq <= conv.otherReadSeq;
       tick = h("span", { class: `tick ${read ? "read" : "sent"}`, "aria-label": read ? "Read" : "Sent", title: read ? "Read" : "Sent" }, read ? "✓✓" : "✓");
     }
-    return h("li", { class: `message ${mine ? "mine" : "theirs"}`, dataset: { seq: m.seq, status: mine ? (conv && m.seq <= conv.otherReadSeq ? "read" : "sent") : "received" } },
+    // The assistant's replies and the handover summaries it posts are marked as automated.
+    const automated = m.assistant ? h("span", { class: "automated-label" }, m.assistant.summary ? "Automated summary by the assistant" : "Automated reply") : null;
+    return h("li", { class: `message ${mine ? "mine" : "theirs"}${m.assistant ? " automated" : ""}`, dataset: { seq: m.seq, status: mine ? (conv && m.seq <= conv.otherReadSeq ? "read" : "sent") : "received" } },
+      automated,
       h("p", { class: "body" }, m.body),
+      this.messageExtra ? this.messageExtra(m, conv) : null,
       h("span", { class: "meta" }, h("time", { datetime: m.created_at }, formatTime(m.created_at)), tick));
   }
 

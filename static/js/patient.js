@@ -7,6 +7,7 @@ import { renderBooking, renderAppointments } from "./booking.js";
 import { renderPatientVitals, renderAdvice, renderMedications } from "./vitals.js";
 import { renderPreferences } from "./preferences.js";
 import { renderPrivacy } from "./care.js";
+import { renderAssistant } from "./assistant.js";
 
 async function renderMessages(panel, ctx) {
   const chat = new ChatPanel({ root: panel, api: ctx.api, live: ctx.live, me: ctx.me, title: "Conversations" });
@@ -31,6 +32,7 @@ boot({
   title: "Engage",
   sections: [
     { name: "messages", label: "Messages", render: renderMessages, eager: true },
+    { name: "assistant", label: "Assistant", render: renderAssistant, onShow: (ctx) => ctx.assistant?.load() },
     { name: "book", label: "Book", render: renderBooking, eager: true, onShow: (ctx) => ctx.booking?.refresh() },
     { name: "appointments", label: "Appointments", render: renderAppointments, onShow: (ctx) => ctx.appointments?.refresh() },
     { name: "vitals", label: "Vitals", render: renderPatientVitals, onShow: (ctx) => ctx.vitals?.refresh() },
