@@ -128,3 +128,9 @@ async def test_clinic_faq_refuses_bad_input(api, admin, body, field):
 async def test_faq_of_an_unknown_clinic_is_404(api, admin):
     assert (await api.get(f"/api/clinics/{'f' * 24}/faq", token=admin.access_token)).status == 404
     assert (await api.put("/api/clinics/nope/faq", {"entries": []}, token=admin.access_token)).status == 404
+
+
+async def test_the_assistants_account_never_signs_in(api, make_patient):
+    await api.post("/api/assistant/conversation", token=(await make_patient()).access_token)  # the bot user exists now
+    resp = await api.post("/api/auth/login", {"email": "assistant@engage.invalid", "password": "!"})
+    assert resp.status == 401
