@@ -22,7 +22,7 @@ export async function renderAssistant(panel, ctx) {
   panel.classList.add("assistant-panel");
   chat.listPane.hidden = true; // one conversation only
   ctx.assistant = chat;
-  panel.prepend(h("p", { class: "assistant-note muted" },
+  panel.prepend(h("h2", { class: "assistant-title" }, "Assistant"), h("p", { class: "assistant-note muted" },
     "The assistant is automated: it can book, move or cancel appointments, answer questions about the clinic and pass you to a person. ",
     h("strong", {}, "In an emergency, call your emergency number now.")));
   await chat.load();

@@ -32,8 +32,8 @@ boot({
   title: "Engage",
   sections: [
     { name: "messages", label: "Messages", render: renderMessages, eager: true },
-    { name: "assistant", label: "Assistant", render: renderAssistant, onShow: (ctx) => ctx.assistant?.load() },
     { name: "book", label: "Book", render: renderBooking, eager: true, onShow: (ctx) => ctx.booking?.refresh() },
+    { name: "assistant", label: "Assistant", render: renderAssistant, onShow: (ctx) => ctx.assistant?.load() },
     { name: "appointments", label: "Appointments", render: renderAppointments, onShow: (ctx) => ctx.appointments?.refresh() },
     { name: "vitals", label: "Vitals", render: renderPatientVitals, onShow: (ctx) => ctx.vitals?.refresh() },
     { name: "advice", label: "Advice", render: renderAdvice, onShow: (ctx) => ctx.advice?.refresh() },
