@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # Health records (issue 20): the largest document upload, and how long its processing job may run.
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    document_job_timeout_seconds: int = Field(default=600, ge=30)
+    # Re-phrase record searches with the LLM above (when configured); only the query is sent.
+    record_search_llm: bool = True
     # The assistant (issue 18): the number an emergency answer tells the patient to call (a
     # clinic may set its own in its FAQ settings), and per-user limits of classify and replies.
     emergency_number: str = Field(default="112", pattern=r"^\+?[0-9][0-9 ]{1,19}$")

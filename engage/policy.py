@@ -163,6 +163,12 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "PATCH /api/patients/<patient_id>/allergies/<allergy_id>": Rule.care_team,
     "POST /api/patients/<patient_id>/lab-results": Rule.care_team,
     "POST /api/patients/<patient_id>/record/<kind>/<item_id>/entered-in-error": Rule.care_team,
+    "POST /api/patients/<patient_id>/documents": Rule.patient_or_care_team,
+    "GET /api/patients/<patient_id>/documents": Rule.patient_or_care_team,
+    "GET /api/documents/<document_id>": Rule.patient_or_care_team,
+    "GET /api/documents/<document_id>/details": Rule.patient_or_care_team,
+    "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/accept": Rule.care_team,
+    "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/reject": Rule.care_team,
     # The assistant (issue 18)
     "POST /api/assistant/classify": Rule.any_user,
     "POST /api/assistant/conversation": Rule.patient,

@@ -24,6 +24,7 @@ from engage.lib.message_layout import prepare_chat_storage
 from engage.lib.no_store import NoStoreSocketIOApp
 from engage.lib.protocol_logging import log_malformed_packets_briefly
 from engage.sockets import build_socketio_server
+from engage.views.documents import document_upload_request_class
 from engage.views.http import authorize_request
 from engage.views import BLUEPRINT_MODULES
 
@@ -44,6 +45,8 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
         app.register_blueprint(importlib.import_module(module_name).blueprint)
     # Every request passes the route's rule in engage.policy before its view runs.
     app.before_request(authorize_request)
+    # Document uploads (and only they) may be larger than other bodies.
+    app.request_class = document_upload_request_class(settings.document_max_bytes)
 
     @app.errorhandler(ApiError)
     async def api_error(exc: ApiError):

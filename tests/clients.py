@@ -46,7 +46,7 @@ class Api:
             try:
                 body = await resp.json(content_type=None)
             except Exception:
-                body = await resp.text()
+                body = await resp.text(errors="replace")  # a binary body (a downloaded document)
             return Response(resp.status, body, dict(resp.headers))
 
     async def get(self, path: str, **kw: Any) -> Response:

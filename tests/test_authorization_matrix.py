@@ -23,10 +23,12 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from bson import ObjectId
 
 from engage.config import Settings
+from engage.models.document import MedicalDocument
 from engage.models.user import User
 from engage.policy import EVENT_POLICIES
 from engage.policy import RESERVED_EVENTS
@@ -201,6 +203,24 @@ async def _allergy(w: World) -> str:
     return await _created_by_doctor(w, "/allergies", {"substance": "Penicillin"}, "allergy")
 
 
+# The smallest valid PNG: one white pixel.
+ONE_PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4f50000000049454e44ae426082"
+)
+
+
+async def _document(w: World) -> str:
+    """A document P uploaded, with one pending lab suggestion (as the processing job would leave it)."""
+    form = aiohttp.FormData()
+    form.add_field("file", ONE_PIXEL_PNG, filename="scan.png", content_type="image/png")
+    async with w.api.session.post(f"{w.api.base_url}/api/patients/{w.id(P)}/documents", data=form, headers={"Authorization": f"Bearer {w.accounts[P].access_token}"}) as resp:
+        body = await resp.json()
+        assert resp.status == 201, body
+    suggestion = {"id": "s1", "kind": "lab", "fields": {"test_name": "HbA1c", "value": 7.2, "unit": "%"}, "source_text": "HbA1c 7.2 %", "status": "pending"}
+    await MedicalDocument.get_pymongo_collection().update_one({"_id": ObjectId(body["document"]["id"])}, {"$push": {"suggestions": suggestion}})
+    return body["document"]["id"]
+
+
 SIGNED_WEBHOOK_FORM = {"From": "+15005550006", "Body": "YES"}
 
 SAMPLES: dict[str, Sample] = {
@@ -303,6 +323,16 @@ SAMPLES: dict[str, Sample] = {
     ),
     "POST /api/patients/<patient_id>/record/<kind>/<item_id>/entered-in-error": on_record_entry(
         _problem, lambda w, i: f"/api/patients/{w.id(P)}/record/problems/{i}/entered-in-error", {"reason": "Wrong patient"}
+    ),
+    "POST /api/patients/<patient_id>/documents": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/documents")),  # not multipart: 415 once through
+    "GET /api/patients/<patient_id>/documents": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/documents")),
+    "GET /api/documents/<document_id>": on_record_entry(_document, lambda w, i: f"/api/documents/{i}"),
+    "GET /api/documents/<document_id>/details": on_record_entry(_document, lambda w, i: f"/api/documents/{i}/details"),
+    "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/accept": on_record_entry(
+        _document, lambda w, i: f"/api/patients/{w.id(P)}/documents/{i}/suggestions/s1/accept", {}
+    ),
+    "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/reject": on_record_entry(
+        _document, lambda w, i: f"/api/patients/{w.id(P)}/documents/{i}/suggestions/s1/reject"
     ),
     "POST /api/assistant/classify": fixed(lambda w: Call("/api/assistant/classify", {"text": "I have a headache"})),
     "POST /api/assistant/conversation": fixed(lambda w: Call("/api/assistant/conversation", {}, own=True)),

@@ -111,3 +111,33 @@ async def rephrase_reply(base_url: str, api_key: str, model: str, timeout: float
     if not isinstance(rewritten, str) or not rewritten.strip():
         raise LLMError("no text in the message")
     return rewritten.strip()[:MAX_TEXT]
+
+
+DOCUMENT_PROMPT = (
+    "You summarise a medical document (a lab report, a letter, a scan report) for the patient's doctor in at most 4 sentences. "
+    "Keep every number and unit as written; never add a diagnosis, a drug or a dose that is not in the text. "
+    'Answer with JSON only: {"summary": "<summary>"}.'
+)
+SEARCH_PROMPT = (
+    "You turn a question about a patient's medical record into search keywords: test names, conditions, body parts, "
+    "drugs and document kinds, spelled out and with common synonyms (for example 'x-ray radiograph'). "
+    'Answer with JSON only: {"keywords": "<space-separated keywords>"}.'
+)
+
+
+async def summarise_document(base_url: str, api_key: str, model: str, timeout: float, text: str) -> str:
+    """Ask the model for a short summary of a document's text (redacted by the caller: no names, ids or contacts)."""
+    parsed = await _chat_json(base_url, api_key, model, timeout, DOCUMENT_PROMPT, json.dumps({"document": text}, ensure_ascii=False))
+    summary = parsed.get("summary") if isinstance(parsed, dict) else None
+    if not isinstance(summary, str) or not summary.strip():
+        raise LLMError("no summary in the message")
+    return summary.strip()[:MAX_TEXT]
+
+
+async def search_keywords(base_url: str, api_key: str, model: str, timeout: float, query: str) -> str:
+    """Ask the model to re-phrase a record search as keywords (the query alone is sent, nothing of the record)."""
+    parsed = await _chat_json(base_url, api_key, model, timeout, SEARCH_PROMPT, json.dumps({"query": query}, ensure_ascii=False))
+    keywords = parsed.get("keywords") if isinstance(parsed, dict) else None
+    if not isinstance(keywords, str) or not keywords.strip():
+        raise LLMError("no keywords in the message")
+    return keywords.strip()[:200]
