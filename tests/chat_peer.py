@@ -35,6 +35,7 @@ class ChatPeer:
         self.connects = 0
         self.resends = 0
         self.refusals: collections.Counter[str] = collections.Counter()  # error codes of refused sends
+        self.errors: list[str] = []  # what went wrong while reconnecting
         self.sio: socketio.AsyncClient | None = None
         self._online = asyncio.Event()
         self._closing = False
@@ -55,17 +56,26 @@ class ChatPeer:
             for url in self.urls:
                 client = socketio.AsyncClient(reconnection=False)
                 client.on("chat:message", self._on_message)
-                client.on("disconnect", lambda *_: self._on_disconnect(client))
+                client.on("disconnect", lambda *_, c=client: self._on_disconnect(c))
                 try:
                     await client.connect(url, auth={"token": self.account.access_token}, transports=[self.transport], wait_timeout=5)
                 except (socketio.exceptions.ConnectionError, OSError, asyncio.TimeoutError):
                     continue
+                except Exception as exc:  # kept for the test's report; a browser would just retry
+                    self.errors.append(repr(exc))
+                    continue
                 self.sio, self._url = client, url
                 self.connects += 1
-                if await self._catch_up(client):
+                try:
+                    caught_up = await self._catch_up(client)
+                except Exception as exc:
+                    self.errors.append(repr(exc))
+                    caught_up = False
+                if caught_up:
                     self._online.set()
                     self._went_online.set()
                     return
+                await client.disconnect()
             await asyncio.sleep(wait)  # like the browser's reconnection delay
             wait = min(wait * 2, 1.0)
 
@@ -97,7 +107,14 @@ class ChatPeer:
         if message["sender_id"] == self.account.id:
             self.pending.pop(message["client_id"], None)
 
+    def _lost(self, client: socketio.AsyncClient) -> asyncio.Event:
+        """Set once this connection is gone."""
+        if not hasattr(client, "engage_lost"):
+            client.engage_lost = asyncio.Event()  # type: ignore[attr-defined]
+        return client.engage_lost  # type: ignore[attr-defined]
+
     def _on_disconnect(self, client: socketio.AsyncClient) -> None:
+        self._lost(client).set()
         if client is not self.sio or self._closing:
             return
         self._online.clear()
@@ -134,8 +151,18 @@ class ChatPeer:
             if not first:
                 self.resends += 1
             first = False
+            # A connection that drops leaves its acks unanswered: like the browser, resend at the
+            # reconnection instead of waiting out the ack timeout.
+            call = asyncio.ensure_future(client.call("chat:send", {"conversation_id": self.conversation_id, "client_id": cid, "body": body}, timeout=10))
+            lost = asyncio.ensure_future(self._lost(client).wait())
+            await asyncio.wait({call, lost}, return_when=asyncio.FIRST_COMPLETED)
+            lost.cancel()
+            if not call.done():
+                call.cancel()
+                await self._reconnected_from(client)
+                continue
             try:
-                ack = await client.call("chat:send", {"conversation_id": self.conversation_id, "client_id": cid, "body": body}, timeout=10)
+                ack = call.result()
             except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError, socketio.exceptions.DisconnectedError):
                 if client is self.sio and client.connected:
                     continue  # no ack in time on a live connection: ask again
@@ -202,5 +229,15 @@ def check_conversation(stored: list[dict[str, Any]], peers: list[ChatPeer]) -> N
     sent = {(peer.account.id, cid) for peer in peers for cid in peer.sent}
     assert set(stored_ids) == sent, f"lost: {len(sent - set(stored_ids))}, unexpected: {len(set(stored_ids) - sent)}"
     for peer in peers:
+        assert not peer.errors, peer.errors
         assert not peer.pending
         assert {seq: m["id"] for seq, m in peer.messages.items()} == {m["seq"]: m["id"] for m in stored}
+
+
+def describe(peers: list[ChatPeer]) -> str:
+    """The peers' state, for a test that timed out waiting on them."""
+    return "\n".join(
+        f"{p.account.role} {p.transport} on {p.url}: online={p._online.is_set()} connects={p.connects} "
+        f"pending={len(p.pending)} held={len(p.messages)} resends={p.resends} refusals={dict(p.refusals)} errors={p.errors}"
+        for p in peers
+    )

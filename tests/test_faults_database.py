@@ -20,6 +20,7 @@ from tests.fault_stack import health
 from tests.fault_stack import patient_and_doctor
 from tests.fault_stack import wait_for
 from tests.test_faults_chat import chatter
+from tests.test_faults_chat import finish
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ async def test_database_restart_answers_503_and_loses_no_chat_message(stack):
             stack.start_mongo()
             await wait_for(lambda: _healthy(web.url), timeout=40, what="web healthy again")
             stop.set()
-            await asyncio.wait_for(asyncio.gather(*senders), 60)
+            await finish(senders, peers)
             for peer in peers:
                 await peer.catch_up()
             check_conversation(await peers[0].sync_all(), peers)
