@@ -152,6 +152,7 @@ ROUTE_POLICIES: dict[str, Rule] = {
     # The clinical record (issue 20): the patient and their care team read it, the care team writes it
     "GET /api/patients/<patient_id>/record": Rule.patient_or_care_team,
     "GET /api/me/record": Rule.patient,
+    "GET /api/patients/<patient_id>/record/search": Rule.patient_or_care_team,
     "POST /api/patients/<patient_id>/encounters": Rule.care_team,
     "GET /api/patients/<patient_id>/encounters/<encounter_id>": Rule.patient_or_care_team,
     "PATCH /api/patients/<patient_id>/encounters/<encounter_id>": Rule.care_team,

@@ -90,6 +90,8 @@ from schemas.records import ProblemEnvelope
 from schemas.records import ProblemRequest
 from schemas.records import ProblemUpdateRequest
 from schemas.records import RecordOut
+from schemas.records import SearchOut
+from schemas.records import SearchQuery
 from schemas.records import TimelineQuery
 from schemas.stats import StatsOut
 from schemas.stats import StatsQuery
@@ -557,6 +559,9 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
         "A patient's record: the timeline newest first, paged, with active problems, allergies and the latest vitals", {200: RecordOut}, query=TimelineQuery
     ),
     "GET /api/me/record": RouteSchema("My record (signed notes only)", {200: RecordOut}, query=TimelineQuery),
+    "GET /api/patients/<patient_id>/record/search": RouteSchema(
+        "Search a patient's notes, results, problems, allergies and documents' text (typos tolerated)", {200: SearchOut}, query=SearchQuery
+    ),
     "POST /api/patients/<patient_id>/encounters": RouteSchema("Start a draft visit note (SOAP)", {201: EncounterEnvelope}, EncounterCreateRequest),
     "GET /api/patients/<patient_id>/encounters/<encounter_id>": RouteSchema("A visit note with its earlier versions", {200: EncounterEnvelope}),
     "PATCH /api/patients/<patient_id>/encounters/<encounter_id>": RouteSchema("Edit a draft note (its author)", {200: EncounterEnvelope}, EncounterUpdateRequest, errors=(409,)),

@@ -217,7 +217,10 @@ class RecordingLLM:
         self.requests.append({"body": body, "raw": json.dumps(body)})
         if self.mode == "error":
             return aioweb.json_response({"error": {"message": "overloaded"}}, status=500)
-        content = json.dumps({"summary": "HbA1c is 7.2 %, above target; the report recommends a treatment review."})
+        if "search keywords" in body["messages"][0]["content"]:
+            content = json.dumps({"keywords": "HbA1c glycated hemoglobin glucose"})
+        else:
+            content = json.dumps({"summary": "HbA1c is 7.2 %, above target; the report recommends a treatment review."})
         return aioweb.json_response({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
 
     async def start(self) -> None:
@@ -293,3 +296,22 @@ async def test_processing_twice_changes_nothing(api, make_patient, make_doctor, 
     assert await do_process_document(event.id) == "skipped"
     stored = await MedicalDocument.get(ObjectId(event.id))
     assert [s.id for s in stored.suggestions] == [s.id for s in event.suggestions]
+
+
+async def test_the_llm_rephrases_a_record_search_from_the_query_alone(llm_stack, make_patient, make_doctor):
+    llm, api_llm, _ = llm_stack
+    llm.mode = "ok"
+    patient, doctor = await care_pair(make_patient, make_doctor, name="Zelda Quartermain")
+    body = {"test_name": "HbA1c", "value": 7.2, "unit": "%", "ref_high": 5.6}
+    assert (await api_llm.post(f"/api/patients/{patient.id}/lab-results", body, token=doctor.access_token)).status == 201
+    found = await api_llm.get(f"/api/patients/{patient.id}/record/search", params={"q": "how is my diabetes control"}, token=patient.access_token)
+    assert found.status == 200, found.body
+    assert found.body["rephrased"] == "HbA1c glycated hemoglobin glucose"
+    assert [h["title"] for h in found.body["hits"]] == ["HbA1c 7.2 %"]
+    raw = llm.requests[-1]["raw"]
+    assert "how is my diabetes control" in raw
+    for identifier in ("Zelda", "Quartermain", patient.id, "7.2"):
+        assert identifier not in raw, identifier
+    llm.mode = "error"  # a failing provider: the words as typed are searched
+    plain = await api_llm.get(f"/api/patients/{patient.id}/record/search", params={"q": "hba1c"}, token=patient.access_token)
+    assert plain.status == 200 and plain.body["rephrased"] is None and [h["title"] for h in plain.body["hits"]] == ["HbA1c 7.2 %"]

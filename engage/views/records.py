@@ -15,6 +15,7 @@ from engage.actions.records import check_sign_encounter
 from engage.actions.records import check_update_allergy
 from engage.actions.records import check_update_encounter
 from engage.actions.records import check_update_problem
+from engage.actions.records_search import check_search_record
 from engage.actions.records_timeline import check_read_record
 from engage.lib.records import allergy_out
 from engage.lib.records import encounter_out
@@ -32,6 +33,7 @@ from schemas.records import EnteredInErrorRequest
 from schemas.records import LabResultRequest
 from schemas.records import ProblemRequest
 from schemas.records import ProblemUpdateRequest
+from schemas.records import SearchQuery
 from schemas.records import TimelineQuery
 
 blueprint = Blueprint("records", __name__, url_prefix="/api")
@@ -46,6 +48,12 @@ def _who() -> tuple[str, str]:
 async def patient_record(patient_id: str):
     record = await check_read_record(*_who(), patient_id, read_query(TimelineQuery))
     return record.model_dump(mode="json")
+
+
+@blueprint.get("/patients/<patient_id>/record/search")
+async def search_record(patient_id: str):
+    found = await check_search_record(*_who(), patient_id, read_query(SearchQuery))
+    return found.model_dump(mode="json")
 
 
 @blueprint.get("/me/record")
