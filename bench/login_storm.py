@@ -77,6 +77,15 @@ async def run(args: argparse.Namespace) -> None:
                 async with http.post(f"{web.url}/api/auth/register", json={"email": email, "password": PASSWORD, "name": f"Bench {n}", "role": "patient"}) as r:
                     assert r.status == 201, await r.text()
                 known.append(email)
+            # The same health checks without a storm: what the machine gives anyway.
+            quiet_ms: list[float] = []
+            quiet_until = time.perf_counter() + args.quiet_seconds
+            while time.perf_counter() < quiet_until:
+                t0 = time.perf_counter()
+                async with http.get(f"{web.url}/healthz") as r:
+                    await r.read()
+                quiet_ms.append((time.perf_counter() - t0) * 1000)
+            print(f"no storm: /healthz x{len(quiet_ms)} p50 {percentile(quiet_ms, 50):.1f} ms  p99 {percentile(quiet_ms, 99):.1f} ms  max {max(quiet_ms):.1f} ms")
             all_health: list[float] = []
             durations: list[float] = []
             for round_no in range(args.rounds):
@@ -100,6 +109,7 @@ def main() -> None:
     parser.add_argument("--logins", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--hash-concurrency", type=int, default=2)
+    parser.add_argument("--quiet-seconds", type=float, default=5.0, help="health checks without a storm first, for comparison")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -8,6 +8,8 @@ releases the GIL), sized by ENGAGE_PASSWORD_HASH_CONCURRENCY; extra requests wai
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
@@ -35,12 +37,24 @@ def password_problem(password: str, email: str | None = None) -> str | None:
 
 
 _pool: ThreadPoolExecutor | None = None
+# Hashing threads yield the CPU to the event loop's thread: on a busy machine a login waits a
+# little longer rather than every socket and health check of the process.
+HASH_THREAD_NICENESS = 10
+
+
+def _lower_thread_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)  # Linux: per thread
+    except (AttributeError, OSError):
+        pass
 
 
 def _hashing_pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=get_settings().password_hash_concurrency, thread_name_prefix="engage-argon2")
+        _pool = ThreadPoolExecutor(
+            max_workers=get_settings().password_hash_concurrency, thread_name_prefix="engage-argon2", initializer=_lower_thread_priority
+        )
     return _pool
 
 
