@@ -51,10 +51,16 @@ async def test_parallel_wrong_passwords_are_counted_before_the_check(api, from_o
     assert locked.status == 429
 
 
-async def test_failures_from_one_address_are_limited_across_accounts(from_own_address):
-    """Guessing one password each for many accounts from one address stops at the address limit (50)."""
+@pytest.mark.parametrize("forwarded_for", [False, True])
+async def test_failures_from_one_address_are_limited_across_accounts(from_own_address, forwarded_for):
+    """Guessing one password each for many accounts from one address stops at the address limit (50),
+    whatever X-Forwarded-For the client claims (only a configured proxy's is believed)."""
+
+    def headers(n: int) -> dict[str, str]:
+        return {"X-Forwarded-For": f"198.51.100.{n}"} if forwarded_for else {}
+
     answers = await asyncio.gather(
-        *[from_own_address.post("/api/auth/login", {"email": unique_email(), "password": "wrong-password-1"}) for _ in range(60)]
+        *[from_own_address.post("/api/auth/login", {"email": unique_email(), "password": "wrong-password-1"}, headers=headers(n)) for n in range(60)]
     )
     statuses = [a.status for a in answers]
     assert statuses.count(401) == 50, statuses
