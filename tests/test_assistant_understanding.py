@@ -3,6 +3,8 @@ when denied or mild; intents, triage levels and specialties; normalisation; dete
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engage.assistant.intents import INTENTS, training_examples
@@ -125,6 +127,15 @@ def test_a_negation_in_another_clause_does_not_hide_a_red_flag(model):
     assert result.red_flags == ["chest_pain_spreading"]
 
 
+def test_a_denial_in_the_same_sentence_after_but_counts(model):
+    assert model.understand("I have hives on my arms but no trouble breathing", NUMBER).triage.level != "emergency"
+
+
+@pytest.mark.parametrize("text", ["bleeding from my leg, it won't stop", "a rash, it doesn't fade under a glass"])
+def test_an_alarming_negation_is_not_a_denial(model, text):
+    assert model.understand(text, NUMBER).triage.level == "emergency"
+
+
 def test_typos_in_a_red_flag_are_read(model):
     assert model.understand("chest pian spreding to my arm", NUMBER).triage.level == "emergency"
 
@@ -222,3 +233,16 @@ def test_training_is_deterministic(model):
     other = Understander()
     texts = ["book me in", "my head hurts", "whats ur address", "blorp"]
     assert [model.understand(t, NUMBER) for t in texts] == [other.understand(t, NUMBER) for t in texts]
+
+
+REGRESSIONS = Path(__file__).resolve().parent / "data" / "assistant_red_flag_regressions.txt"
+
+
+def _regressions() -> list[tuple[str, str]]:
+    lines = [line.strip() for line in REGRESSIONS.read_text(encoding="utf-8").splitlines()]
+    return [tuple(line.split("|", 1)) for line in lines if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize(("expected", "text"), _regressions())
+def test_red_flag_regressions(model, expected, text):
+    assert (model.understand(text, NUMBER).triage.level == "emergency") == (expected == "E")

@@ -31,6 +31,11 @@ _NOT_NEGATIONS = re.compile(
     r"\b(not sure|not certain|not kidding|not joking|no idea|don't know|didn't know|not only|no doubt|"
     r"can't tell|not just|no matter|if not|whether or not|not stop\w*|won't stop|never stops|no one|nobody)\b"
 )
+# Negations that are themselves the alarming part of a rule ("it won't stop", "doesn't fade").
+_ALARMING_NEGATIONS = re.compile(
+    r"\b(won't|will not|wont|doesn't|does not|didn't|can't|cannot|can not|isn't|is not|hasn't|has not|not|couldn't)"
+    r" (stop\w*|fade\w*|go away|disappear|wake\w*|respond\w*|breath\w*|blanch\w*|get (enough )?air|speak|talk|move|lift|see|swallow)\b"
+)
 _MILD = re.compile(r"\b(a bit|a little|bit of|slight|slightly|mild|mildly|minor|tiny|small|little|some)\b")
 
 
@@ -77,11 +82,20 @@ def is_softened(text: str, start: int) -> bool:
     return bool(_MILD.search(" ".join(words[-MILD_WINDOW:])))
 
 
+def denies_within(span: str) -> bool:
+    """A match that runs on into another clause which denies ("hives on my arms but no trouble breathing")."""
+    boundaries = list(_CLAUSE_END.finditer(span))
+    if not boundaries:
+        return False
+    rest = _ALARMING_NEGATIONS.sub(" ", _NOT_NEGATIONS.sub(" ", span[boundaries[-1].end():]))
+    return bool(_NEGATION.search(rest))
+
+
 def term_present(text: str, patterns: list[re.Pattern[str]], softenable: bool) -> bool:
     """Some pattern matches where it is neither negated nor (when softenable) softened."""
     for pattern in patterns:
         for match in pattern.finditer(text):
-            if is_negated(text, match.start()):
+            if is_negated(text, match.start()) or denies_within(match.group(0)):
                 continue
             if softenable and is_softened(text, match.start()):
                 continue
