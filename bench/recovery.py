@@ -81,7 +81,7 @@ def main_command_figures(root: Path, runs: int) -> dict[str, list[float]]:
                 os.kill(victim, signal.SIGKILL)
                 until(lambda r=role, v=victim: role_pid(process.pid, r) not in (None, v))
                 until(lambda: healthy(url))
-                figures.setdefault(f"python app.py: {role} SIGKILLed, until healthy", []).append(time.monotonic() - started)
+                figures.setdefault(f"python app.py: {role} SIGKILLed, until running again and /healthz 200", []).append(time.monotonic() - started)
     finally:
         stop_main(process)
     return figures
