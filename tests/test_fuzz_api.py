@@ -6,16 +6,18 @@ Generated ids would almost always name nothing (404), so for positive cases the 
 replaced by real ones from a small world built first: the patient, their doctor (a conversation,
 an appointment, a prescription and its doses, a reading and an alert), a test centre, a waitlist
 entry. Negative cases keep their broken ids. The run is bounded and reproducible: few examples per
-operation, derandomized, no shrinking.
+operation, derandomized, no shrinking; the coverage phase's boundary values once per route.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import hypothesis
 import pytest
 import schemathesis
@@ -34,6 +36,7 @@ from tests.servers import ADMIN_PASSWORD
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 6
+ONE_PIXEL_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 
 # Left out, and why:
 # - POST /api/auth/login: every failed sign-in counts against 127.0.0.1's per-address limit, which
@@ -84,6 +87,13 @@ async def world(api) -> dict[str, Any]:
     prescribed = (await ok(await api.post(f"/api/patients/{patient.id}/prescriptions", prescription, token=doctor.access_token)))["prescription"]
     doses = (await ok(await api.get(f"/api/prescriptions/{prescribed['id']}/doses", token=patient.access_token)))["doses"]
     care_team = (await ok(await api.get("/api/me/care-team", token=patient.access_token)))["care_team"]
+    record = f"/api/patients/{patient.id}"
+    encounter = (await ok(await api.post(f"{record}/encounters", {"subjective": "Headache"}, token=doctor.access_token)))["encounter"]
+    problem = (await ok(await api.post(f"{record}/problems", {"condition": "Hypertension"}, token=doctor.access_token)))["problem"]
+    allergy = (await ok(await api.post(f"{record}/allergies", {"substance": "Penicillin"}, token=doctor.access_token)))["allergy"]
+    form = aiohttp.FormData()
+    form.add_field("file", ONE_PIXEL_PNG, filename="scan.png", content_type="image/png")
+    document = (await ok(await api.post(f"{record}/documents", data=form, token=patient.access_token)))["document"]
     ids = {
         "patient_id": patient.id,
         "doctor_id": doctor.id,
@@ -96,28 +106,64 @@ async def world(api) -> dict[str, Any]:
         "dose_id": doses[0]["id"] if doses else None,
         "alert_id": alerts[0]["id"] if alerts else None,
         "relation_id": next((r["id"] for r in care_team if r["id"]), None),
+        "clinic_id": clinic["id"],
+        "encounter_id": encounter["id"],
+        "problem_id": problem["id"],
+        "allergy_id": allergy["id"],
+        "document_id": document["id"],
     }
     return {"tokens": {"patient": patient.access_token, "doctor": doctor.access_token, "admin": admin.access_token}, "ids": ids}
 
 
+def _load(url: str, phases: list[str]):
+    loaded = schemathesis.openapi.from_url(url + "/api/openapi.json")
+    loaded.config.update(base_url=url, request_timeout=30)
+    loaded.config.generation.update(max_examples=EXAMPLES_PER_OPERATION, deterministic=True, no_shrink=True, database="none")
+    loaded.config.phases.update(phases=phases)
+    return loaded
+
+
 @pytest.fixture(scope="module")
 def api_schema(web):
-    schema = schemathesis.openapi.from_url(web.url + "/api/openapi.json")
-    schema.config.update(base_url=web.url, request_timeout=30)
-    schema.config.generation.update(max_examples=EXAMPLES_PER_OPERATION, deterministic=True, no_shrink=True, database="none")
-    return schema
+    """Every phase: explicit examples, the coverage phase's boundary and invalid values, random fuzzing."""
+    return _load(web.url, ["examples", "coverage", "fuzzing"])
+
+
+@pytest.fixture(scope="module")
+def api_schema_fuzzing(web):
+    """Random fuzzing only: for a route already taken through every phase as another role."""
+    return _load(web.url, ["examples", "fuzzing"])
+
+
+ROLES = ("patient", "doctor", "admin")
 
 
 def _is_public(ctx) -> bool:
     return ctx.operation.definition.raw.get("security") == []
 
 
-def _for_role(role: str):
-    """The signed-in routes engage.policy lets this role call (the authorization matrix covers the refusals)."""
-    return lambda ctx: role in ctx.operation.definition.raw.get("x-roles", [])
+def _roles(ctx) -> list[str]:
+    return ctx.operation.definition.raw.get("x-roles", [])
 
 
-schema = schemathesis.pytest.from_fixture("api_schema").exclude(lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in EXCLUDED)
+def _routes_of(role: str, first: bool):
+    """The signed-in routes engage.policy lets this role call (the authorization matrix covers the
+    refusals): those no earlier role of ROLES may call (first), or the others."""
+
+    def matches(ctx) -> bool:
+        roles = _roles(ctx)
+        return role in roles and (next(r for r in ROLES if r in roles) == role) == first
+
+    return matches
+
+
+def _excluded(ctx) -> bool:
+    return (ctx.operation.method.upper(), ctx.operation.path) in EXCLUDED
+
+
+# (Filters: includes are alternatives, excludes apply to all.)
+schema = schemathesis.pytest.from_fixture("api_schema").exclude(_excluded)
+fuzzing_schema = schemathesis.pytest.from_fixture("api_schema_fuzzing").exclude(_excluded)
 
 
 def _call(case, world: dict[str, Any], role: str | None, web) -> None:
@@ -135,28 +181,41 @@ def _call(case, world: dict[str, Any], role: str | None, web) -> None:
 SETTINGS = hypothesis.settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, suppress_health_check=list(hypothesis.HealthCheck))
 
 
-# Public routes answer the same to everyone: fuzzed once, as nobody.
+# Public routes answer the same to everyone: fuzzed once, as nobody. Each signed-in route goes
+# through every phase as the first role allowed to call it, and through random fuzzing as the others.
 @schema.include(_is_public).parametrize()
 @SETTINGS
 def test_public_routes_as_nobody(case, world, web):
     _call(case, world, None, web)
 
 
-@schema.include(_for_role("patient")).parametrize()
+@schema.include(_routes_of("patient", first=True)).parametrize()
 @SETTINGS
 def test_routes_as_a_patient(case, world, web):
     _call(case, world, "patient", web)
 
 
-@schema.include(_for_role("doctor")).parametrize()
+@schema.include(_routes_of("doctor", first=True)).parametrize()
 @SETTINGS
 def test_routes_as_a_doctor_in_care(case, world, web):
     _call(case, world, "doctor", web)
 
 
-@schema.include(_for_role("admin")).parametrize()
+@fuzzing_schema.include(_routes_of("doctor", first=False)).parametrize()
+@SETTINGS
+def test_shared_routes_as_a_doctor_in_care(case, world, web):
+    _call(case, world, "doctor", web)
+
+
+@schema.include(_routes_of("admin", first=True)).parametrize()
 @SETTINGS
 def test_routes_as_the_admin(case, world, web):
+    _call(case, world, "admin", web)
+
+
+@fuzzing_schema.include(_routes_of("admin", first=False)).parametrize()
+@SETTINGS
+def test_shared_routes_as_the_admin(case, world, web):
     _call(case, world, "admin", web)
 
 

@@ -90,7 +90,8 @@ def _content(shape: Shape | type[BaseModel], components: _Components, mode: Json
     if shape is None:
         return None
     if isinstance(shape, Text):
-        return {shape.media_type: {"schema": {"type": "string"}}}
+        media_types = shape.media_type if isinstance(shape.media_type, tuple) else (shape.media_type,)
+        return {media_type: {"schema": {"type": "string"}} for media_type in media_types}
     media_type = "application/json"
     if isinstance(shape, Json):
         media_type, shape = shape.media_type, shape.model
