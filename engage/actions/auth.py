@@ -46,7 +46,7 @@ def _token_pair(settings: Settings, user: User, family: RefreshTokenFamily, issu
         ),
         "refresh_token": issue_refresh_token(settings.secret_key, str(user.id), family.family_id, family.current_jti, issued_at, family.expires_at),
         "token_type": "Bearer",
-        "expires_in": settings.access_token_ttl_seconds,
+        "expires_in": max(issued_at + settings.access_token_ttl_seconds - int(time.time()), 0),  # less for a re-issued pair
         "user": user_out(user),
     }
 
