@@ -141,6 +141,8 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "PUT /api/patients/<patient_id>/thresholds": Rule.care_team,
     "PUT /api/patients/<patient_id>/monitoring": Rule.care_team,
     "GET /fhir/Observation": Rule.patient_or_care_team,
+    "GET /fhir/Patient/<patient_id>/$everything": Rule.patient_or_care_team,
+    "GET /fhir/metadata": Rule.public,
     # Advice and medication
     "POST /api/advice": Rule.patient_or_care_team,
     "GET /api/advice": Rule.patient_or_care_team,

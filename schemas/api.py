@@ -411,6 +411,25 @@ class FhirBundle(BaseModel):
     entry: list[FhirEntry]
 
 
+class FhirResourceBundle(BaseModel):
+    """A FHIR R4 searchset Bundle of a patient's whole record (Patient/$everything)."""
+
+    resourceType: Literal["Bundle"]
+    type: Literal["searchset"]
+    total: int
+    link: list[FhirLink]
+    entry: list[dict[str, Any]] = Field(description="fullUrl, resource (Patient, Encounter, Condition, AllergyIntolerance, Observation, MedicationRequest, DocumentReference, Appointment) and search")
+
+
+class FhirCapabilityStatement(BaseModel):
+    """A FHIR R4 CapabilityStatement."""
+
+    model_config = ConfigDict(extra="allow")
+
+    resourceType: Literal["CapabilityStatement"]
+    fhirVersion: str
+
+
 class JsonDocument(BaseModel):
     """A JSON document (the OpenAPI and AsyncAPI documents themselves)."""
 
@@ -544,6 +563,10 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "GET /fhir/Observation": RouteSchema(
         "A patient's vitals as FHIR R4 Observations", {200: Json(FhirBundle, "application/fhir+json")}, query=FhirObservationQuery
     ),
+    "GET /fhir/Patient/<patient_id>/$everything": RouteSchema(
+        "A patient's whole record as a FHIR R4 Bundle (attachment, no-store; audited)", {200: Json(FhirResourceBundle, "application/fhir+json")}
+    ),
+    "GET /fhir/metadata": RouteSchema("The FHIR CapabilityStatement: what /fhir serves", {200: Json(FhirCapabilityStatement, "application/fhir+json")}),
     # Advice and medication
     "POST /api/advice": RouteSchema(
         "Ask for advice on the patient's recent vitals", {200: AdviceEnvelope, 202: AdviceEnvelope}, AdviceRequest, body_required=False

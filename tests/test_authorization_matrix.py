@@ -296,6 +296,8 @@ SAMPLES: dict[str, Sample] = {
     "PUT /api/patients/<patient_id>/thresholds": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/thresholds", {"spo2": {"low": 93}})),
     "PUT /api/patients/<patient_id>/monitoring": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/monitoring", {"enrolled": False})),
     "GET /fhir/Observation": fixed(lambda w: Call("/fhir/Observation", params={"patient": w.id(P)})),
+    "GET /fhir/Patient/<patient_id>/$everything": fixed(lambda w: Call(f"/fhir/Patient/{w.id(P)}/$everything")),
+    "GET /fhir/metadata": fixed(lambda w: Call("/fhir/metadata")),
     "POST /api/advice": fixed(lambda w: Call("/api/advice", {"patient_id": w.id(P)})),
     "GET /api/advice": fixed(lambda w: Call("/api/advice", params={"patient_id": w.id(P)})),
     "POST /api/patients/<patient_id>/prescriptions": fixed(
