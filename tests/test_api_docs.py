@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,11 @@ from schemas.events import CLIENT_EVENTS
 from schemas.events import ERROR_ACK
 from schemas.events import LIFECYCLE_EVENTS
 from schemas.events import SERVER_EVENTS
+from tests.booking_support import book
+from tests.booking_support import future_day
+from tests.booking_support import iso
+from tests.booking_support import local_slot
+from tests.booking_support import make_scheduled_doctor
 from tests.browser import browser  # noqa: F401
 from tests.browser import open_page  # noqa: F401
 from tests.servers import ROOT
@@ -244,6 +251,38 @@ async def test_events_and_acks_on_the_wire_match_their_documented_schemas(api, c
     for event, data in received:
         SERVER_EVENTS[event].model_validate(data)
     assert {e for e, _ in received} >= {"chat:message", "chat:typing", "vitals:reading", "chat:read"}
+
+
+async def test_booking_and_alert_events_on_the_wire_match_their_documented_schemas(api, connect, admin, make_patient, make_doctor):
+    """A patient watching a schedule books and cancels; their doctor acknowledges an alert: every event and ack validates."""
+    doctor, _ = await make_scheduled_doctor(api, admin, make_doctor)
+    patient = await make_patient()
+    patient_socket = await connect(patient.access_token)
+    doctor_socket = await connect(doctor.access_token)
+    watch = await patient_socket.call("schedule:watch", {"doctor_id": doctor.id})
+    CLIENT_EVENTS["schedule:watch"].ack.model_validate(watch)
+    booked = await book(api, patient, doctor.id, local_slot(future_day(), "10:00"))
+    assert booked.status == 201, booked.body
+    cancelled = await api.post(f"/api/appointments/{booked.body['appointment']['id']}/cancel", {}, token=patient.access_token)
+    assert cancelled.status == 200, cancelled.body
+    relation = await api.post("/api/admin/care-relations", {"patient_id": patient.id, "doctor_id": doctor.id}, token=admin.access_token)
+    assert relation.status == 201, relation.body
+    watched = await doctor_socket.call("vitals:watch", {"patient_id": patient.id})
+    CLIENT_EVENTS["vitals:watch"].ack.model_validate(watched)
+    set_thresholds = await api.put(f"/api/patients/{patient.id}/thresholds", {"heart_rate": {"high": 120}}, token=doctor.access_token)
+    assert set_thresholds.status == 200, set_thresholds.body
+    submitted = await patient_socket.call("vitals:submit", {"type": "heart_rate", "value": 150, "taken_at": iso(datetime.now(UTC))})
+    CLIENT_EVENTS["vitals:submit"].ack.model_validate(submitted)
+    alert = await doctor_socket.wait_for("vitals:alert")
+    acked = await doctor_socket.call("vitals:ack", {"alert_id": alert["alert"]["id"]})
+    CLIENT_EVENTS["vitals:ack"].ack.model_validate(acked)
+    for event in ("slot:taken", "slot:freed", "appointment:booked", "appointment:cancelled"):
+        await patient_socket.wait_for(event)
+    await doctor_socket.wait_for("vitals:acked")
+    received = doctor_socket.events + patient_socket.events
+    for event, data in received:
+        SERVER_EVENTS[event].model_validate(data)
+    assert {e for e, _ in received} >= {"slot:taken", "slot:freed", "appointment:booked", "appointment:cancelled", "vitals:alert", "vitals:acked", "vitals:reading"}
 
 
 # ---- the reference page -----------------------------------------------------------------------
