@@ -66,7 +66,6 @@ from schemas.notifications import PreferencesIn
 from schemas.notifications import PreferencesOut
 from schemas.notifications import SmsRepliesQuery
 from schemas.records import AcceptSuggestionRequest
-from schemas.records import AcceptSuggestionRequest
 from schemas.records import AllergyEnvelope
 from schemas.records import AllergyRequest
 from schemas.records import AllergyUpdateRequest
@@ -76,10 +75,6 @@ from schemas.records import EncounterEnvelope
 from schemas.records import EncounterUpdateRequest
 from schemas.records import EnteredInErrorOut
 from schemas.records import EnteredInErrorRequest
-from schemas.records import DocumentEnvelope
-from schemas.records import DocumentListOut
-from schemas.records import DocumentListQuery
-from schemas.records import SuggestionDecisionOut
 from schemas.records import DocumentEnvelope
 from schemas.records import DocumentListOut
 from schemas.records import DocumentListQuery
@@ -174,12 +169,6 @@ class TwilioStatusForm(BaseModel):
     MessageSid: str
     MessageStatus: str
     ErrorCode: str | None = None
-
-
-class DocumentUpload(BaseModel):
-    """POST /api/patients/{id}/documents: one part named file."""
-
-    file: bytes = Field(json_schema_extra={"format": "binary"}, description="a PDF, PNG or JPEG of at most 10 MB")
 
 
 class DocumentUpload(BaseModel):
@@ -441,9 +430,9 @@ class JsonDocument(BaseModel):
 
 @dataclass(frozen=True)
 class Text:
-    """A non-JSON body: HTML pages, TwiML, static files."""
+    """A non-JSON body: HTML pages, TwiML, static files; one of several media types, for downloads."""
 
-    media_type: str
+    media_type: str | tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -609,24 +598,7 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     ),
     "GET /api/patients/<patient_id>/documents": RouteSchema("A patient's documents, newest first", {200: DocumentListOut}, query=DocumentListQuery),
     "GET /api/documents/<document_id>": RouteSchema(
-        "Download a document (attachment, no-store; audited)", {200: Text("application/octet-stream")},
-        description="The body is the file as uploaded, with its sniffed Content-Type (application/pdf, image/png or image/jpeg).",
-    ),
-    "GET /api/documents/<document_id>/details": RouteSchema("A document's text, summary and suggestions", {200: DocumentEnvelope}),
-    "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/accept": RouteSchema(
-        "Accept a suggestion: a lab value becomes a result, a medication a prescription", {200: SuggestionDecisionOut}, AcceptSuggestionRequest,
-        body_required=False, errors=(409,),
-    ),
-    "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/reject": RouteSchema(
-        "Reject a suggestion", {200: SuggestionDecisionOut}, errors=(409,)
-    ),
-    "POST /api/patients/<patient_id>/documents": RouteSchema(
-        "Upload a PDF, PNG or JPEG (up to 10 MB; the type is read from the bytes); it is processed in the background (document:processed)",
-        {201: DocumentEnvelope}, Json(DocumentUpload, "multipart/form-data"), errors=(413, 415),
-    ),
-    "GET /api/patients/<patient_id>/documents": RouteSchema("A patient's documents, newest first", {200: DocumentListOut}, query=DocumentListQuery),
-    "GET /api/documents/<document_id>": RouteSchema(
-        "Download a document (attachment, no-store; audited)", {200: Text("application/octet-stream")},
+        "Download a document (attachment, no-store; audited)", {200: Text(("application/pdf", "image/png", "image/jpeg", "application/octet-stream"))},
         description="The body is the file as uploaded, with its sniffed Content-Type (application/pdf, image/png or image/jpeg).",
     ),
     "GET /api/documents/<document_id>/details": RouteSchema("A document's text, summary and suggestions", {200: DocumentEnvelope}),

@@ -31,7 +31,6 @@ from schemas.chat import TypingEvent
 from schemas.chat import TypingRequest
 from schemas.common import RequestModel
 from schemas.records import DocumentProcessedEvent
-from schemas.records import DocumentProcessedEvent
 from schemas.sessions import AuthExpiringEvent
 from schemas.sessions import AuthRefreshAck
 from schemas.sessions import AuthRefreshRequest
@@ -134,7 +133,6 @@ SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "advice:ready": AdviceReadyEvent,
     "medication:dose": DoseEvent,
     "care:emergency_access": EmergencyAccessEvent,
-    "document:processed": DocumentProcessedEvent,
     "document:processed": DocumentProcessedEvent,
     "auth:expiring": AuthExpiringEvent,
 }
