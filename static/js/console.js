@@ -7,6 +7,7 @@ import { h, clear } from "./ui.js";
 import { PatientContext, renderAlerts } from "./vitals.js";
 import { renderSchedule, renderAvailability } from "./schedule.js";
 import { renderEmergencyAccess } from "./care.js";
+import { renderConsoleRecord } from "./record.js";
 
 async function renderQueue(panel, ctx) {
   const chatRoot = h("div", { class: "queue" });
@@ -29,6 +30,7 @@ boot({
   title: "Engage console",
   sections: [
     { name: "queue", label: "Queue", render: renderQueue, eager: true },
+    { name: "record", label: "Record", render: renderConsoleRecord, onShow: (ctx) => ctx.record?.loadPatients() },
     { name: "alerts", label: "Alerts", render: renderAlerts, eager: true, onShow: (ctx) => ctx.alerts?.refresh() },
     { name: "schedule", label: "Today", render: renderSchedule, onShow: (ctx) => ctx.schedule?.refresh() },
     { name: "availability", label: "Availability", render: renderAvailability },

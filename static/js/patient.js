@@ -8,6 +8,7 @@ import { renderPatientVitals, renderAdvice, renderMedications } from "./vitals.j
 import { renderPreferences } from "./preferences.js";
 import { renderPrivacy } from "./care.js";
 import { renderAssistant } from "./assistant.js";
+import { renderMyRecord } from "./record.js";
 
 async function renderMessages(panel, ctx) {
   const chat = new ChatPanel({ root: panel, api: ctx.api, live: ctx.live, me: ctx.me, title: "Conversations" });
@@ -38,6 +39,7 @@ boot({
     { name: "vitals", label: "Vitals", render: renderPatientVitals, onShow: (ctx) => ctx.vitals?.refresh() },
     { name: "advice", label: "Advice", render: renderAdvice, onShow: (ctx) => ctx.advice?.refresh() },
     { name: "medications", label: "Medications", render: renderMedications, onShow: (ctx) => ctx.medications?.refresh() },
+    { name: "record", label: "My record", render: renderMyRecord, onShow: (ctx) => ctx.myRecord?.refresh() },
     { name: "settings", label: "Preferences", render: renderPreferences },
     { name: "privacy", label: "Privacy", render: renderPrivacy, onShow: (ctx) => ctx.privacy?.refresh() },
   ],
