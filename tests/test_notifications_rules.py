@@ -24,6 +24,8 @@ CONTEXTS = {
     "vitals_alert": {"patient_name": "Bob Stone", "severity": "critical", "alert_id": "x"},
     "vitals_no_data": {"patient_name": "Bob Stone", "days": 3},
     "advice_ready": {"advice_id": "a"},
+    "emergency_access": {"doctor_name": "Dr Ada Heart", "until": "2027-01-15T14:00:00Z"},
+    "emergency_access_review": {"doctor_name": "Dr Ada Heart", "until": "2027-01-15T14:00:00Z", "relation_id": "r"},
 }
 for _kind in ("appointment_booked", "appointment_cancelled", "appointment_rescheduled"):
     CONTEXTS[_kind] = CONTEXTS["appointment_reminder"]
