@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # Per-user limits of socket events, "event=hits/seconds" comma-separated, over the
     # defaults in engage.actions.rate_limits.SOCKET_EVENT_LIMITS.
     socket_event_limits: str = Field(default="", pattern=r"^\s*([\w:.-]+=\d+/\d+(\.\d+)?\s*(,\s*|$))*$")
+    # An appointment relates its doctor and patient from booking until this long after it.
+    care_relation_days: int = Field(default=365, ge=1, le=3650)
+    emergency_access_hours: int = Field(default=24, ge=1, le=72)
+    care_expiry_scan_seconds: int = Field(default=60, ge=5, le=3600)  # how soon an expired access stops
 
     admin_email: str | None = None
     admin_password: str | None = None

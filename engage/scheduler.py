@@ -94,3 +94,4 @@ async def run_scheduler(settings: Settings) -> None:
 # Capabilities register their periodic jobs when imported.
 import engage.actions.booking_jobs  # noqa: E402,F401
 import engage.actions.vital_jobs  # noqa: E402,F401
+import engage.actions.care_jobs  # noqa: E402,F401

@@ -3,6 +3,7 @@ access, and what the patient and the admins can read back from the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC
 from datetime import datetime
@@ -11,6 +12,7 @@ from datetime import timedelta
 import pytest
 from beanie import PydanticObjectId
 
+from engage import extensions
 from engage.models.audit import AuditEvent
 from engage.models.care import CareRelation
 from engage.models.notification import Notification
@@ -226,3 +228,37 @@ async def test_a_doctor_nobody_approved_is_never_listed_bookable_or_messageable(
     listed = await api.get("/api/doctors", params={"clinic_id": clinic["id"]}, token=patient.access_token)
     assert [d["id"] for d in listed.body["doctors"]] == [pending["id"]]
     assert (await book(api, patient, pending["id"], soon())).status == 201
+
+
+async def test_when_emergency_access_runs_out_the_doctors_sockets_stop_following_the_patient(
+    api, admin, make_patient, make_doctor, connect, web2, worker, settings
+):
+    patient, doctor, colleague = await make_patient(), await make_doctor(), await make_doctor()
+    await assign(api, admin, patient.id, colleague.id)
+    resp = await api.post(f"/api/patients/{patient.id}/emergency-access", {"reason": REASON}, token=doctor.access_token)
+    assert resp.status == 201, resp.body
+    doctor_socket = await connect(doctor.access_token, url=web2.url)
+    colleague_socket = await connect(colleague.access_token, url=web2.url)
+    for sock in (doctor_socket, colleague_socket):
+        assert (await sock.call("vitals:watch", {"patient_id": patient.id}))["ok"]
+
+    # the day has passed: the periodic scan (a real RQ job on the worker) ends the access
+    relation_id = PydanticObjectId(resp.body["relation"]["id"])
+    await CareRelation.get_pymongo_collection().update_one({"_id": relation_id}, {"$set": {"until": datetime.now(UTC) - timedelta(seconds=1)}})
+    queue = extensions.queue("default", extensions.sync_redis(settings))
+    job = await asyncio.to_thread(queue.enqueue, "workers.care.end_expired_care_relations")
+    async with asyncio.timeout(30):
+        while (await CareRelation.get(relation_id)).ended_at is None:
+            await asyncio.sleep(0.05)
+    assert (await CareRelation.get(relation_id)).ended_reason == "expired"
+    async with asyncio.timeout(30):
+        while await asyncio.to_thread(job.get_status, True) != "finished":  # the rooms are left after the write
+            await asyncio.sleep(0.05)
+
+    patient_socket = await connect(patient.access_token)
+    ack = await patient_socket.call("vitals:submit", vital("heart_rate", 75, taken_at=iso(datetime.now(UTC) - timedelta(seconds=10))))
+    assert ack["ok"], ack
+    await colleague_socket.wait_for("vitals:reading", lambda e: e["reading"]["id"] == ack["id"])
+    refused = await doctor_socket.call("vitals:watch", {"patient_id": patient.id})  # an ack after the reading would be
+    assert refused["ok"] is False and refused["error"]["code"] == "not_found"
+    assert ack["id"] not in [e["reading"]["id"] for e in doctor_socket.received("vitals:reading")]

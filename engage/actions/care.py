@@ -121,6 +121,22 @@ async def do_care_may_have_ended(patient_id: str, doctor_id: str) -> None:
         await remove_user_from_room(doctor_id, vitals_room(patient_id))
 
 
+async def do_end_expired_relations(now: datetime | None = None, batch: int = 500) -> int:
+    """Mark relations whose time ran out (emergency access) as ended, and take the doctors' sockets
+    out of the patients' rooms; returns how many ended. Run by a periodic job."""
+    now = now or utcnow()
+    expired = await CareRelation.find({"ended_at": None, "until": {"$ne": None, "$lte": now}}).limit(batch).to_list()
+    ended = 0
+    for relation in expired:
+        result = await CareRelation.get_pymongo_collection().update_one(
+            {"_id": relation.id, "ended_at": None}, {"$set": {"ended_at": relation.until, "ended_reason": "expired"}}
+        )
+        if result.modified_count:
+            ended += 1
+            await do_care_may_have_ended(str(relation.patient_id), str(relation.doctor_id))
+    return ended
+
+
 async def care_team_out(patient_id: str) -> list[CareRelationOut]:
     """The patient's current care team: one entry per reason a doctor has access."""
     links: list[CareLink] = await care_links(patient_id)

@@ -12,7 +12,7 @@ NO_DATA_SCAN_JOB = "workers.vitals.scan_no_data"
 MEDICATION_SCAN_JOB = "workers.medication.scan_medication"
 
 
-def _enqueue_once_per_period(settings: Settings, function: str, name: str, period_seconds: int) -> None:
+def enqueue_once_per_period(settings: Settings, function: str, name: str, period_seconds: int) -> None:
     # One job id per period: a second scheduler (lock hand-over) cannot double the scan.
     period = int(time.time() // period_seconds)
     connection = extensions.sync_redis(settings)
@@ -25,12 +25,12 @@ def _enqueue_once_per_period(settings: Settings, function: str, name: str, perio
 
 def enqueue_no_data_scan(settings: Settings) -> None:
     """Enqueue the scan for enrolled patients who stopped sending readings."""
-    _enqueue_once_per_period(settings, NO_DATA_SCAN_JOB, "vitals-no-data-scan", settings.vitals_no_data_scan_seconds)
+    enqueue_once_per_period(settings, NO_DATA_SCAN_JOB, "vitals-no-data-scan", settings.vitals_no_data_scan_seconds)
 
 
 def enqueue_medication_scan(settings: Settings) -> None:
     """Enqueue the medication scan: schedule upcoming doses, mark missed ones, escalate."""
-    _enqueue_once_per_period(settings, MEDICATION_SCAN_JOB, "medication-scan", settings.medication_scan_seconds)
+    enqueue_once_per_period(settings, MEDICATION_SCAN_JOB, "medication-scan", settings.medication_scan_seconds)
 
 
 def _register() -> None:

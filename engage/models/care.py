@@ -43,4 +43,5 @@ class CareRelation(Document):
         indexes = [
             IndexModel([("doctor_id", ASCENDING), ("patient_id", ASCENDING)], name="doctor_patient"),
             IndexModel([("patient_id", ASCENDING), ("since", ASCENDING)], name="patient_since"),
+            IndexModel([("ended_at", ASCENDING), ("until", ASCENDING)], name="open_until"),  # the expiry scan
         ]
