@@ -24,7 +24,7 @@ CONTRACTIONS = {
 }
 SHORTHAND = {
     "u": "you", "r": "are", "ur": "your", "pls": "please", "plz": "please", "appt": "appointment", "appts": "appointments",
-    "dr": "doctor", "doc": "doctor", "thx": "thanks", "ty": "thanks", "tmrw": "tomorrow", "tmr": "tomorrow",
+    "dr": "doctor", "doc": "doctor", "thx": "thanks", "thanx": "thanks", "thnx": "thanks", "ty": "thanks", "tmrw": "tomorrow", "tmr": "tomorrow",
     "2moro": "tomorrow", "b4": "before", "bc": "because", "cuz": "because", "w/": "with", "abt": "about",
     "wk": "week", "wks": "weeks", "hrs": "hours", "mins": "minutes", "yr": "year", "yrs": "years", "meds": "meds",
 }

@@ -25,6 +25,7 @@ class TriagePatterns:
     symptom: list[re.Pattern[str]]
     urgent: list[re.Pattern[str]]
     self_care: list[re.Pattern[str]]
+    persistent: list[re.Pattern[str]]
     advice: dict[str, str]
 
 
@@ -35,6 +36,7 @@ def triage_patterns() -> TriagePatterns:
         symptom=[re.compile(p) for p in data["symptom"]],
         urgent=[re.compile(p) for p in data["urgent"]],
         self_care=[re.compile(p) for p in data["self_care"]],
+        persistent=[re.compile(p) for p in data["persistent"]],
         advice=dict(data["advice"]),
     )
 
@@ -53,7 +55,7 @@ def triage_level(normalised: str, red_flags: list[str], symptom_intent: bool) ->
         return None
     if term_present(normalised, patterns.urgent, softenable=True):
         return "urgent"
-    if term_present(normalised, patterns.self_care, softenable=False):
+    if term_present(normalised, patterns.self_care, softenable=False) and not term_present(normalised, patterns.persistent, softenable=False):
         return "self_care"
     if not reports_symptom(normalised) and not symptom_intent:
         return None
@@ -68,4 +70,4 @@ def triage_advice(level: str | None, emergency_number: str) -> str | None:
 
 def triage_words() -> list[str]:
     patterns = triage_patterns()
-    return [pattern_text(p.pattern) for p in patterns.symptom + patterns.urgent + patterns.self_care]
+    return [pattern_text(p.pattern) for p in patterns.symptom + patterns.urgent + patterns.self_care + patterns.persistent]

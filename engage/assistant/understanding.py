@@ -28,6 +28,7 @@ from engage.assistant.triage import (
     triage_words,
 )
 
+SPECIALTY_WITHOUT_SYMPTOM = {"book_appointment", "talk_to_human", "test_results"}
 ENGLISH_MIN_COUNT = 50  # rarer entries of the frequency list are mostly misspellings themselves
 # Intents under which a reported symptom still gets triage and a specialty (booking for a rash).
 SYMPTOM_BEARING = {"symptoms", "book_appointment", "talk_to_human", "medication_question", "unknown", "greeting"}
@@ -72,8 +73,9 @@ class Understander:
         specialty = None
         if level is not None:
             specialty = specialty_for(normalised)
-        elif intent == "book_appointment":
-            # Booking without a symptom: the specialty asked for, or one its words point to.
+        elif intent in SPECIALTY_WITHOUT_SYMPTOM:
+            # Booking (or asking a doctor, or about results) without a symptom: the specialty
+            # asked for, or one its words point to ("contraception", "my thyroid results").
             specialty = mentioned_specialty(normalised) or (specialty_for(normalised) if specialty_scores(normalised) else None)
         return Understanding(
             text=normalised,
