@@ -200,7 +200,8 @@ class OkOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
-    down: list[Literal["mongodb", "redis"]] | None = None
+    down: list[Literal["mongodb", "redis", "storage", "socketio_listener", "redis_persistence"]] | None = None
+    socketio_subscribers: int | None = Field(default=None, description="every web process should be one: compare with their number")
     error: ErrorBody | None = None
 
 
@@ -464,7 +465,9 @@ HTML = Text("text/html")
 
 ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     # Health, pages, static files, the API documents
-    "GET /healthz": RouteSchema("Are MongoDB and Redis answering?", {200: HealthOut}, errors=(503,)),
+    "GET /healthz": RouteSchema(
+        "Are the database, Redis, the Socket.IO listener and storage well?", {200: HealthOut, 503: HealthOut}
+    ),
     "GET /": RouteSchema("The patient app", {200: HTML}),
     "GET /console": RouteSchema("The doctor console", {200: HTML}),
     "GET /admin": RouteSchema("The admin page", {200: HTML}),

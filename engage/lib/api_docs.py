@@ -144,6 +144,8 @@ def _error_statuses(route: RouteSchema, rule: Rule | None, has_path_params: bool
         statuses |= {404, 422}
     if rule is not None and rule in (Rule.public, Rule.signed_webhook) and (route.body is not None or route.query is not None):
         statuses |= {429}  # sign-in and sign-up are rate limited
+    if signed_in or rule == Rule.signed_webhook or route.body is not None or route.query is not None:
+        statuses |= {503}  # the database or Redis restarting (engage.errors.unavailable_error)
     return sorted(statuses)
 
 
