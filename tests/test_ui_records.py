@@ -5,6 +5,7 @@ record; the patient downloads their whole record as FHIR."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from beanie import PydanticObjectId
 from fhir.resources.R4B.bundle import Bundle
@@ -26,7 +27,7 @@ async def patient_with_doctor(api, make_patient, make_doctor):
     return patient, doctor
 
 
-async def open_record_in_console(open_page, doctor, patient):
+async def open_record_in_console(open_page, doctor, patient):  # noqa: F811
     console = await open_page()
     await console.login("/console", doctor.email)
     await console.page.get_by_role("tab", name="Record").click()
@@ -105,6 +106,6 @@ async def test_the_patient_downloads_their_record_as_fhir(api, make_patient, mak
         await app.page.get_by_role("button", name="Download my record (FHIR)").click()
     download = await download_info.value
     assert download.suggested_filename == f"record-{patient.id}.fhir.json"
-    bundle = Bundle.model_validate(json.loads(open(await download.path(), encoding="utf-8").read()))
+    bundle = Bundle.model_validate(json.loads(Path(await download.path()).read_text(encoding="utf-8")))
     kinds = sorted(e.resource.get_resource_type() for e in bundle.entry)
     assert kinds == ["Observation", "Patient"] and bundle.entry[0].resource.id == patient.id
