@@ -52,6 +52,7 @@ class Report:
     false_emergency_rate: float
     specialty_accuracy: float
     train_seconds: float
+    train_cpu_seconds: float
     p99_ms: float
     messages_per_second: float
     misses: list[str]
@@ -59,9 +60,10 @@ class Report:
 
 def evaluate(understander: Understander | None = None, timing_rounds: int = 3) -> Report:
     data = load_eval()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     understander = understander or Understander()
-    train_seconds = time.perf_counter() - started
+    # CPU time beside wall time: on a shared machine the wall time mostly measures the others.
+    train_seconds, train_cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
     misses: list[str] = []
 
     intent_cases = [(text, intent) for intent, texts in data["intents"].items() for text in texts]
@@ -118,6 +120,7 @@ def evaluate(understander: Understander | None = None, timing_rounds: int = 3) -
         false_emergency_rate=false_emergencies / len(data["mild"]),
         specialty_accuracy=specialty_correct / len(data["specialty"]),
         train_seconds=train_seconds,
+        train_cpu_seconds=train_cpu_seconds,
         p99_ms=p99 * 1000,
         messages_per_second=len(durations) / sum(durations),
         misses=misses,
@@ -138,7 +141,7 @@ def main() -> None:
     print(f"red-flag recall            {report.red_flag_recall:7.1%}   (target 100%; right rule named: {report.red_flag_code_accuracy:.1%})")
     print(f"false emergencies (mild)   {report.false_emergency_rate:7.1%}   (target <= 5%)")
     print(f"specialty accuracy         {report.specialty_accuracy:7.1%}   (target >= 85%)")
-    print(f"training at start          {report.train_seconds:7.2f} s")
+    print(f"training at start          {report.train_seconds:7.2f} s   ({report.train_cpu_seconds:.2f} s of CPU)")
     print(f"classification p99         {report.p99_ms:7.2f} ms per message; {report.messages_per_second:,.0f} messages/s on one process")
     if args.misses:
         for miss in report.misses:

@@ -19,6 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
+from threadpoolctl import ThreadpoolController
 
 from engage.assistant.data_files import load_data
 
@@ -59,8 +60,13 @@ class IntentModel:
     """Fitted once from normalised training phrases; predicts on normalised messages."""
 
     def __init__(self, examples: list[tuple[str, str]]) -> None:
+        # One BLAS/OpenMP thread: the matrices are tiny, and on a busy machine idle worker threads
+        # spinning for work cost ten times the fit itself (measured: 0.15 s of CPU with one thread,
+        # 1.5-5 s with two while other processes kept both cores busy).
+        self._threads = ThreadpoolController()
         self.pipeline = build_pipeline()
-        self.pipeline.fit([text for text, _ in examples], [intent for _, intent in examples])
+        with self._threads.limit(limits=1):
+            self.pipeline.fit([text for text, _ in examples], [intent for _, intent in examples])
         self.classes = list(self.pipeline.classes_)
         # Prediction reads the fitted parts directly: scikit-learn's per-call validation costs
         # ten times the arithmetic for one short message (see probabilities()).
@@ -96,7 +102,8 @@ class IntentModel:
 
     def probabilities(self, normalised: list[str]) -> np.ndarray:
         """One-vs-rest probabilities, normalised per message (what the pipeline's predict_proba gives)."""
-        scores = np.vstack([self.scores(text) for text in normalised])
+        with self._threads.limit(limits=1):
+            scores = np.vstack([self.scores(text) for text in normalised])
         probabilities = 1.0 / (1.0 + np.exp(-scores))
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
