@@ -4,7 +4,7 @@ CLIENT_EVENTS is keyed like engage.policy.EVENT_POLICIES; engage.lib.api_docs tu
 into the AsyncAPI document, and tests/test_api_docs.py fails when a handler registered on the
 server, or an event the code publishes, is missing here (or the reverse).
 
-Every ack is {"ok": true, ...} on success or ErrorAck ({"ok": false, "error": {...}}) on failure.
+Every ack is {"ok": true, ...} on success or FailureAck ({"ok": false, "error": {...}}) on failure.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
+from schemas.api import ErrorBody
 from schemas.booking import EVENT_SCHEMAS as BOOKING_EVENTS
 from schemas.booking import ScheduleWatchRequest
 from schemas.care import EmergencyAccessEvent
-from schemas.chat import ErrorAck
 from schemas.chat import MessageOut
 from schemas.chat import PresenceEvent
 from schemas.chat import ReadAck
@@ -100,7 +102,7 @@ class ConnectAuth(RequestModel):
 class ClientEvent:
     summary: str
     payload: type[BaseModel]
-    ack: type[BaseModel]  # the success ack; failures are ErrorAck
+    ack: type[BaseModel]  # the success ack; failures are FailureAck
 
 
 CLIENT_EVENTS: dict[str, ClientEvent] = {
@@ -118,7 +120,17 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {
     "auth:refresh": ClientEvent("Extend the connection with a fresh access token of the same session (after auth:expiring)", AuthRefreshRequest, AuthRefreshAck),
 }
 
-ERROR_ACK = ErrorAck
+class FailureAck(BaseModel):
+    """The ack of any event that failed: the HTTP error body's fields (engage.errors.ApiError.to_ack)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ok: Literal[False]
+    error: ErrorBody
+    retry_after: float | None = Field(default=None, description="rate_limited, server_busy and outages: seconds to wait")
+
+
+ERROR_ACK = FailureAck
 
 SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "chat:message": MessageOut,

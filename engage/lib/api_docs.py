@@ -205,8 +205,13 @@ def openapi_document(app: Quart, server_url: str = "/") -> dict[str, Any]:
         error_statuses |= {int(s) for s, r in operation["responses"].items() if "$ref" in r}
         paths.setdefault(openapi_path(rule.rule), {})[method] = operation
     refs, schemas = components.render()
+    retry_after = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}}
     error_responses = {
-        f"Error{status}": {"description": _status_text(status), "content": {"application/json": {"schema": error_ref}}}
+        f"Error{status}": {
+            "description": _status_text(status),
+            **({"headers": retry_after} if status in (429, 503) else {}),
+            "content": {"application/json": {"schema": error_ref}},
+        }
         for status in sorted(error_statuses)
     }
     document = {
