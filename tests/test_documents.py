@@ -70,6 +70,10 @@ async def test_a_pdf_with_text_is_read_and_its_values_suggested(api, make_patien
     assert event.summary_provider == "extractive" and "HbA1c 7.2 %" in event.summary and "Impression" in event.summary
     # Nothing entered the record unconfirmed.
     assert await LabResult.find({"patient_id": ObjectId(patient.id)}).count() == 0
+    # The text is searchable, typos and all.
+    found = await api.get(f"/api/patients/{patient.id}/record/search", params={"q": "glycaemic contol"}, token=patient.access_token)
+    assert [(h["kind"], h["id"]) for h in found.body["hits"]] == [("document", event.id)]
+    assert "glycaemic control" in found.body["hits"][0]["snippet"]
 
 
 async def test_a_scanned_image_is_read_by_ocr_and_its_value_accepted_into_the_record(api, make_patient, make_doctor, connect, worker):

@@ -5,14 +5,24 @@ record; the patient downloads their whole record as FHIR."""
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 from beanie import PydanticObjectId
+from bson import ObjectId
 from fhir.resources.R4B.bundle import Bundle
 from playwright.async_api import expect
 
+from engage.models.appointment import Appointment
 from engage.models.records import Encounter
 from engage.models.records import LabResult
+from tests.booking_support import ALL_DAY
+from tests.booking_support import future_day
+from tests.booking_support import local_slot
+from tests.booking_support import make_scheduled_doctor
 from tests.browser import browser  # noqa: F401
 from tests.browser import open_page  # noqa: F401
 from tests.document_samples import scanned_image
@@ -109,3 +119,29 @@ async def test_the_patient_downloads_their_record_as_fhir(api, make_patient, mak
     bundle = Bundle.model_validate(json.loads(Path(await download.path()).read_text(encoding="utf-8")))
     kinds = sorted(e.resource.get_resource_type() for e in bundle.entry)
     assert kinds == ["Observation", "Patient"] and bundle.entry[0].resource.id == patient.id
+
+
+async def test_completing_an_appointment_offers_to_write_its_note(api, make_patient, make_doctor, admin, open_page, db):  # noqa: F811
+    doctor, _ = await make_scheduled_doctor(api, admin, make_doctor, weekly=ALL_DAY)
+    patient = await make_patient()
+    booked = await api.post("/api/appointments", {"doctor_id": doctor.id, "start": local_slot(future_day(2), "10:00"), "client_id": uuid.uuid4().hex},
+                            token=patient.access_token)
+    assert booked.status == 201, booked.body
+    appointment = booked.body["appointment"]
+    # The visit has just begun: moved to now in the database (booking refuses times in the past).
+    start = datetime.now(UTC) - timedelta(seconds=30)
+    await Appointment.get_pymongo_collection().update_one({"_id": ObjectId(appointment["id"])}, {"$set": {"start": start, "end": start + timedelta(minutes=30)}})
+
+    console = await open_page()
+    await console.login("/console", doctor.email)
+    await console.page.get_by_role("tab", name="Today").click()
+    row = console.page.locator(f"li[data-appointment-id='{appointment['id']}']")
+    await row.get_by_role("button", name="Completed").click()
+    await row.get_by_role("button", name="Write note").click()
+    editor = console.page.locator(".note-editor")
+    await expect(editor.locator(".note-status")).to_contain_text("New note for the visit of")
+    await editor.get_by_label("Subjective").fill("Follow-up after the visit")
+    await editor.get_by_role("button", name="Sign note").click()
+    await expect(editor.locator(".note-status")).to_contain_text("Signed, version 1")
+    note = await Encounter.find_one({"patient_id": PydanticObjectId(patient.id)})
+    assert str(note.appointment_id) == appointment["id"] and note.status == "signed"

@@ -200,28 +200,29 @@ class ConsoleRecord {
     const sign = h("button", { type: "button" }, "Sign note");
     const amend = h("button", { type: "button", hidden: true }, "Save amendment");
     const reset = h("button", { type: "button" }, "New note");
-    const editor = { note: null };
+    const editor = { note: null, appointment: null };
     const soap = () => Object.fromEntries(Object.entries(fields).map(([k, el]) => [k, el.value.trim()]));
     const base = () => `/api/patients/${this.patient.id}/encounters`;
-    const load = (note) => {
+    const create = async () => (await this.ctx.api.post(base(), { ...soap(), appointment_id: editor.appointment?.id })).encounter;
+    const load = (note, appointment = null) => {
       editor.note = note;
+      editor.appointment = note ? null : appointment;
       for (const [k, el] of Object.entries(fields)) el.value = note ? note.soap[k] : "";
       const signed = note?.status === "signed";
       reason.hidden = !signed; amend.hidden = !signed; save.hidden = signed; sign.hidden = signed;
       reason.value = "";
-      status.textContent = !note ? "New note" : signed ? `Signed, version ${note.version}: amend with a reason` : "Draft";
+      status.textContent = !note ? (appointment ? `New note for the visit of ${formatDateTime(appointment.start)}` : "New note")
+        : signed ? `Signed, version ${note.version}: amend with a reason` : "Draft";
     };
     save.addEventListener("click", () => busy(save, error, async () => {
-      const note = editor.note
-        ? (await this.ctx.api.patch(`${base()}/${editor.note.id}`, soap())).encounter
-        : (await this.ctx.api.post(base(), soap())).encounter;
+      const note = editor.note ? (await this.ctx.api.patch(`${base()}/${editor.note.id}`, soap())).encounter : await create();
       load(note);
       toast("Draft saved.", "success");
       await this.refresh();
     }));
     sign.addEventListener("click", () => busy(sign, error, async () => {
       let note = editor.note;
-      note = note ? (await this.ctx.api.patch(`${base()}/${note.id}`, soap())).encounter : (await this.ctx.api.post(base(), soap())).encounter;
+      note = note ? (await this.ctx.api.patch(`${base()}/${note.id}`, soap())).encounter : await create();
       load((await this.ctx.api.post(`${base()}/${note.id}/sign`, {})).encounter);
       toast("Note signed.", "success");
       await this.refresh();
@@ -330,5 +331,14 @@ class ConsoleRecord {
 export async function renderConsoleRecord(panel, ctx) {
   const record = new ConsoleRecord(panel, ctx);
   ctx.record = record;
+  // Completing an appointment (the schedule) offers to write its note here.
+  ctx.writeNote = async (appointment) => {
+    ctx.showTab("record");
+    if (![...record.picker.options].some((o) => o.value === appointment.patient_id)) {
+      record.picker.append(h("option", { value: appointment.patient_id }, appointment.patient_name || "Patient of the appointment"));
+    }
+    await record.show({ id: appointment.patient_id });
+    record.editor.load(null, appointment);
+  };
   await record.loadPatients();
 }

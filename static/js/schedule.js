@@ -53,7 +53,8 @@ export async function renderSchedule(panel, ctx) {
         h("button", { type: "button", class: "link", onclick: () => ctx.chat?.startWith({ patient_id: a.patient_id }).then(() => ctx.showTab("queue")).catch((e) => showError(itemError, e)) }, "Message patient"),
         active && a.status === "booked" ? setStatus("confirmed", "Confirm") : null,
         active && today ? setStatus("completed", "Completed") : null,
-        active && today ? setStatus("no_show", "No-show") : null),
+        active && today ? setStatus("no_show", "No-show") : null,
+        a.status === "completed" && a.doctor_id ? h("button", { type: "button", onclick: () => ctx.ensure("record").then(() => ctx.writeNote(a)).catch((e) => showError(itemError, e)) }, "Write note") : null),
       itemError);
   }
 
