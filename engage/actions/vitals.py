@@ -26,6 +26,7 @@ from engage.events import publish_event
 from engage.events import user_room
 from engage.events.vitals import READING
 from engage.events.vitals import vitals_room
+from engage.lib.care import access_patient
 from engage.lib.care import access_patient_data
 from engage.lib.users import access_user
 from engage.lib.validation import validation_error
@@ -190,10 +191,12 @@ async def check_watch_patient(user_id: str, role: str, patient_id: str) -> dict[
     """May this user watch the patient's live vitals? Returns the open alerts and latest readings."""
     if role == Role.admin.value:
         raise forbidden("Only the patient and their doctors can watch these vitals.")
-    patient = await access_patient_data(user_id, role, patient_id)
+    access = await access_patient(user_id, role, patient_id)
+    patient = access.patient
     # Watching again within the window (a reconnect, another tab, a client in a loop) is the
     # same access: one audit entry, not one per call. SET NX picks one caller on any process.
-    dedupe_key = f"engage:audit:vitals-watch:{user_id}:{patient_id}"
+    # A watch that rests on emergency access is a new access, logged with its flag and reason.
+    dedupe_key = f"engage:audit:vitals-watch:{user_id}:{patient_id}:{'emergency' if access.emergency else 'care'}"
     if await extensions.redis_client().set(dedupe_key, 1, ex=WATCH_AUDIT_WINDOW_SECONDS, nx=True):
         await record_health_data_access(user_id, role, patient_id, "vitals.watch", "vitals")
     alerts = await VitalAlert.find({"patient_id": patient.id, "status": {"$in": ACTIVE_STATUSES}}).sort(-VitalAlert.opened_at).to_list()
