@@ -283,6 +283,7 @@ class DocumentProcessedEvent(BaseModel):
 class TimelineQuery(RequestModel):
     limit: int = Field(default=50, ge=1, le=200)
     before: AwareTimestamp | None = Field(default=None, description="the next_before of the previous page")
+    before_id: ObjectIdStr | None = Field(default=None, description="the next_before_id of the previous page (entries at the same time)")
     kinds: Annotated[str, StringConstraints(pattern=r"^[a-z_]+(,[a-z_]+)*$", max_length=200)] | None = Field(
         default=None, description="comma-separated kinds to include (default: all)"
     )
@@ -312,6 +313,7 @@ class RecordOut(BaseModel):
     patient_name: str
     items: list[TimelineItem]
     next_before: datetime | None = Field(description="pass as ?before= for the next page; null on the last")
+    next_before_id: str | None = Field(default=None, description="pass as ?before_id= with before")
     vitals: list[VitalLatest] = Field(description="the newest reading of each type in the last 90 days")
     active_problems: list[ProblemOut]
     active_allergies: list[AllergyOut]

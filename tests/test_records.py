@@ -198,17 +198,22 @@ async def test_the_timeline_is_newest_first_and_paged_without_gaps(api, make_pat
     for hours in (1, 3, 5):
         note = await write_note(api, patient, doctor, subjective=f"Visit {hours}", occurred_at=iso(now - timedelta(hours=hours)))
         assert (await api.post(f"{base}/encounters/{note['id']}/sign", token=doctor.access_token)).status == 200
+    # Three results confirmed from one document share their time: the cursor must neither skip nor repeat them.
+    same = iso(now - timedelta(hours=4))
+    for value in (90, 91, 92):
+        body = {"test_name": "Glucose", "value": value, "unit": "mg/dL", "taken_at": same}
+        assert (await api.post(base + "/lab-results", body, token=doctor.access_token)).status == 201
     seen, before = [], None
     while True:
-        params = {"limit": "4", **({"before": before} if before else {})}
+        params = {"limit": "3", **(before or {})}
         page = RecordOut.model_validate((await api.get("/api/me/record", params=params, token=patient.access_token)).body)
-        assert len(page.items) <= 4
+        assert len(page.items) <= 3
         seen += page.items
         if page.next_before is None:
             break
-        before = page.next_before.isoformat()
+        before = {"before": page.next_before.isoformat(), "before_id": page.next_before_id}
     kinds = [i.kind for i in seen]
-    assert kinds.count("lab_result") == 7 and kinds.count("encounter") == 3
+    assert kinds.count("lab_result") == 10 and kinds.count("encounter") == 3
     times = [i.at for i in seen]
     assert times == sorted(times, reverse=True) and len({i.id for i in seen}) == len(seen)
     assert seen[0].kind == "lab_result" and seen[1].kind == "encounter" and seen[1].data["soap"]["subjective"] == "Visit 1"

@@ -1,7 +1,7 @@
 """Reading the record: the timeline of everything, newest first, in pages (audited for anyone but the patient).
 
 Each source is one bounded query on its (patient_id, time) index for at most limit+1 rows before
-the cursor; merging them and keeping `limit` gives the page, and a row left over means there is
+the cursor (time, id); merging them and keeping `limit` gives the page, and a row left over means there is
 a next page. A page therefore costs one query per source, however long the record is.
 """
 
@@ -79,31 +79,34 @@ def _status(row: Any, source: Source) -> str:
     return getattr(row, source.status_field or "status")
 
 
-def _filters(source: Source, patient: User, viewer_id: str, viewer_role: str, before: datetime | None, include_error: bool) -> dict[str, Any]:
-    filters: dict[str, Any] = {"patient_id": patient.id}
-    if before is not None:
-        filters[source.time_field] = {"$lt": before}
-    if source.status_field and not include_error:
-        filters[source.status_field] = {"$ne": ENTERED_IN_ERROR}
+def _filters(source: Source, patient: User, viewer_id: str, viewer_role: str, query: TimelineQuery) -> dict[str, Any]:
+    clauses: list[dict[str, Any]] = [{"patient_id": patient.id}]
+    if query.before is not None:
+        # (time, _id) is the cursor: entries sharing the boundary's time are neither skipped nor repeated.
+        field = source.time_field
+        same_time = {field: query.before, "_id": {"$lt": PydanticObjectId(query.before_id)}} if query.before_id else None
+        clauses.append({"$or": [{field: {"$lt": query.before}}, same_time]} if same_time else {field: {"$lt": query.before}})
+    if source.status_field and not query.include_entered_in_error:
+        clauses.append({source.status_field: {"$ne": ENTERED_IN_ERROR}})
     if source.kind == "encounter":
         # Patients read signed notes; a draft is its author's alone.
         if viewer_role == Role.doctor.value:
-            filters["$or"] = [{"status": {"$ne": "draft"}}, {"author_id": PydanticObjectId(viewer_id)}]
+            clauses.append({"$or": [{"status": {"$ne": "draft"}}, {"author_id": PydanticObjectId(viewer_id)}]})
         else:
-            filters["status"] = {"$in": ["signed", ENTERED_IN_ERROR] if include_error else ["signed"]}
+            clauses.append({"status": {"$in": ["signed", ENTERED_IN_ERROR] if query.include_entered_in_error else ["signed"]}})
     if source.kind == "appointment":
-        filters["status"] = {"$ne": "held"}
-    return filters
+        clauses.append({"status": {"$ne": "held"}})
+    return {"$and": clauses}
 
 
-async def timeline_page(patient: User, viewer_id: str, viewer_role: str, query: TimelineQuery) -> tuple[list[TimelineItem], datetime | None]:
+async def timeline_page(patient: User, viewer_id: str, viewer_role: str, query: TimelineQuery) -> tuple[list[TimelineItem], datetime | None, str | None]:
     wanted = set(query.kinds.split(",")) & KINDS if query.kinds else KINDS
     rows: list[tuple[datetime, str, Any, Source]] = []
     for source in SOURCES:
         if source.kind not in wanted:
             continue
-        filters = _filters(source, patient, viewer_id, viewer_role, query.before, query.include_entered_in_error)
-        found = await source.model.find(filters).sort((source.time_field, -1)).limit(query.limit + 1).to_list()
+        filters = _filters(source, patient, viewer_id, viewer_role, query)
+        found = await source.model.find(filters).sort((source.time_field, -1), ("_id", -1)).limit(query.limit + 1).to_list()
         rows.extend((getattr(row, source.time_field), str(row.id), row, source) for row in found)
     newest = heapq.nlargest(query.limit + 1, rows, key=lambda r: (r[0], r[1]))
     page = newest[: query.limit]
@@ -112,8 +115,9 @@ async def timeline_page(patient: User, viewer_id: str, viewer_role: str, query: 
         out = source.out(row)
         data = out.model_dump(mode="json", by_alias=True) if isinstance(out, BaseModel) else out
         items.append(TimelineItem(kind=source.kind, id=row_id, at=at, title=source.title(row), status=_status(row, source), data=data))
-    next_before = page[-1][0] if len(newest) > query.limit else None
-    return items, next_before
+    if len(newest) > query.limit:
+        return items, page[-1][0], page[-1][1]
+    return items, None, None
 
 
 async def vitals_summary(patient: User) -> list[VitalLatest]:
@@ -130,10 +134,10 @@ async def vitals_summary(patient: User) -> list[VitalLatest]:
 async def check_read_record(user_id: str, role: str, patient_id: str, query: TimelineQuery) -> RecordOut:
     """The patient's record, newest first: the patient themselves or a related doctor (audited)."""
     patient = await access_record_reader(user_id, role, patient_id, "record.read")
-    items, next_before = await timeline_page(patient, user_id, role, query)
+    items, next_before, next_before_id = await timeline_page(patient, user_id, role, query)
     problems = await Problem.find({"patient_id": patient.id, "status": "active"}).sort(-Problem.recorded_at).limit(100).to_list()
     allergies = await Allergy.find({"patient_id": patient.id, "status": "active"}).sort(-Allergy.recorded_at).limit(100).to_list()
     return RecordOut(
-        patient_id=str(patient.id), patient_name=patient.name, items=items, next_before=next_before, vitals=await vitals_summary(patient),
+        patient_id=str(patient.id), patient_name=patient.name, items=items, next_before=next_before, next_before_id=next_before_id, vitals=await vitals_summary(patient),
         active_problems=[problem_out(p) for p in problems], active_allergies=[allergy_out(a) for a in allergies],
     )

@@ -81,6 +81,7 @@ export async function renderMyRecord(panel, ctx) {
   const downloadButton = h("button", { type: "button" }, "Download my record (FHIR)");
   const more = h("button", { type: "button", hidden: true }, "Older entries");
   let before = null;
+  let beforeId = null;
 
   clear(panel, h("h2", {}, "My record"),
     h("p", { class: "muted" }, "Your visit notes once signed, results, problems, allergies, documents and appointments, newest first."),
@@ -91,10 +92,11 @@ export async function renderMyRecord(panel, ctx) {
 
   async function load(reset = true) {
     try {
-      const data = await api.get("/api/me/record", { before: reset ? null : before });
+      const data = await api.get("/api/me/record", reset ? {} : { before, before_id: beforeId });
       if (reset) clear(timeline);
       timeline.append(...data.items.map((item) => timelineItem(item, true)));
       before = data.next_before;
+      beforeId = data.next_before_id;
       more.hidden = !before;
       showError(error, null);
     } catch (err) { showError(error, err); }
