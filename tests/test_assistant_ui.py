@@ -35,8 +35,14 @@ def replies(page):
     return page.page.locator("#panel-assistant .message.automated")
 
 
-async def test_emergency_shows_the_call_button_and_no_slots(api, make_patient, open_page, worker):  # noqa: F811
-    patient = await make_patient()
+async def test_emergency_shows_the_call_button_and_no_slots(api, make_patient, make_doctor, open_page, worker):  # noqa: F811
+    tag = uuid.uuid4().hex[:6]
+    doctor = await make_doctor()
+    patient = await make_patient(name=f"Ema Gency {tag}")
+    assert (await api.post("/api/conversations", {"doctor_id": doctor.id}, token=patient.access_token)).status == 201  # care team
+    console = await open_page()
+    await console.login("/console", doctor.email)
+    await console.wait_socket()
     page = await open_assistant_tab(open_page, patient)
     await say(page, "My husband can't breathe and his lips are turning blue")
     reply = replies(page).last
@@ -46,6 +52,10 @@ async def test_emergency_shows_the_call_button_and_no_slots(api, make_patient, o
     await expect(call).to_have_attribute("href", "tel:112")
     await expect(reply.get_by_role("button")).to_have_count(0)  # never a routine slot instead
     await page.screenshot("assistant-emergency")
+    # The care team's console lists the critical alert (it also toasts it for a few seconds).
+    await console.page.get_by_role("tab", name="Alerts").click()
+    item = console.page.locator("#panel-alerts .alert-item.critical").filter(has_text=f"Ema Gency {tag}")
+    await expect(item).to_contain_text("Possible emergency reported to the assistant", timeout=REPLY_MS)
 
 
 async def test_booking_through_the_assistant(api, admin, make_patient, make_doctor, open_page, worker):  # noqa: F811
