@@ -68,8 +68,16 @@ def _wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: flo
 # secantus is a Python server with a large heap: collecting its young generation every 50,000
 # allocations instead of Python's 700 (as engage.lib.runtime does for web processes) cuts its
 # CPU per stored chat message by about 8%. It runs as `python -m secantus` otherwise.
+#
+# A transaction left open by a process that died (a SIGKILLed web process mid-commit) holds its
+# documents until the server reaps it, and every other writer of the same conversation conflicts
+# meanwhile: 60 s by default, like mongod's transactionLifetimeLimitSeconds. Engage's transactions
+# last milliseconds, so the embedded server reaps after 10 s (secantus has no flag for it).
+TRANSACTION_LIFETIME_SECONDS = 10
 _SECANTUS_MAIN = (
-    "import gc, runpy, sys; gc.set_threshold(50_000, *gc.get_threshold()[1:]); "
+    "import functools, gc, runpy, sys; gc.set_threshold(50_000, *gc.get_threshold()[1:]); "
+    "import secantus.server as server; server.SecantusDBServer.__init__ = functools.partialmethod("
+    f"server.SecantusDBServer.__init__, transaction_lifetime_seconds={TRANSACTION_LIFETIME_SECONDS}); "
     "sys.argv[0] = 'secantus'; runpy.run_module('secantus', run_name='__main__', alter_sys=True)"
 )
 

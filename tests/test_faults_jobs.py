@@ -39,7 +39,7 @@ async def test_workers_killed_mid_job_on_every_queue_leave_each_job_done_once(st
     victims = [stack.start("worker") for _ in names]
     for name in names:
         extensions.queue(name, connection).enqueue("tests.fault_jobs.hold_then_record", "done", name, "gate", job_timeout=600)
-    await wait_for(lambda: _true(connection.llen("done:started") == len(names)), timeout=40, what="a job running on every queue")
+    await wait_for(lambda: _true(connection.llen("done:started") == len(names)), timeout=90, what="a job running on every queue")  # four workers starting on a busy machine
     assert check(stack, "worker").returncode == 0
     for victim in victims:
         kill_tree(victim.process.pid)

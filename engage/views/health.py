@@ -22,8 +22,8 @@ blueprint = Blueprint("health", __name__)
 CHECK_TIMEOUT = 2.0
 
 MESSAGES = {
-    "mongodb": "mongodb (the database) is not answering",
-    "redis": "redis is not answering",
+    "mongodb": "mongodb (the database) not answering",
+    "redis": "redis not answering",
     "socketio_listener": "socketio_listener: this process is not subscribed to other processes' Socket.IO events",
     "redis_persistence": "redis_persistence: Redis cannot write its append-only file (disk full or read-only?)",
 }
@@ -80,5 +80,5 @@ async def healthz():
         "status": "unavailable",
         "down": down,
         "socketio_subscribers": subscribers,  # every web process should be one: compare with their number
-        "error": {"code": "service_unavailable", "message": reasons[0].upper() + reasons[1:] + "."},
+        "error": {"code": "service_unavailable", "message": reasons + "."},
     }, 503
