@@ -93,9 +93,8 @@ def restart_policy(settings: Settings) -> RestartPolicy:
 
 def app_child(role: str, env: dict[str, str]) -> Child:
     """`python app.py <role>` as a supervised child; its output goes to ours and its last lines are kept."""
-    child = Child(role, start=lambda: None, tier=1)  # type: ignore[arg-type, return-value]
 
-    def start() -> subprocess.Popen:
+    def start(child: Child) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), role],
             env=env,
@@ -108,8 +107,7 @@ def app_child(role: str, env: dict[str, str]) -> Child:
         forward_output(child, process.stdout, sys.stderr)
         return process
 
-    child.start = start
-    return child
+    return Child(role, start, tier=1)
 
 
 def run_all(settings: Settings, demo: bool = False) -> int:
@@ -132,11 +130,11 @@ def run_all(settings: Settings, demo: bool = False) -> int:
             # Fixed ports for the whole run: a restarted server comes back where the others look.
             mongo_port, redis_port = embedded.free_port(), embedded.free_port()
             supervisor.add(Child(
-                "mongodb", lambda: embedded.start_mongo(data_dir / "mongo", port=mongo_port, log_file=logs / "mongo.log").process,
+                "mongodb", lambda _: embedded.start_mongo(data_dir / "mongo", port=mongo_port, log_file=logs / "mongo.log").process,
                 log_path=logs / "mongo.log",
             ))
             supervisor.add(Child(
-                "redis", lambda: embedded.start_redis(data_dir / "redis", port=redis_port, log_file=logs / "redis.log").process,
+                "redis", lambda _: embedded.start_redis(data_dir / "redis", port=redis_port, log_file=logs / "redis.log").process,
                 log_path=logs / "redis.log",
             ))
             env.update({

@@ -36,10 +36,10 @@ class RestartPolicy:
 
 @dataclass
 class Child:
-    """One supervised process. start() returns it running (servers: ready on their port)."""
+    """One supervised process. start(child) returns it running (servers: ready on their port)."""
 
     name: str
-    start: Callable[[], subprocess.Popen]
+    start: Callable[[Child], subprocess.Popen]
     tier: int = 0  # stopped highest tier first: applications (1) before the servers they use (0)
     log_path: Path | None = None  # where the child writes its own log; else its output is kept here
     process: subprocess.Popen | None = None
@@ -100,7 +100,7 @@ class Supervisor:
         child.restart_at = None
         child.started_at = self.clock()
         try:
-            child.process = child.start()
+            child.process = child.start(child)
         except Exception as exc:  # a server that does not come up counts as a crash
             log.error("%s did not start: %s", child.name, exc)
             child.output.append(f"{exc}\n")

@@ -44,18 +44,16 @@ class Clock:
 
 def crashing_child(name: str = "flaky") -> Child:
     """A real process that prints a line and exits with code 3, each time it is started."""
-    child = Child(name, start=lambda: None)  # type: ignore[arg-type, return-value]
     runs = iter(range(1, 1000))
 
-    def start() -> subprocess.Popen:
+    def start(child: Child) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-c", f"print('boom {next(runs)}'); raise SystemExit(3)"], stdout=subprocess.PIPE, text=True
         )
         forward_output(child, process.stdout, io.StringIO())
         return process
 
-    child.start = start
-    return child
+    return Child(name, start)
 
 
 def crash_and_check(supervisor: Supervisor, child: Child) -> float:
@@ -126,7 +124,7 @@ def test_stop_all_stops_applications_before_the_servers_they_use(tmp_path):
             f"pathlib.Path({str(ready / name)!r}).touch()\n"
             "while True: time.sleep(1)\n"
         )
-        return Child(name, start=lambda: subprocess.Popen([sys.executable, "-c", code]), tier=tier)
+        return Child(name, lambda _: subprocess.Popen([sys.executable, "-c", code]), tier=tier)
 
     supervisor = Supervisor()
     for name, tier in (("database", 0), ("redis", 0), ("web", 1), ("worker", 1)):
