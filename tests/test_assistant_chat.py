@@ -243,3 +243,20 @@ async def test_the_assistant_answers_only_its_own_conversations(api, make_patien
     # The doctor's own reply is the next message: nothing from the assistant slipped in between.
     answer = await send(doctor, pair.id, "Call 112 now")
     assert answer["seq"] == 2
+
+
+async def test_naming_a_doctor_offers_only_their_slots(api, admin, make_patient, make_doctor, connect, worker):
+    """Multi-turn: specialty first, then the doctor by name."""
+    surname = f"Okafor{uuid.uuid4().hex[:4]}"
+    chosen, _ = await make_scheduled_doctor(api, admin, lambda: make_doctor(name=f"Ada {surname}"), specialties=["gynecology"], weekly=ALL_DAY)
+    await make_scheduled_doctor(api, admin, make_doctor, specialties=["gynecology"], weekly=ALL_DAY)
+    patient = await make_patient()
+    conversation = await open_assistant(api, patient)
+    client = await connect(patient.access_token)
+    first = await ask(client, conversation["id"], "I need to see a gynecologist")
+    assert {a["type"] for a in first["assistant"]["actions"]} == {"book_slot"}
+    named = await ask(client, conversation["id"], f"with Dr {surname} please")
+    slots = [a for a in named["assistant"]["actions"] if a["type"] == "book_slot"]
+    assert slots and {a["doctor_id"] for a in slots} == {chosen.id}, named["body"]
+    later = await ask(client, conversation["id"], "tomorrow afternoon")
+    assert {a["doctor_id"] for a in later["assistant"]["actions"] if a["type"] == "book_slot"} == {chosen.id}

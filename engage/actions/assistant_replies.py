@@ -227,7 +227,9 @@ async def _alert_care_team(settings: Settings, context: PatientContext, state: A
 async def _dispatch(settings: Settings, context: PatientContext, state: AssistantState, understanding: Understanding, conversation_id: str, seq: int) -> Reply:
     text = understanding.text
     intent = understanding.intent
-    # A short reply inside a flow ("2", "tomorrow", "dermatology", "cancel it") continues it.
+    # A short reply inside a flow ("2", "tomorrow", "dermatology", "with Dr Okafor") continues it.
+    if state.flow == "book" and state.specialty and await _doctor_named(state.specialty, understanding.original):
+        return await _offer_booking(settings, context, state, understanding, state.specialty)
     if state.flow == "book" and intent not in ("cancel_appointment", "reschedule_appointment", "list_appointments", "talk_to_human", "clinic_info"):
         choice = choice_asked(text)
         if choice is not None and state.offered:
@@ -300,10 +302,15 @@ async def _offer_booking(settings: Settings, context: PatientContext, state: Ass
         offered = [s.name for s in specialty_catalogue().values() if await list_doctor_profiles(s.slug, None)]
         names = ", ".join(offered) if offered else "General practice"
         return Reply(f"Which kind of doctor would you like to see? For example: {names}. You can also tell me what is wrong.", "book_appointment")
+    if specialty != state.specialty:
+        state.doctor_id = None  # a doctor chosen for another specialty does not carry over
     state.specialty = specialty
+    named_doctor = await _doctor_named(specialty, understanding.original)
+    if named_doctor is not None:
+        state.doctor_id = str(named_doctor.doctor_id)
     today = datetime.now(ZoneInfo(context.timezone)).date()
     first_day = day_asked(text, today) or today
-    slots = await _slots_for(settings, specialty, first_day, part_of_day(text))
+    slots = await _slots_for(settings, specialty, first_day, part_of_day(text), doctor_id=state.doctor_id)
     fallback = ""
     if not slots and specialty != "general_practice" and not await list_doctor_profiles(specialty, None):
         fallback = f"No {specialty_name(specialty)} doctor takes bookings here yet, so here is general practice. "
@@ -319,6 +326,21 @@ async def _offer_booking(settings: Settings, context: PatientContext, state: Ass
     listing = "; ".join(f"{i}) {_slot_label(p, s)}" for i, (p, s) in enumerate(slots, start=1))
     return Reply(f"{advice}{fallback}The earliest free {specialty_name(specialty)} appointments: {listing}. Tap one to book it, "
                  "or tell me another day.", intent, actions)
+
+
+_TITLES = {"dr", "doctor", "prof", "professor", "mr", "mrs", "ms", "miss"}
+
+
+async def _doctor_named(specialty: str, original: str) -> DoctorProfile | None:
+    """The doctor of this specialty the message names: their full name, or one of their names after
+    "Dr", "doctor", "with" or "see" ("with Dr Okafor"); a bare common word ("will", "may") is not enough."""
+    lowered = original.lower()
+    words = set(re.findall(r"[a-z0-9][a-z0-9'-]+", lowered))
+    for profile in await list_doctor_profiles(specialty, None):
+        names = [w for w in re.findall(r"[a-z0-9][a-z0-9'-]+", profile.doctor_name.lower()) if len(w) >= 3 and w not in _TITLES]
+        if names and (set(names) <= words or any(re.search(rf"\b(dr\.?|doctor|with|see) {re.escape(n)}\b", lowered) for n in names)):
+            return profile
+    return None
 
 
 def _pick_offered(context: PatientContext, state: AssistantState, choice: int) -> Reply:

@@ -43,6 +43,7 @@ class Understanding:
     specialty: str | None
     mentioned_specialty: str | None = None
     red_flags: list[str] = field(default_factory=list)
+    original: str = ""  # as the patient wrote it (names are not spell-corrected)
 
 
 class Understander:
@@ -85,6 +86,7 @@ class Understander:
             specialty=specialty,
             mentioned_specialty=mentioned_specialty(normalised),
             red_flags=red_flags,
+            original=text,
         )
 
 
