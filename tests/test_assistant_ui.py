@@ -59,7 +59,7 @@ async def test_emergency_shows_the_call_button_and_no_slots(api, make_patient, m
 
 
 async def test_booking_through_the_assistant(api, admin, make_patient, make_doctor, open_page, worker):  # noqa: F811
-    doctor, _ = await make_scheduled_doctor(api, admin, make_doctor, specialties=["dermatology"], weekly=ALL_DAY)
+    await make_scheduled_doctor(api, admin, make_doctor, specialties=["dermatology"], weekly=ALL_DAY)
     patient = await make_patient()
     page = await open_assistant_tab(open_page, patient)
     await say(page, "I'd like to see a dermatologist about a rash")
