@@ -319,3 +319,17 @@ async def test_the_llm_rephrases_a_record_search_from_the_query_alone(llm_stack,
     llm.mode = "error"  # a failing provider: the words as typed are searched
     plain = await api_llm.get(f"/api/patients/{patient.id}/record/search", params={"q": "hba1c"}, token=patient.access_token)
     assert plain.status == 200 and plain.body["rephrased"] is None and [h["title"] for h in plain.body["hits"]] == ["HbA1c 7.2 %"]
+
+
+async def test_a_document_that_cannot_be_read_is_marked_failed_and_announced(make_patient, connect):
+    """The job never leaves a document processing: an unreadable file ends as failed, and the uploader is told."""
+    patient = await make_patient()
+    sock = await connect(patient.access_token)
+    # A record whose file is gone from GridFS (never queued: the job is run here).
+    document = MedicalDocument(patient_id=ObjectId(patient.id), uploaded_by=ObjectId(patient.id), uploader_role="patient", filename="lost.pdf",
+                               content_type="application/pdf", size=10, sha256="0" * 64, file_id=ObjectId())
+    await document.insert()
+    assert await do_process_document(str(document.id)) == "failed"
+    event = (await processed(sock, str(document.id))).document
+    assert event.status == "failed" and event.failure.startswith("NoFile") and event.suggestions == []
+    assert await do_process_document(str(document.id)) == "skipped"

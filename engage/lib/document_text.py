@@ -259,7 +259,8 @@ def extract_suggestions(text: str) -> list[dict[str, Any]]:
 
 KEY_WORDS = {"impression", "conclusion", "diagnosis", "findings", "recommend", "recommended", "plan", "result", "results", "summary", "assessment",
              "normal", "abnormal", "elevated", "raised", "low", "high", "no", "evidence", "fracture", "follow"}
-SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+# A sentence ends at . ! ? followed by a space or the end, or at a line break ("4.1 mmol/L" stays whole).
+SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=\S))+[.!?]?")
 STOP = frozenset("the a an and or of to in on for with at by from is are was were be been this that it as".split())
 
 
@@ -277,7 +278,7 @@ def extractive_summary(text: str, suggestions: list[dict[str, Any]], sentences: 
         return base + 2 * len(set(tokens) & KEY_WORDS) + (1.5 if re.search(r"\d", sentence) else 0)
 
     best = sorted(range(len(candidates)), key=lambda i: -score(candidates[i]))[:sentences]
-    parts = [candidates[i] for i in sorted(best)]
+    parts = [s if s[-1] in ".!?" else f"{s}." for s in (candidates[i] for i in sorted(best))]
     values = [f"{s['fields']['test_name']} {s['fields']['value']:g}{(' ' + s['fields']['unit']) if s['fields'].get('unit') else ''}"
               for s in suggestions if s["kind"] == "lab"]
     drugs = [s["fields"]["drug"] + (f" {s['fields']['strength']}" if s["fields"].get("strength") else "") for s in suggestions if s["kind"] == "medication"]

@@ -47,12 +47,12 @@ function soapBlock(soap) {
     h("dt", {}, k[0].toUpperCase() + k.slice(1)), h("dd", {}, soap[k])]));
 }
 
-function resultLine(r, plain) {
+function resultLine(r, plain, withDate = true) {
   return h("li", { class: `result flag-${r.flag}`, dataset: { resultId: r.id, flag: r.flag } },
     h("strong", {}, `${r.test_name} ${r.value} ${r.unit}`),
     r.ref_low !== null || r.ref_high !== null ? h("span", { class: "muted" }, ` (expected ${r.ref_low ?? "…"}–${r.ref_high ?? "…"})`) : null,
     " ", h("span", { class: `status flag ${r.flag}` }, plain ? r.flag_text : FLAG_LABEL[r.flag]),
-    h("span", { class: "muted" }, ` · ${formatDateTime(r.taken_at)}`));
+    withDate ? h("span", { class: "muted" }, ` · ${formatDateTime(r.taken_at)}`) : null);
 }
 
 function timelineItem(item, plain) {
@@ -63,9 +63,11 @@ function timelineItem(item, plain) {
       when, " ", h("strong", {}, item.title), d.version > 1 ? h("span", { class: "muted" }, ` (amended, version ${d.version})`) : null,
       item.status === "draft" ? h("span", { class: "status" }, " draft") : null, soapBlock(d.soap));
   }
-  if (item.kind === "lab_result") return h("li", { class: "timeline-item", dataset: { kind: item.kind, id: item.id } }, when, " ", resultLine(d, plain));
+  if (item.kind === "lab_result") return h("li", { class: "timeline-item", dataset: { kind: item.kind, id: item.id } }, when, " ", resultLine(d, plain, false));
+  // Allergies' and appointments' titles say what they are already.
+  const label = { problem: "Problem: ", document: "Document: ", prescription: "Prescription: " }[item.kind] || "";
   return h("li", { class: "timeline-item", dataset: { kind: item.kind, id: item.id, status: item.status } }, when, " ",
-    h("span", { class: "kind" }, item.kind.replace("_", " ")), ": ", item.title, item.kind === "document" && d.summary ? h("p", { class: "muted" }, d.summary) : null);
+    label, h("strong", {}, item.title), item.kind === "document" && d.summary ? h("p", { class: "muted" }, d.summary) : null);
 }
 
 // ---- the patient's My record --------------------------------------------------------------------
