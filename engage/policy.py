@@ -172,6 +172,9 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "GET /api/documents/<document_id>/details": Rule.patient_or_care_team,
     "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/accept": Rule.care_team,
     "POST /api/patients/<patient_id>/documents/<document_id>/suggestions/<suggestion_id>/reject": Rule.care_team,
+    # Risk scores (issue 21): the patient and their care team read them (audited); the patient answers the questionnaire
+    "GET /api/patients/<patient_id>/risk": Rule.patient_or_care_team,
+    "PUT /api/me/risk-answers": Rule.patient,
     # The assistant (issue 18)
     "POST /api/assistant/classify": Rule.any_user,
     "POST /api/assistant/conversation": Rule.patient,

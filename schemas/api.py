@@ -88,6 +88,9 @@ from schemas.records import RecordOut
 from schemas.records import SearchOut
 from schemas.records import SearchQuery
 from schemas.records import TimelineQuery
+from schemas.risk import RiskAnswersEnvelope
+from schemas.risk import RiskAnswersRequest
+from schemas.risk import RiskOut
 from schemas.stats import StatsOut
 from schemas.stats import StatsQuery
 from schemas.users import AdminDoctorListQuery
@@ -595,6 +598,12 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
         "Mark an entry entered in error (kind: encounters, problems, allergies, lab-results, documents); nothing is deleted",
         {200: EnteredInErrorOut}, EnteredInErrorRequest, errors=(409,)
     ),
+    # Risk scores (issue 21)
+    "GET /api/patients/<patient_id>/risk": RouteSchema(
+        "A patient's risk scores (ASCVD Pooled Cohort Equations, FINDRISC, CHA2DS2-VASc) with their inputs, sources, dates, missing inputs, valid ranges and citations (audited)",
+        {200: RiskOut},
+    ),
+    "PUT /api/me/risk-answers": RouteSchema("Answer the risk questionnaire (what the record lacks); answers the scores anew", {200: RiskAnswersEnvelope}, RiskAnswersRequest),
     "POST /api/patients/<patient_id>/documents": RouteSchema(
         "Upload a PDF, PNG or JPEG (up to 10 MB; the type is read from the bytes); it is processed in the background (document:processed)",
         {201: DocumentEnvelope}, Json(DocumentUpload, "multipart/form-data"), errors=(413, 415),

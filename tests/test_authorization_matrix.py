@@ -309,6 +309,8 @@ SAMPLES: dict[str, Sample] = {
     "POST /api/medication/doses/<dose_id>/taken": fixed(lambda w: Call(f"/api/medication/doses/{w.dose_id}/taken")),
     "GET /api/patients/<patient_id>/record": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/record")),
     "GET /api/me/record": fixed(lambda w: Call("/api/me/record", own=True)),
+    "GET /api/patients/<patient_id>/risk": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/risk")),
+    "PUT /api/me/risk-answers": fixed(lambda w: Call("/api/me/risk-answers", {"smoker": False}, own=True)),
     "GET /api/patients/<patient_id>/record/search": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/record/search", params={"q": "last HbA1c"})),
     "POST /api/patients/<patient_id>/encounters": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/encounters", {"subjective": "Headache"})),
     "GET /api/patients/<patient_id>/encounters/<encounter_id>": on_record_entry(_signed_note, lambda w, i: f"/api/patients/{w.id(P)}/encounters/{i}"),

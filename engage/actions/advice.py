@@ -20,7 +20,10 @@ from engage.integrations.llm import rephrase_findings
 from engage.lib.advice_engine import DISCLAIMER
 from engage.lib.advice_engine import URGENT_NOTICE
 from engage.lib.advice_engine import build_items
+from engage.lib.advice_engine import risk_summary
 from engage.lib.advice_engine import summarize
+from engage.lib.risk_inputs import gather_risk_inputs
+from engage.lib.risk_scores import all_scores
 from engage.lib.care import access_patient_data
 from engage.lib.online import online_user_ids
 from engage.models.advice import Advice
@@ -89,6 +92,7 @@ async def do_generate_advice(advice_id: str) -> str:
         projection={"_id": 0, "type": 1, "value": 1, "systolic": 1, "diastolic": 1, "unit": 1, "taken_at": 1},
     ).to_list(None)
     summary = summarize(rows, ADVICE_DAYS)
+    summary["risk"] = risk_summary(all_scores(await gather_risk_inputs(advice.patient_id)))
     items = build_items(summary)
     provider, model, fallback_reason = "guidelines", None, None
     if settings.llm_configured and items:

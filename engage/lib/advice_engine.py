@@ -26,7 +26,36 @@ GUIDELINES = {
     "fever": "Fever of 39.0 °C or higher (Engage default alert rule)",
     "weight_change": "Unintentional weight change of 5% or more within a month warrants review",
     "monitoring": "Home monitoring: regular readings make trends reliable",
+    "ascvd_pce": "2013 ACC/AHA Pooled Cohort Equations; 2018 AHA/ACC cholesterol guideline risk categories",
+    "findrisc": "FINDRISC (Lindström & Tuomilehto 2003): a score of 12 or more warrants a glucose test",
+    "cha2ds2_vasc": "CHA2DS2-VASc (Lip 2010); ESC guideline: anticoagulation from 2 points (men) or 3 (women)",
 }
+
+
+def risk_summary(scores: list) -> dict[str, dict[str, Any]]:
+    """The computed risk scores (engage.lib.risk_scores.RiskScore) as the rules see them: value and category only."""
+    return {s.score: {"value": s.value, "category": s.category} for s in scores if s.value is not None}
+
+
+def _risk_items(risk: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    items = []
+    if (s := risk.get("ascvd_pce")) and s["category"] in ("intermediate", "high"):
+        items.append(_item("ascvd_elevated", "ascvd_pce", "warning",
+                           f"Your estimated 10-year risk of a heart attack or stroke is {s['value']:g}% ({s['category']}). "
+                           "Ask your doctor whether a statin and tighter blood-pressure control are right for you.", None, dict(s)))
+    elif s and s["category"] == "borderline":
+        items.append(_item("ascvd_borderline", "ascvd_pce", "info",
+                           f"Your estimated 10-year risk of a heart attack or stroke is {s['value']:g}% (borderline). Not smoking, "
+                           "regular activity and a heart-healthy diet keep it down.", None, dict(s)))
+    if (s := risk.get("findrisc")) and s["value"] >= 12:
+        items.append(_item("findrisc_elevated", "findrisc", "info",
+                           f"Your diabetes risk score is {s['value']} of 26 ({s['category'].replace('_', ' ')}). Ask your doctor for a blood "
+                           "glucose test; more activity and a little weight loss lower the risk.", None, dict(s)))
+    if (s := risk.get("cha2ds2_vasc")) and s["category"] == "high":
+        items.append(_item("cha2ds2_vasc_high", "cha2ds2_vasc", "warning",
+                           f"Your stroke risk score with atrial fibrillation is {s['value']} of 9. Guidelines recommend discussing "
+                           "blood thinners (anticoagulation) with your doctor.", None, dict(s)))
+    return items
 
 
 def _round(value: float) -> float:
@@ -168,6 +197,7 @@ def build_items(summary: dict[str, Any]) -> list[dict[str, Any]]:
         items.append(_item("weight_change", "weight_change", "info",
                            f"You {direction} {abs(s['change_percent']):g}% of your body weight over the period. If this was not intended, "
                            "mention it to your doctor.", "weight", {"change_percent": s["change_percent"]}))
+    items += _risk_items(summary.get("risk", {}))
     if summary["reading_count"] < 10:
         items.append(_item("data_completeness", "monitoring", "info",
                            f"Only {summary['reading_count']} reading(s) in {summary['days']} days. Regular readings (for blood pressure, "

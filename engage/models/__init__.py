@@ -33,6 +33,7 @@ from engage.models.records import Allergy
 from engage.models.records import Encounter
 from engage.models.records import LabResult
 from engage.models.records import Problem
+from engage.models.risk import RiskAnswers
 
 DOCUMENT_MODELS: list[type] = [
     User,
@@ -62,6 +63,7 @@ DOCUMENT_MODELS: list[type] = [
     Problem,
     Allergy,
     LabResult,
+    RiskAnswers,
     MedicalDocument,
     ClinicFaq,
     AssistantState,

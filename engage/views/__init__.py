@@ -17,6 +17,7 @@ BLUEPRINT_MODULES = [
     "engage.views.medication",
     "engage.views.fhir",
     "engage.views.records",
+    "engage.views.risk",
     "engage.views.documents",
     "engage.views.api_docs",
     "engage.views.care",
