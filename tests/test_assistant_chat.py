@@ -213,9 +213,10 @@ async def test_handover_posts_a_summary_to_the_patients_doctor(api, admin, make_
     valid(MessageOut, summary)
     assert summary["assistant"]["summary"] is True and summary["assistant"]["automated"] is True
     assert "my knee has been swollen for a week" in summary["body"] and "Bea Handover" in summary["body"]
-    # First in the doctor's queue.
+    # First in the doctor's queue, and the listing shows it is a handover summary.
     listed = await api.get("/api/conversations", token=doctor.access_token)
     assert listed.body["conversations"][0]["id"] == pair.id
+    assert listed.body["conversations"][0]["last_message"]["assistant"]["summary"] is True
 
 
 async def test_handover_without_a_doctor_goes_to_an_on_duty_doctor(api, admin, make_patient, make_doctor, connect, worker):

@@ -80,6 +80,11 @@ async def test_handover_opens_the_doctors_chat_with_a_summary(api, admin, make_p
     patient = await make_patient(name=f"Hana Over {tag}")
     opened = await api.post("/api/conversations", {"doctor_id": doctor.id}, token=patient.access_token)
     conversation_id = opened.body["conversation"]["id"]
+    # Another patient has been waiting longer: the handover still comes first in the queue.
+    waiting = await make_patient()
+    other = await api.post("/api/conversations", {"doctor_id": doctor.id}, token=waiting.access_token)
+    sent = await api.post(f"/api/conversations/{other.body['conversation']['id']}/messages", {"client_id": uuid.uuid4().hex, "body": "Hello?"}, token=waiting.access_token)
+    assert sent.status in (200, 201), sent.body
     console = await open_page()
     await console.login("/console", doctor.email)
     await console.wait_socket()
@@ -89,7 +94,8 @@ async def test_handover_opens_the_doctors_chat_with_a_summary(api, admin, make_p
     await say(page, "I want to talk to a real person")
     handover = replies(page).nth(1).get_by_role("button", name="Open chat with")
     await expect(handover).to_be_visible(timeout=REPLY_MS)
-    # The doctor's console: the conversation shows the automated summary.
+    # The doctor's console: the handed-over conversation is first, and shows the automated summary.
+    await expect(console.page.locator("button.conversation").first).to_have_attribute("data-conversation-id", conversation_id)
     await console.page.locator(f"button.conversation[data-conversation-id='{conversation_id}']").click()
     summary = console.page.locator(".message.automated")
     await expect(summary.locator(".automated-label")).to_have_text("Automated summary by the assistant")

@@ -313,6 +313,7 @@ class MessageWriter:
                         "last_message": {
                             "id": doc["key"], "seq": doc["seq"], "sender_id": str(doc["sender_id"]),
                             "client_id": doc["client_id"], "body": doc["body"], "created_at": doc["created_at"],
+                            **({"assistant": doc["assistant"]} if "assistant" in doc else {}),
                         },
                         "last_message_at": doc["created_at"],
                     },

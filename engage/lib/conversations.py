@@ -138,7 +138,7 @@ def conversation_out(conversation: Conversation, activity: ConversationActivity 
         other_party=ParticipantOut(id=str(other.id), name=other.name, role=other.role.value, online=online),
         last_message=MessageOut(
             id=last.id, conversation_id=str(conversation.id), seq=last.seq, sender_id=last.sender_id,
-            client_id=last.client_id, body=last.body, created_at=last.created_at,
+            client_id=last.client_id, body=last.body, created_at=last.created_at, assistant=last.assistant,
         )
         if last
         else None,

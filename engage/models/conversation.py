@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from beanie import Document
 from beanie import PydanticObjectId
@@ -23,6 +24,7 @@ class LastMessage(BaseModel):
     client_id: str
     body: str
     created_at: datetime
+    assistant: dict[str, Any] | None = None  # on the assistant's messages (a handover summary puts the chat first)
 
 
 class Conversation(Document):

@@ -103,8 +103,11 @@ export class ChatPanel {
   sorted() {
     const list = [...this.conversations.values()];
     if (this.sort === "waiting") {
-      // Waiting patients first, longest wait first; then everyone else by latest activity.
+      // A conversation the assistant just handed over (its newest message is the summary) comes
+      // first; then waiting patients, longest wait first; then everyone else by latest activity.
+      const handedOver = (c) => Boolean(c.lastMessage?.assistant?.summary);
       return list.sort((a, b) => {
+        if (handedOver(a) !== handedOver(b)) return handedOver(a) ? -1 : 1;
         const wa = waitingSince(a, this.messages.get(a.id));
         const wb = waitingSince(b, this.messages.get(b.id));
         if (wa && wb) return new Date(wa) - new Date(wb);
