@@ -147,6 +147,28 @@ class Settings(BaseSettings):
     assistant_classify_window: float = Field(default=60.0, gt=0)
     # Rephrase the assistant's answers with the LLM above (when configured); triage never uses it.
     assistant_llm: bool = True
+    # Accounts (issue 19). Nothing but verification and reset is emailed to an unverified
+    # address, and SMS goes only to verified numbers (tests of other capabilities turn these off).
+    require_verified_email: bool = True
+    require_verified_phone: bool = True
+    email_verification_ttl_seconds: int = Field(default=86400, ge=60)
+    password_reset_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
+    # Sign-up, forgot-password, OTP and phone codes cost email and SMS: limits per client address
+    # (the peer address) and per destination, per hour or per day.
+    register_limit_per_address_hour: int = Field(default=20, ge=1)
+    password_forgot_limit_per_email_hour: int = Field(default=5, ge=1)
+    password_forgot_limit_per_address_hour: int = Field(default=30, ge=1)
+    # One-time codes: sign in with a code, phone verification (6 digits, hashed, single use).
+    otp_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=20)
+    otp_resend_seconds: int = Field(default=30, ge=1, le=3600)
+    otp_daily_limit_per_destination: int = Field(default=10, ge=1)
+    otp_daily_limit_per_address: int = Field(default=50, ge=1)
+    # Two-factor: these roles must enrol TOTP at their next sign-in (comma-separated, e.g. "admin,doctor").
+    require_mfa_roles: str = Field(default="", pattern=r"^\s*([a-z_]+\s*(,\s*|$))*$")
+    mfa_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    # Deleting one's account deactivates it at once; personal data is erased after this many days.
+    deletion_grace_days: int = Field(default=30, ge=0, le=365)
 
     @field_validator("secret_key")
     @classmethod
@@ -163,6 +185,10 @@ class Settings(BaseSettings):
     def reminder_offsets(self) -> list[int]:
         """Minutes before an appointment at which reminders go out, largest first."""
         return sorted({int(part) for part in self.booking_reminder_offsets_minutes.split(",") if int(part) > 0}, reverse=True)
+
+    @property
+    def mfa_required_roles(self) -> set[str]:
+        return {part.strip() for part in self.require_mfa_roles.split(",") if part.strip()}
 
     @property
     def llm_configured(self) -> bool:

@@ -82,6 +82,15 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "POST /api/auth/refresh": Rule.public,
     "POST /api/auth/logout": Rule.public,
     "GET /api/me": Rule.any_user,
+    # Accounts (issue 19)
+    "POST /api/auth/email/verify": Rule.public,  # a code (not a link token) needs the signed-in user
+    "POST /api/auth/email/resend": Rule.any_user,
+    "POST /api/auth/password/forgot": Rule.public,
+    "POST /api/auth/password/reset": Rule.public,
+    "POST /api/me/password": Rule.any_user,
+    "GET /api/admin/users": Rule.admin,
+    "POST /api/admin/users/<user_id>/deactivate": Rule.admin,
+    "POST /api/admin/users/<user_id>/reactivate": Rule.admin,
     "GET /api/me/preferences": Rule.any_user,
     "PUT /api/me/preferences": Rule.any_user,
     # Care relations and the audit log

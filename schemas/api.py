@@ -20,6 +20,14 @@ from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 
+from schemas.accounts import AcceptedOut
+from schemas.accounts import AdminUserListOut
+from schemas.accounts import AdminUserListQuery
+from schemas.accounts import DeactivateRequest
+from schemas.accounts import EmailVerifyRequest
+from schemas.accounts import PasswordChangeRequest
+from schemas.accounts import PasswordForgotRequest
+from schemas.accounts import PasswordResetRequest
 from schemas.assistant import ClassifyOut
 from schemas.assistant import ClassifyRequest
 from schemas.assistant import FaqOut
@@ -484,6 +492,16 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "POST /api/auth/refresh": RouteSchema("Trade a refresh token for a new pair", {200: TokenPair}, RefreshRequest, errors=(401,)),
     "POST /api/auth/logout": RouteSchema("End the refresh token's session", {200: OkOut}, RefreshRequest, errors=(401,)),
     "GET /api/me": RouteSchema("The signed-in user", {200: UserEnvelope}),
+    # Accounts (issue 19): verification, reset, password change
+    "POST /api/auth/email/verify": RouteSchema(
+        "Verify my email with the emailed link's token, or its code (then signed in)", {200: UserEnvelope}, EmailVerifyRequest, errors=(401,)
+    ),
+    "POST /api/auth/email/resend": RouteSchema("Email me a new verification link and code", {202: AcceptedOut}, errors=(409,)),
+    "POST /api/auth/password/forgot": RouteSchema(
+        "Email a password reset link if the address has an account (the answer never says)", {202: AcceptedOut}, PasswordForgotRequest
+    ),
+    "POST /api/auth/password/reset": RouteSchema("Set a new password with a reset link's token; every session ends", {200: UserEnvelope}, PasswordResetRequest),
+    "POST /api/me/password": RouteSchema("Change my password; my other sessions end", {200: UserEnvelope}, PasswordChangeRequest),
     "GET /api/me/preferences": RouteSchema("My notification preferences", {200: PreferencesEnvelope}),
     "PUT /api/me/preferences": RouteSchema("Change my notification preferences", {200: PreferencesEnvelope}, PreferencesIn),
     # Care relations and the audit log
@@ -496,6 +514,15 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "POST /api/admin/care-relations/<relation_id>/end": RouteSchema("End a care relation", {200: CareRelationEnvelope}, EndRelationRequest, errors=(409,)),
     "GET /api/admin/audit": RouteSchema("The audit log of access to health data", {200: AuditPage}, query=AuditQuery),
     # Admin
+    "GET /api/admin/users": RouteSchema("Users, a page at a time, by search, role and status", {200: AdminUserListOut}, query=AdminUserListQuery),
+    "POST /api/admin/users/<user_id>/deactivate": RouteSchema(
+        "Deactivate an account: its sessions and sockets end, sign-in answers 403 account_deactivated",
+        {200: UserEnvelope},
+        DeactivateRequest,
+        body_required=False,
+        errors=(409,),
+    ),
+    "POST /api/admin/users/<user_id>/reactivate": RouteSchema("Let a deactivated account sign in again", {200: UserEnvelope}),
     "GET /api/admin/doctors": RouteSchema("Doctors, by approval", {200: DoctorsListOut}, query=AdminDoctorListQuery),
     "POST /api/admin/doctors/<doctor_id>/approve": RouteSchema("Approve a doctor", {200: UserEnvelope}),
     "GET /api/admin/stats": RouteSchema("Appointment, no-show and response-time statistics", {200: StatsOut}, query=StatsQuery),

@@ -43,11 +43,16 @@ class UserOut(BaseModel):
     id: str
     email: str
     name: str
-    role: Literal["patient", "doctor", "admin", "assistant"]
+    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "assistant"]
     approved: bool
     phone: str | None
     timezone: str
     created_at: datetime
+    email_verified: bool = False
+    phone_verified: bool = False
+    active: bool = True
+    language: str = "en"
+    clinic_id: str | None = None
 
 
 class PublicUserOut(BaseModel):
@@ -55,7 +60,7 @@ class PublicUserOut(BaseModel):
 
     id: str
     name: str
-    role: Literal["patient", "doctor", "admin", "assistant"]
+    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "assistant"]
 
 
 class TokenPair(BaseModel):

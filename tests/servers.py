@@ -72,6 +72,11 @@ def engage_env(mongodb_url: str, redis_url: str, **extra: str) -> dict[str, str]
             "ENGAGE_LOG_LEVEL": "warning",
             # Waitlist offers lapse in seconds, so hand-over tests need no long waits.
             "ENGAGE_OFFER_HOLD_MINUTES": "0.1",
+            # Accounts (tests/test_accounts_*.py run their own stack with the real rules): the other
+            # capabilities' tests use fresh, unverified addresses, all from 127.0.0.1.
+            "ENGAGE_REQUIRE_VERIFIED_EMAIL": "false", "ENGAGE_REQUIRE_VERIFIED_PHONE": "false",
+            "ENGAGE_REGISTER_LIMIT_PER_ADDRESS_HOUR": "1000000", "ENGAGE_PASSWORD_FORGOT_LIMIT_PER_ADDRESS_HOUR": "1000000",
+            "ENGAGE_OTP_DAILY_LIMIT_PER_ADDRESS": "1000000",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -221,6 +221,26 @@ async def _document(w: World) -> str:
     return body["document"]["id"]
 
 
+async def _weak_password_change(world: World, actor: str) -> Call:
+    password = world.accounts[actor].password if actor in world.accounts else "correct-horse-42"
+    return Call("/api/me/password", {"current_password": password, "password": "short"}, own=True)
+
+
+async def _deactivate_fresh(world: World, actor: str) -> Call:
+    patient = await world.make_patient()
+    return Call(f"/api/admin/users/{patient.id}/deactivate", {"reason": "Left the practice"})
+
+
+def _deactivate_fresh_then(action: str) -> Sample:
+    async def sample(world: World, actor: str) -> Call:
+        patient = await world.make_patient()
+        resp = await world.api.post(f"/api/admin/users/{patient.id}/deactivate", {}, token=world.accounts[A].access_token)
+        assert resp.status == 200, resp.body
+        return Call(f"/api/admin/users/{patient.id}/{action}")
+
+    return sample
+
+
 SIGNED_WEBHOOK_FORM = {"From": "+15005550006", "Body": "YES"}
 
 SAMPLES: dict[str, Sample] = {
@@ -237,6 +257,16 @@ SAMPLES: dict[str, Sample] = {
     "POST /api/auth/refresh": fixed(lambda w: Call("/api/auth/refresh", {"refresh_token": "not-a-token"})),
     "POST /api/auth/logout": fixed(lambda w: Call("/api/auth/logout", {"refresh_token": "not-a-token"})),
     "GET /api/me": fixed(lambda w: Call("/api/me", own=True)),
+    # Accounts (issue 19)
+    "POST /api/auth/email/verify": fixed(lambda w: Call("/api/auth/email/verify", {"token": "not-a-real-link-token-0123"})),
+    "POST /api/auth/email/resend": fixed(lambda w: Call("/api/auth/email/resend", own=True)),
+    "POST /api/auth/password/forgot": fixed(lambda w: Call("/api/auth/password/forgot", {"email": "nobody@example.org"})),
+    "POST /api/auth/password/reset": fixed(lambda w: Call("/api/auth/password/reset", {"token": "not-a-real-link-token-0123", "password": "correct-horse-42"})),
+    # A weak new password (422) changes nothing: the shared admin's other sessions must live on.
+    "POST /api/me/password": _weak_password_change,
+    "GET /api/admin/users": fixed(lambda w: Call("/api/admin/users", params={"role": "doctor", "limit": "5"})),
+    "POST /api/admin/users/<user_id>/deactivate": _deactivate_fresh,
+    "POST /api/admin/users/<user_id>/reactivate": _deactivate_fresh_then("reactivate"),
     "GET /api/me/preferences": fixed(lambda w: Call("/api/me/preferences", own=True)),
     "PUT /api/me/preferences": fixed(lambda w: Call("/api/me/preferences", {}, own=True)),
     "GET /api/me/care-team": fixed(lambda w: Call("/api/me/care-team", own=True)),

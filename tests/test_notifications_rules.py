@@ -27,6 +27,10 @@ CONTEXTS = {
     "emergency_access": {"doctor_name": "Dr Ada Heart", "until": "2027-01-15T14:00:00Z"},
     "emergency_access_review": {"doctor_name": "Dr Ada Heart", "until": "2027-01-15T14:00:00Z", "relation_id": "r"},
 }
+# Accounts (issue 19): the secret values the sender adds from engage/actions/notification_secrets.py.
+_ACCOUNT_SECRET = {"secret_ref": "r", "expires_minutes": 10, "token": "t" * 43, "code": "123456"}
+for _kind in ("email_verification", "password_reset", "sign_in_code_email", "sign_in_code_sms", "phone_verification"):
+    CONTEXTS[_kind] = _ACCOUNT_SECRET
 for _kind in ("appointment_booked", "appointment_cancelled", "appointment_rescheduled"):
     CONTEXTS[_kind] = CONTEXTS["appointment_reminder"]
 

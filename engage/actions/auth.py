@@ -88,6 +88,8 @@ async def do_login(settings: Settings, email: str, password: str, client_address
     await redis.delete(account_key)
     # A success is not a failure: colleagues behind one address log in all day.
     await redis.eval(_UNCOUNT_ATTEMPT, 1, address_key)
+    if not user.active:
+        raise ApiError(403, "account_deactivated", "This account is deactivated.")
     if user.role == Role.doctor and not user.approved:
         raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
     family = RefreshTokenFamily(

@@ -29,6 +29,9 @@ from engage.actions.notifications import MARKER_PREFIX
 from engage.actions.notifications import _sync_twin_of_async_redis
 from engage.actions.notifications import enqueue_ids
 from engage.actions.notifications import enqueue_notifications
+from engage.actions.notification_secrets import SecretGone
+from engage.actions.notification_secrets import notification_secret_values
+from engage.actions.notification_secrets import redacted
 from engage.config import Settings
 from engage.config import get_settings
 from engage.integrations.notification_providers import NotificationProvider
@@ -36,6 +39,7 @@ from engage.integrations.notification_providers import OutgoingMessage
 from engage.integrations.notification_providers import ProviderError
 from engage.integrations.notification_providers import providers_for
 from engage.lib.notification_templates import render_notification
+from engage.lib.notifications import address_unverified
 from engage.lib.notifications import effective_channels
 from engage.lib.notifications import quiet_hours_end
 from engage.lib.notifications import retry_delay
@@ -110,6 +114,7 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
 
     decisions: list[UpdateOne] = []
     ready: list[tuple[dict, dict]] = []  # (document, fields set by the claim)
+    unredacted: dict[Any, dict] = {}  # id -> the text with its secret, for the provider only
     for doc in docs:
         if doc["due_at"] > now + timedelta(milliseconds=50):
             # Not due (a duplicate or early job): the scan enqueues it when due (this job drops its marker).
@@ -119,14 +124,22 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
         pref = prefs.get(doc["recipient_id"])
         address = None if user is None else (user.email if doc["channel"] == "email" else user.phone)
         reason = None
+        try:
+            secret = await notification_secret_values(doc.get("context") or {})
+        except SecretGone:
+            secret = None
         if user is None:
             reason = "recipient_gone"
+        elif secret is None:
+            reason = "secret_expired"
         elif pref is not None and pref.opted_out:
             reason = "opted_out"
         elif doc["channel"] not in effective_channels(pref, doc["kind"]):
             reason = "channel_disabled"
         elif not address:
             reason = "no_address"
+        elif address_unverified(user.email_verified, user.phone_verified, doc["channel"], doc["kind"], settings.require_verified_email, settings.require_verified_phone):
+            reason = "address_unverified"
         elif doc["channel"] == "sms" and address in stopped:
             reason = "sms_stop"
         if reason:
@@ -143,7 +156,11 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
                 stats["deferred"] += 1
                 continue
         try:
-            rendered = render_notification(doc["kind"], doc["channel"], doc.get("context") or {}, user.name, user.timezone, settings.public_url)
+            context = doc.get("context") or {}
+            rendered = render_notification(doc["kind"], doc["channel"], {**context, **secret}, user.name, user.timezone, settings.public_url)
+            if secret:  # the outbox keeps a copy without the secret; only the provider gets it
+                unredacted[doc["_id"]] = {"text": rendered.text, "html": rendered.html}
+                rendered = render_notification(doc["kind"], doc["channel"], {**context, **redacted(secret)}, user.name, user.timezone, settings.public_url)
         except Exception as exc:  # a template error is permanent for this context
             log.exception("rendering notification %s failed", doc["_id"])
             decisions.append(
@@ -171,7 +188,7 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
 
                 async def lane() -> None:
                     for chunk in chunks:
-                        await _claim_and_send(chunk, providers, settings, recorder, stats, retries)
+                        await _claim_and_send(chunk, providers, settings, recorder, stats, retries, unredacted)
 
                 await asyncio.gather(*(lane() for _ in range(max(1, settings.notification_concurrency // size))))
                 await recorder.drain()
@@ -193,6 +210,7 @@ async def _claim_and_send(
     recorder: OutcomeRecorder,
     stats: dict,
     retries: list,
+    unredacted: dict[Any, dict],
 ) -> None:
     token = uuid.uuid4().hex
     now = utcnow()
@@ -226,7 +244,7 @@ async def _claim_and_send(
     async def send_one(doc: dict) -> None:
         provider = providers[doc["channel"]]
         try:
-            message_id = await provider.send(_message(doc))
+            message_id = await provider.send(_message({**doc, **unredacted.get(doc["_id"], {})}))
         except ProviderError as exc:
             _record_failure(doc, token, exc, settings, recorder, stats, retries)
             return

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable
 from collections.abc import Callable
 
+from engage.config import get_settings
 from engage.models.user import User
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,9 @@ async def handle_inbound_sms(message_sid: str, from_number: str, body: str, clin
     existing = await InboundSms.find_one({"message_sid": message_sid})
     if existing is not None and existing.outcome != "received":
         return existing.reply  # Twilio retried a webhook we already handled: change nothing
-    users = await User.find({"phone": from_number}).to_list()
+    # Only a verified number identifies its account (ENGAGE_REQUIRE_VERIFIED_PHONE).
+    sender = {"phone": from_number, "phone_verified": True, "active": True} if get_settings().require_verified_phone else {"phone": from_number}
+    users = await User.find(sender).to_list()
     user = next((u for u in users if u.role.value == "patient"), users[0] if users else None)
     if existing is None:
         existing = InboundSms(message_sid=message_sid, from_number=from_number, body=body[:1600], user_id=user.id if user else None, outcome="received")

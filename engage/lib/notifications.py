@@ -29,12 +29,35 @@ KIND_CATEGORY: dict[str, str] = {
     "advice_ready": "alerts",
     "emergency_access": "alerts",
     "emergency_access_review": "alerts",
+    # Accounts (issue 19): what they carry is a secret (engage/actions/notification_secrets.py)
+    "email_verification": "alerts",
+    "password_reset": "alerts",
+    "sign_in_code_email": "alerts",
+    "sign_in_code_sms": "alerts",
+    "phone_verification": "alerts",
 }
 
+# Kinds that go to an address not verified yet: they are how it gets verified (or recovered).
+UNVERIFIED_ADDRESS_KINDS = frozenset({"email_verification", "password_reset", "sign_in_code_email", "phone_verification"})
+
 # Kinds whose channels are fixed whatever the preferences say (a reply goes back where the text came from).
-FIXED_CHANNELS: dict[str, tuple[str, ...]] = {"booking_sms_reply": ("sms",)}
+FIXED_CHANNELS: dict[str, tuple[str, ...]] = {
+    "booking_sms_reply": ("sms",),
+    "email_verification": ("email",),
+    "password_reset": ("email",),
+    "phone_verification": ("sms",),
+    "sign_in_code_email": ("email",),
+    "sign_in_code_sms": ("sms",),
+}
 
 DEFAULT_CHANNELS: dict[str, list[str]] = {"reminders": ["email", "sms"], "messages": ["email"], "alerts": ["email", "sms"]}
+
+
+def address_unverified(email_verified: bool, phone_verified: bool, channel: str, kind: str, require_email: bool, require_phone: bool) -> bool:
+    """True when this kind may not go to the recipient's address on this channel because it is unverified."""
+    if kind in UNVERIFIED_ADDRESS_KINDS:
+        return False
+    return (require_email and not email_verified) if channel == "email" else (require_phone and not phone_verified)
 
 
 def category_of(kind: str) -> str:

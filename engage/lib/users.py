@@ -24,6 +24,11 @@ def user_out(user: User) -> dict[str, Any]:
         phone=user.phone,
         timezone=user.timezone,
         created_at=user.created_at,
+        email_verified=user.email_verified,
+        phone_verified=user.phone_verified,
+        active=user.active,
+        language=user.language,
+        clinic_id=str(user.clinic_id) if user.clinic_id else None,
     ).model_dump(mode="json")
 
 
@@ -47,9 +52,11 @@ def check_may_act(user: User) -> None:
         raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
     if user.role == Role.assistant:
         raise ApiError(403, "forbidden", "The assistant's account does not sign in.")
+    if not user.active:
+        raise ApiError(403, "account_deactivated", "This account is deactivated.")
 
 
 async def listed_doctor_ids(doctor_ids: list[PydanticObjectId]) -> set[PydanticObjectId]:
-    """Those of the doctors whom patients may see, book and message: approved ones."""
-    rows = User.get_pymongo_collection().find({"_id": {"$in": doctor_ids}, "role": Role.doctor.value, "approved": True}, projection={"_id": 1})
+    """Those of the doctors whom patients may see, book and message: approved, active ones."""
+    rows = User.get_pymongo_collection().find({"_id": {"$in": doctor_ids}, "role": Role.doctor.value, "approved": True, "active": {"$ne": False}}, projection={"_id": 1})
     return {PydanticObjectId(row["_id"]) async for row in rows}

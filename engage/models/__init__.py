@@ -3,6 +3,7 @@
 DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself here.
 """
 
+from engage.models.account import AccountSecret
 from engage.models.appointment import Appointment
 from engage.models.assistant import AssistantState
 from engage.models.assistant import ClinicFaq
@@ -37,6 +38,7 @@ from engage.models.risk import RiskAnswers
 
 DOCUMENT_MODELS: list[type] = [
     User,
+    AccountSecret,
     RefreshTokenFamily,
     AuditEvent,
     CareRelation,

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from beanie import Document
+from beanie import PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING
 from pymongo import IndexModel
@@ -17,6 +18,8 @@ class Role(StrEnum):
     patient = "patient"
     doctor = "doctor"
     admin = "admin"
+    clinic_admin = "clinic_admin"  # runs one clinic (clinic_id): staff, doctors joining, branding, FAQ
+    receptionist = "receptionist"  # front desk of one clinic (clinic_id): bookings and check-in
     assistant = "assistant"  # the Engage Assistant's bot user: never signs in (engage/actions/assistant.py)
 
 
@@ -35,6 +38,15 @@ class User(Document):
     timezone: str = "UTC"  # IANA name
     created_at: datetime = Field(default_factory=utcnow)
     approved_at: datetime | None = None
+    # Accounts (issue 19, engage/actions/accounts.py)
+    email_verified: bool = False
+    phone_verified: bool = False  # SMS goes only to a verified number, which belongs to one active account
+    active: bool = True  # False: deactivated by an admin or by the user's own deletion request
+    deactivated_at: datetime | None = None
+    deactivated_reason: str | None = None
+    deletion_due_at: datetime | None = None  # personal data is erased then (the erasure scan)
+    language: str = "en"
+    clinic_id: PydanticObjectId | None = None  # clinic_admin and receptionist: the clinic they work for
 
     class Settings:
         name = "users"

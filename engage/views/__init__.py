@@ -22,4 +22,5 @@ BLUEPRINT_MODULES = [
     "engage.views.api_docs",
     "engage.views.care",
     "engage.views.assistant",
+    "engage.views.account",
 ]

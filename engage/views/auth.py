@@ -5,6 +5,8 @@ from __future__ import annotations
 from quart import Blueprint
 from quart import request
 
+from engage.actions.accounts import check_registration_rate
+from engage.actions.accounts import do_start_email_verification
 from engage.actions.auth import do_login
 from engage.actions.auth import do_logout
 from engage.actions.auth import do_refresh
@@ -21,7 +23,11 @@ blueprint = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 @blueprint.post("/register")
 async def register():
-    user = await do_register_user(await read_json(RegisterRequest))
+    body = await read_json(RegisterRequest)
+    settings = get_settings()
+    await check_registration_rate(settings, request.remote_addr)
+    user = await do_register_user(body)
+    await do_start_email_verification(settings, user)
     return {"user": user_out(user)}, 201
 
 

@@ -47,6 +47,11 @@ def current_user() -> User:
     return g.user
 
 
+def current_session_id() -> str | None:
+    """The session (refresh-token family) of the request's access token."""
+    return g.get("session_id")
+
+
 async def authenticated_user() -> User:
     """The user of the request's Bearer access token: 401 without a valid one."""
     header = request.headers.get("Authorization", "")
@@ -54,8 +59,9 @@ async def authenticated_user() -> User:
     if scheme.lower() != "bearer" or not token:
         raise unauthorized("Send an access token as 'Authorization: Bearer <token>'.")
     # 401 invalid_token for a bad or expired token, or one whose session ended (logout).
-    user, _ = await access_session_user(token.strip())
+    user, claims = await access_session_user(token.strip())
     check_may_act(user)
+    g.session_id = claims.family_id
     return user
 
 

@@ -1,0 +1,58 @@
+"""Account secrets: verification and reset tokens, one-time codes, TOTP enrolments, clinic applications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from beanie import Document, PydanticObjectId
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from engage.models.base import utcnow
+
+
+class SecretPurpose(StrEnum):
+    email_verification = "email_verification"  # a link token and a 6-digit code
+    password_reset = "password_reset"  # a link token
+    sign_in_code = (
+        "sign_in_code"  # OTP login: a 6-digit code sent to an email or a verified phone
+    )
+    phone_verification = (
+        "phone_verification"  # a 6-digit code sent to the number being verified
+    )
+
+
+class AccountSecret(Document):
+    """One issued token and/or code; only their hashes are stored. Used at most once."""
+
+    purpose: SecretPurpose
+    user_id: PydanticObjectId
+    token_hash: str | None = None  # sha256 of the link token
+    code_hash: str | None = (
+        None  # HMAC of the code (keyed by ENGAGE_SECRET_KEY, bound to purpose and user)
+    )
+    destination: str | None = None  # the email or phone the code went to
+    attempts: int = 0
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "account_secrets"
+        indexes = [
+            IndexModel([("token_hash", ASCENDING)], name="token_hash", sparse=True),
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("purpose", ASCENDING),
+                    ("created_at", DESCENDING),
+                ],
+                name="user_purpose",
+            ),
+            IndexModel(
+                [("expires_at", ASCENDING)],
+                expireAfterSeconds=86400,
+                name="expires_ttl",
+            ),  # kept a day for support
+        ]

@@ -1,0 +1,99 @@
+"""Requests and responses of the account layer (issue 19): verification, reset, codes, two-factor, user management."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
+
+from schemas.common import ObjectIdStr, PhoneE164, RequestModel
+from schemas.users import UserOut
+
+SixDigits = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")
+]
+LinkToken = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=16, max_length=256)
+]
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class EmailVerifyRequest(RequestModel):
+    """POST /api/auth/email/verify: the link's token, or the code (then signed in)."""
+
+    token: LinkToken | None = None
+    code: SixDigits | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> EmailVerifyRequest:
+        if (self.token is None) == (self.code is None):
+            raise ValueError("send either token or code")
+        return self
+
+
+class PasswordForgotRequest(RequestModel):
+    email: EmailStr
+
+
+class PasswordResetRequest(RequestModel):
+    token: LinkToken
+    password: Password
+
+
+class PasswordChangeRequest(RequestModel):
+    current_password: Password
+    password: Password
+
+
+class AcceptedOut(BaseModel):
+    """202: the request was taken; whether anything was sent is not said (no enumeration)."""
+
+    accepted: Literal[True] = True
+
+
+class UserEnvelopeOut(BaseModel):
+    user: UserOut
+
+
+class AdminUserListQuery(RequestModel):
+    q: Annotated[str, StringConstraints(max_length=120)] | None = None
+    role: (
+        Literal["patient", "doctor", "admin", "clinic_admin", "receptionist"] | None
+    ) = None
+    status: Literal["active", "deactivated", "pending", "unverified"] | None = None
+    cursor: ObjectIdStr | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class AdminUserListOut(BaseModel):
+    users: list[UserOut]
+    next_cursor: str | None  # pass as cursor for the next page; null on the last page
+
+
+class DeactivateRequest(RequestModel):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class OtpStartRequest(RequestModel):
+    """POST /api/auth/otp/start: where to send a sign-in code (one of the two)."""
+
+    email: EmailStr | None = None
+    phone: PhoneE164 | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> OtpStartRequest:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("send either email or phone")
+        return self
+
+
+class OtpVerifyRequest(OtpStartRequest):
+    code: SixDigits
+
+
+class PhoneStartRequest(RequestModel):
+    phone: PhoneE164
+
+
+class CodeRequest(RequestModel):
+    code: SixDigits
