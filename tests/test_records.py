@@ -238,3 +238,12 @@ async def test_outsiders_get_the_same_404_for_real_and_made_up_patients(api, mak
     assert real.status == made_up.status == 404 and real.body == made_up.body
     write = await api.post(f"/api/patients/{patient.id}/problems", {"condition": "Asthma"}, token=outsider.access_token)
     assert write.status == 404
+
+
+async def test_the_record_summarises_the_newest_vital_of_each_type(api, make_patient, make_doctor):
+    patient, doctor = await care_pair(make_patient, make_doctor)
+    for vital_type, value, days in (("heart_rate", 88, 40), ("heart_rate", 64, 3), ("weight", 80, 100)):
+        body = {"type": vital_type, "value": value, "taken_at": iso(datetime.now(UTC) - timedelta(days=days))}
+        assert (await api.post("/api/vitals", body, token=patient.access_token)).status == 201
+    record = (await api.get(f"/api/patients/{patient.id}/record", token=doctor.access_token)).body
+    assert [(v["type"], v["value"]) for v in record["vitals"]] == [("heart_rate", 64)]  # weight is older than 90 days

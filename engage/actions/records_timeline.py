@@ -42,7 +42,7 @@ from schemas.records import TimelineItem
 from schemas.records import TimelineQuery
 from schemas.records import VitalLatest
 
-VITALS_SUMMARY_DAYS = 90
+VITALS_SUMMARY_WINDOWS = (1, 7, 30, 90)  # days
 VITAL_TYPES = ("blood_pressure", "heart_rate", "glucose", "spo2", "temperature", "weight")
 
 
@@ -121,13 +121,20 @@ async def timeline_page(patient: User, viewer_id: str, viewer_role: str, query: 
 
 
 async def vitals_summary(patient: User) -> list[VitalLatest]:
-    """The newest reading of each type within the last 90 days (one bounded query per type)."""
-    since = utcnow() - timedelta(days=VITALS_SUMMARY_DAYS)
+    """The newest reading of each type within the last 90 days.
+
+    Each lookup is a bounded range on the (patient, type, taken_at) index, widened from a day to
+    90 days only while nothing is found: a busy device's months of readings are never sorted.
+    """
+    now = utcnow()
     latest = []
     for vital_type in VITAL_TYPES:
-        row = await VitalReading.find({"patient_id": patient.id, "type": vital_type, "taken_at": {"$gte": since}}).sort(-VitalReading.taken_at).first_or_none()
-        if row is not None:
-            latest.append(VitalLatest(type=row.type, unit=row.unit, value=row.value, systolic=row.systolic, diastolic=row.diastolic, taken_at=row.taken_at))
+        for days in VITALS_SUMMARY_WINDOWS:
+            filters = {"patient_id": patient.id, "type": vital_type, "taken_at": {"$gte": now - timedelta(days=days), "$lte": now + timedelta(days=1)}}
+            row = await VitalReading.find(filters).sort(-VitalReading.taken_at).first_or_none()
+            if row is not None:
+                latest.append(VitalLatest(type=row.type, unit=row.unit, value=row.value, systolic=row.systolic, diastolic=row.diastolic, taken_at=row.taken_at))
+                break
     return latest
 
 
