@@ -144,6 +144,12 @@ class ConsoleRecord {
   async loadPatients() {
     const data = await this.ctx.api.get("/api/conversations");
     const seen = new Set([...this.picker.options].map((o) => o.value));
+    // The patient open beside the chat (or reached by emergency access) is offered too, and shown first.
+    const current = this.ctx.patientContext?.patient;
+    if (current?.id && !seen.has(current.id)) {
+      seen.add(current.id);
+      this.picker.append(h("option", { value: current.id }, current.name || "Patient"));
+    }
     for (const conv of data.conversations || []) {
       const other = conv.other_party;
       if (other && !seen.has(other.id)) {
@@ -151,6 +157,7 @@ class ConsoleRecord {
         this.picker.append(h("option", { value: other.id }, other.name));
       }
     }
+    if (!this.patient && current?.id) await this.show({ id: current.id, name: current.name });
   }
 
   async show(patient) {
