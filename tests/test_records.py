@@ -142,6 +142,12 @@ async def test_a_critical_result_alerts_the_care_team_through_the_alert_path(api
     assert event.alert.id == resp.body["lab_result"]["alert_id"]
     alerts = await api.get(f"/api/patients/{patient.id}/alerts", token=doctor.access_token)
     assert any(a["id"] == event.alert.id for a in alerts.body["alerts"])
+    # A value entered in error ends its alarm.
+    result_id = resp.body["lab_result"]["id"]
+    marked = await api.post(f"/api/patients/{patient.id}/record/lab-results/{result_id}/entered-in-error", {"reason": "Haemolysed sample"}, token=doctor.access_token)
+    assert marked.status == 200
+    cleared = await sock.wait_for("vitals:cleared", lambda a: a["alert"]["id"] == event.alert.id)
+    assert cleared["alert"]["status"] == "cleared"
 
 
 async def test_bad_lab_results_are_422(api, make_patient, make_doctor):

@@ -17,6 +17,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from engage.actions.audit import record_health_data_access
+from engage.actions.vital_alerts import do_clear_alert
 from engage.actions.vital_alerts import do_raise_alert
 from engage.errors import ApiError
 from engage.errors import forbidden
@@ -234,6 +235,11 @@ async def check_update_allergy(user_id: str, role: str, patient_id: str, allergy
 # ---- lab results -------------------------------------------------------------------------------
 
 
+def lab_alert_key(result_id: object) -> str:
+    """The alert key of one critical result: each critical result is its own alert."""
+    return f"lab:{result_id}"
+
+
 async def check_add_lab_result(user_id: str, role: str, patient_id: str, request: LabResultRequest) -> LabResult:
     doctor, patient = await access_record_writer(user_id, role, patient_id, "record.lab_result_add")
     return await do_record_lab_result(patient, doctor, request)
@@ -253,7 +259,7 @@ async def do_record_lab_result(patient: User, doctor: User, request: LabResultRe
     await result.insert()
     if is_critical(flag):
         direction = "low" if flag == "critical_low" else "high"
-        finding = Finding(f"lab:{result.id}", "lab_critical", "critical",
+        finding = Finding(lab_alert_key(result.id), "lab_critical", "critical",
                           f"Lab result {result.test_name} {result.value:g} {result.unit} is critically {direction}.")
         alert = await do_raise_alert(patient, finding, vital_type=None, reading=None,
                                      values={"lab_result_id": str(result.id), "value": result.value, "unit": result.unit})
@@ -282,4 +288,6 @@ async def check_mark_entered_in_error(user_id: str, role: str, patient_id: str, 
     )
     if raw is None:
         raise ApiError(409, "entered_in_error", "The entry was already marked entered in error.")
+    if kind == "lab-results" and entry.alert_id is not None:
+        await do_clear_alert(patient, lab_alert_key(entry.id), None)  # a wrong value's alarm is over
     return model.model_validate(raw)
