@@ -261,3 +261,13 @@ async def test_naming_a_doctor_offers_only_their_slots(api, admin, make_patient,
     assert slots and {a["doctor_id"] for a in slots} == {chosen.id}, named["body"]
     later = await ask(client, conversation["id"], "tomorrow afternoon")
     assert {a["doctor_id"] for a in later["assistant"]["actions"] if a["type"] == "book_slot"} == {chosen.id}
+
+
+async def test_the_assistant_is_not_counted_as_a_doctor_in_statistics(api, admin, make_patient, connect, worker):
+    patient = await make_patient()
+    conversation = await open_assistant(api, patient)
+    client = await connect(patient.access_token)
+    await ask(client, conversation["id"], "hello")
+    stats = await api.get("/api/admin/stats", params={"days": "30"}, token=admin.access_token)
+    assert stats.status == 200, stats.body
+    assert ASSISTANT_USER_ID not in str(stats.body)

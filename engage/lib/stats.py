@@ -14,6 +14,7 @@ from engage.lib.by_ids import documents_by_ids
 from engage.lib.conversations import messages_since
 from engage.models.appointment import Appointment
 from engage.models.conversation import Conversation, ConversationActivity
+from engage.models.user import ASSISTANT_USER_ID
 from engage.models.user import User
 from schemas.stats import AppointmentDay
 from schemas.stats import DoctorResponse
@@ -49,7 +50,11 @@ async def first_response_times(since: datetime) -> list[DoctorResponse]:
         str(a["_id"]): a.get("last_seq", 0)
         async for a in ConversationActivity.get_pymongo_collection().find({"last_message_at": {"$gte": since}}, {"last_seq": 1})
     }
-    conversations = {str(c.id): (c.patient_id, c.doctor_id) for c in await documents_by_ids(Conversation, [ObjectId(cid) for cid in last_seqs])}
+    conversations = {
+        str(c.id): (c.patient_id, c.doctor_id)
+        for c in await documents_by_ids(Conversation, [ObjectId(cid) for cid in last_seqs])
+        if str(c.doctor_id) != ASSISTANT_USER_ID  # the assistant is no doctor: its instant replies are not response times
+    }
     if not conversations:
         return []
     ids = list(conversations)
