@@ -101,11 +101,16 @@ async def test_healthz_names_a_dead_socketio_listener_until_it_resubscribes(stac
     web = stack.start("web")
     client = sync_redis(stack)
     (listener,) = [c for c in client.client_list(_type="pubsub") if c["name"].startswith("engage-socketio-")]
+    # Cut the listener's connection and keep it from subscribing again (Redis refuses every
+    # channel) until /healthz has been seen naming it.
+    client.execute_command("ACL", "SETUSER", "default", "resetchannels")
     client.client_kill_filter(_id=listener["id"])
-    # python-socketio waits a second before subscribing again: /healthz names the listener meanwhile.
-    status, body = await wait_for(lambda: _named(web.url, "socketio_listener"), timeout=10, what="listener named down")
+    try:
+        status, body = await wait_for(lambda: _named(web.url, "socketio_listener"), timeout=20, what="listener named down")
+    finally:
+        client.execute_command("ACL", "SETUSER", "default", "allchannels")
     assert status == 503 and body["down"] == ["socketio_listener"]
-    await wait_for(lambda: healthy(web.url), timeout=20, what="listener back")
+    await wait_for(lambda: healthy(web.url), timeout=40, what="listener back")
     assert client.pubsub_numsub(SOCKETIO_CHANNEL) == [(SOCKETIO_CHANNEL.encode(), 1)]
 
 
