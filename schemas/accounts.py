@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
+from pydantic import BaseModel
+from pydantic import EmailStr
+from pydantic import Field
+from pydantic import StringConstraints
+from pydantic import model_validator
 
-from schemas.common import ObjectIdStr, PhoneE164, RequestModel
+from schemas.common import ObjectIdStr
+from schemas.common import PhoneE164
+from schemas.common import RequestModel
 from schemas.users import UserOut
 
-SixDigits = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")
-]
-LinkToken = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=16, max_length=256)
-]
+SixDigits = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
+LinkToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=16, max_length=256)]
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
 
 
@@ -57,9 +60,7 @@ class UserEnvelopeOut(BaseModel):
 
 class AdminUserListQuery(RequestModel):
     q: Annotated[str, StringConstraints(max_length=120)] | None = None
-    role: (
-        Literal["patient", "doctor", "admin", "clinic_admin", "receptionist"] | None
-    ) = None
+    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist"] | None = None
     status: Literal["active", "deactivated", "pending", "unverified"] | None = None
     cursor: ObjectIdStr | None = None
     limit: int = Field(default=50, ge=1, le=200)

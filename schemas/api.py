@@ -23,11 +23,15 @@ from pydantic import Field
 from schemas.accounts import AcceptedOut
 from schemas.accounts import AdminUserListOut
 from schemas.accounts import AdminUserListQuery
+from schemas.accounts import CodeRequest
 from schemas.accounts import DeactivateRequest
 from schemas.accounts import EmailVerifyRequest
+from schemas.accounts import OtpStartRequest
+from schemas.accounts import OtpVerifyRequest
 from schemas.accounts import PasswordChangeRequest
 from schemas.accounts import PasswordForgotRequest
 from schemas.accounts import PasswordResetRequest
+from schemas.accounts import PhoneStartRequest
 from schemas.assistant import ClassifyOut
 from schemas.assistant import ClassifyRequest
 from schemas.assistant import FaqOut
@@ -502,6 +506,12 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     ),
     "POST /api/auth/password/reset": RouteSchema("Set a new password with a reset link's token; every session ends", {200: UserEnvelope}, PasswordResetRequest),
     "POST /api/me/password": RouteSchema("Change my password; my other sessions end", {200: UserEnvelope}, PasswordChangeRequest),
+    "POST /api/auth/otp/start": RouteSchema(
+        "Send a sign-in code to an email or a verified phone, if it has an account (the answer never says)", {202: AcceptedOut}, OtpStartRequest
+    ),
+    "POST /api/auth/otp/verify": RouteSchema("Sign in with a code: the same tokens as a password sign-in", {200: TokenPair}, OtpVerifyRequest, errors=(401, 403)),
+    "POST /api/me/phone": RouteSchema("Set my phone number (unverified) and text it a code", {202: AcceptedOut}, PhoneStartRequest),
+    "POST /api/me/phone/verify": RouteSchema("Verify my phone number with the texted code", {200: UserEnvelope}, CodeRequest),
     "GET /api/me/preferences": RouteSchema("My notification preferences", {200: PreferencesEnvelope}),
     "PUT /api/me/preferences": RouteSchema("Change my notification preferences", {200: PreferencesEnvelope}, PreferencesIn),
     # Care relations and the audit log

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import re
 
-from tests.clients import Api, unique_email
+from tests.clients import Api
+from tests.clients import unique_email
 from tests.conftest import DEFAULT_PASSWORD
-from tests.notify_stack import Stack, stack_env
-from tests.provider_server import ProviderServer, Recorded
+from tests.notify_stack import Stack
+from tests.notify_stack import stack_env
+from tests.provider_server import ProviderServer
+from tests.provider_server import Recorded
 from tests.servers import start_engage
 
 REDIS_DB = 11
@@ -25,9 +28,7 @@ ACCOUNT_RULES = {
 def running_accounts_stack(engage_environment: dict[str, str], tmp_root, **extra: str):
     """A generator for a module fixture: the stack, stopped after the module."""
     provider = ProviderServer().start()
-    env = stack_env(
-        engage_environment, provider, REDIS_DB, **{**ACCOUNT_RULES, **extra}
-    )
+    env = stack_env(engage_environment, provider, REDIS_DB, **{**ACCOUNT_RULES, **extra})
     web_proc = start_engage("web", env, tmp_root)
     stack = Stack(provider, env, web_proc, [], tmp_root)
     stack.start("worker")
@@ -42,24 +43,16 @@ def running_accounts_stack(engage_environment: dict[str, str], tmp_root, **extra
 
 def email_text(message: Recorded) -> str:
     """The plain-text part of a captured SendGrid request."""
-    return next(
-        part["value"]
-        for part in message.json["content"]
-        if part["type"] == "text/plain"
-    )
+    return next(part["value"] for part in message.json["content"] if part["type"] == "text/plain")
 
 
 def sms_text(message: Recorded) -> str:
     return message.form["Body"]
 
 
-async def next_message(
-    provider: ProviderServer, to: str, count: int = 1, provider_name: str | None = None
-) -> Recorded:
+async def next_message(provider: ProviderServer, to: str, count: int = 1, provider_name: str | None = None) -> Recorded:
     """The count-th message captured for this recipient, waiting for it to arrive."""
-    assert await provider.await_until(
-        lambda: len(provider.sent_to(to, provider_name)) >= count
-    ), f"no message {count} to {to}"
+    assert await provider.await_until(lambda: len(provider.sent_to(to, provider_name)) >= count), f"no message {count} to {to}"
     return provider.sent_to(to, provider_name)[count - 1]
 
 

@@ -264,6 +264,11 @@ SAMPLES: dict[str, Sample] = {
     "POST /api/auth/password/reset": fixed(lambda w: Call("/api/auth/password/reset", {"token": "not-a-real-link-token-0123", "password": "correct-horse-42"})),
     # A weak new password (422) changes nothing: the shared admin's other sessions must live on.
     "POST /api/me/password": _weak_password_change,
+    "POST /api/auth/otp/start": fixed(lambda w: Call("/api/auth/otp/start", {"email": f"otp-{uuid.uuid4().hex[:8]}@example.org"})),
+    "POST /api/auth/otp/verify": fixed(lambda w: Call("/api/auth/otp/verify", {"email": "nobody@example.org", "code": "123456"})),
+    # A fresh number each time: the resend cooldown is per number.
+    "POST /api/me/phone": fixed(lambda w: Call("/api/me/phone", {"phone": f"+1415555{uuid.uuid4().int % 10000:04d}"}, own=True)),
+    "POST /api/me/phone/verify": fixed(lambda w: Call("/api/me/phone/verify", {"code": "123456"}, own=True)),
     "GET /api/admin/users": fixed(lambda w: Call("/api/admin/users", params={"role": "doctor", "limit": "5"})),
     "POST /api/admin/users/<user_id>/deactivate": _deactivate_fresh,
     "POST /api/admin/users/<user_id>/reactivate": _deactivate_fresh_then("reactivate"),

@@ -21,15 +21,20 @@ from pymongo import ReturnDocument
 from engage.actions.notification_secrets import do_store_notification_secret
 from engage.actions.notifications import request_notification
 from engage.actions.rate_limits import hit_rate_limit
-from engage.actions.sessions import do_end_session, do_end_user_sessions
+from engage.actions.sessions import do_end_session
+from engage.actions.sessions import do_end_user_sessions
 from engage.config import Settings
 from engage.errors import ApiError
-from engage.lib.passwords import hash_password, password_problem, verify_password
+from engage.lib.passwords import hash_password
+from engage.lib.passwords import password_problem
+from engage.lib.passwords import verify_password
 from engage.lib.users import access_user
-from engage.models.account import AccountSecret, SecretPurpose
+from engage.models.account import AccountSecret
+from engage.models.account import SecretPurpose
 from engage.models.auth import RefreshTokenFamily
 from engage.models.base import utcnow
-from engage.models.user import Role, User
+from engage.models.user import Role
+from engage.models.user import User
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +63,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def code_hash(
-    settings: Settings, purpose: SecretPurpose, subject: str, code: str
-) -> str:
+def code_hash(settings: Settings, purpose: SecretPurpose, subject: str, code: str) -> str:
     """A keyed hash: a leaked table of 6-digit code hashes cannot be reversed by trying a million codes."""
     message = f"{purpose.value}:{subject}:{code}".encode()
-    return hmac.new(
-        (settings.secret_key or "").encode(), message, hashlib.sha256
-    ).hexdigest()
+    return hmac.new((settings.secret_key or "").encode(), message, hashlib.sha256).hexdigest()
 
 
 async def do_issue_secret(
@@ -175,9 +176,7 @@ async def use_code(
     expected = code_hash(settings, purpose, subject or str(user_id), code)
     if not hmac.compare_digest(expected, counted["code_hash"]):
         return False
-    spent = await collection.update_one(
-        {"_id": latest["_id"], "used_at": None}, {"$set": {"used_at": now}}
-    )
+    spent = await collection.update_one({"_id": latest["_id"], "used_at": None}, {"$set": {"used_at": now}})
     return spent.modified_count == 1
 
 
@@ -208,43 +207,32 @@ async def do_start_email_verification(settings: Settings, user: User) -> None:
 async def check_resend_email_verification(settings: Settings, user: User) -> None:
     """Send a new verification email, at most once per ENGAGE_OTP_RESEND_SECONDS and a few times a day."""
     if user.email_verified:
-        raise ApiError(
-            409, "already_verified", "This email address is already verified."
-        )
-    if not await hit_rate_limit(
-        "email-verify-resend", str(user.id), 1, settings.otp_resend_seconds
-    ):
+        raise ApiError(409, "already_verified", "This email address is already verified.")
+    if not await hit_rate_limit("email-verify-resend", str(user.id), 1, settings.otp_resend_seconds):
         raise too_many("verification emails", settings.otp_resend_seconds)
-    if not await hit_rate_limit(
-        "email-verify-day", str(user.id), settings.otp_daily_limit_per_destination, DAY
-    ):
+    if not await hit_rate_limit("email-verify-day", str(user.id), settings.otp_daily_limit_per_destination, DAY):
         raise too_many("verification emails today", DAY)
     await do_start_email_verification(settings, user)
 
 
 async def _mark_email_verified(user_id: PydanticObjectId) -> User:
-    await User.get_pymongo_collection().update_one(
-        {"_id": user_id}, {"$set": {"email_verified": True}}
-    )
+    await User.get_pymongo_collection().update_one({"_id": user_id}, {"$set": {"email_verified": True}})
     user = await User.get(user_id)
     assert user is not None
     log.info("email verified for user %s", user_id)
     return user
 
 
-def invalid_code() -> ApiError:
-    return ApiError(
-        401, "invalid_code", "The code is wrong or has expired.", field="code"
-    )
+def invalid_code(status: int = 400) -> ApiError:
+    """A wrong code: 401 when it was to sign in, 400 for a signed-in user (whose token is fine)."""
+    return ApiError(status, "invalid_code", "The code is wrong or has expired.", field="code")
 
 
 async def do_verify_email_token(token: str) -> User:
     """The link's token verifies its account's email (once)."""
     secret = await use_token(SecretPurpose.email_verification, token)
     if secret is None:
-        raise ApiError(
-            400, "invalid_link", "The link is invalid, used or expired.", field="token"
-        )
+        raise ApiError(400, "invalid_link", "The link is invalid, used or expired.", field="token")
     return await _mark_email_verified(secret.user_id)
 
 
@@ -302,9 +290,7 @@ async def do_send_password_reset(settings: Settings, email: str) -> None:
 async def do_reset_password(settings: Settings, token: str, password: str) -> User:
     """Set a new password with a reset token (once); every session of the account ends."""
     # Check the password first: a weak one must not spend the token.
-    secret_doc = await AccountSecret.find_one(
-        {"token_hash": token_hash(token), "purpose": SecretPurpose.password_reset.value}
-    )
+    secret_doc = await AccountSecret.find_one({"token_hash": token_hash(token), "purpose": SecretPurpose.password_reset.value})
     user = await User.get(secret_doc.user_id) if secret_doc else None
     problem = password_problem(password, user.email if user else None)
     if problem:
@@ -332,9 +318,7 @@ async def do_reset_password(settings: Settings, token: str, password: str) -> Us
     return await access_user(str(user.id))
 
 
-async def do_change_password(
-    user: User, current_session: str | None, current_password: str, password: str
-) -> User:
+async def do_change_password(user: User, current_session: str | None, current_password: str, password: str) -> User:
     """Change the password knowing the current one; every other session of the user ends."""
     if not await verify_password(user.password_hash, current_password):
         raise ApiError(
@@ -346,14 +330,8 @@ async def do_change_password(
     problem = password_problem(password, user.email)
     if problem:
         raise ApiError(422, "weak_password", problem, field="password")
-    await User.get_pymongo_collection().update_one(
-        {"_id": user.id}, {"$set": {"password_hash": await hash_password(password)}}
-    )
-    families = (
-        await RefreshTokenFamily.get_pymongo_collection()
-        .find({"user_id": user.id, "revoked": False}, {"family_id": 1})
-        .to_list()
-    )
+    await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": {"password_hash": await hash_password(password)}})
+    families = await RefreshTokenFamily.get_pymongo_collection().find({"user_id": user.id, "revoked": False}, {"family_id": 1}).to_list()
     for family in families:
         if family["family_id"] != current_session:
             await do_end_session(family["family_id"], "password_changed")
@@ -363,9 +341,7 @@ async def do_change_password(
 # --- registration limit ---------------------------------------------------------------------------
 
 
-async def check_registration_rate(
-    settings: Settings, client_address: str | None
-) -> None:
+async def check_registration_rate(settings: Settings, client_address: str | None) -> None:
     """Sign-ups per client address and hour (409 email_taken would otherwise enumerate freely)."""
     if not await hit_rate_limit(
         "register-address",
@@ -413,9 +389,7 @@ async def do_reactivate_user(user_id: str) -> User:
     return await access_user(user_id)
 
 
-async def list_users(
-    q: str | None, role: str | None, status: str | None, cursor: str | None, limit: int
-) -> tuple[list[User], str | None]:
+async def list_users(q: str | None, role: str | None, status: str | None, cursor: str | None, limit: int) -> tuple[list[User], str | None]:
     """A page of users by id; the cursor is the last id of the previous page."""
     query: dict = {"role": {"$ne": Role.assistant.value}}
     if role:

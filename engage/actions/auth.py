@@ -88,6 +88,12 @@ async def do_login(settings: Settings, email: str, password: str, client_address
     await redis.delete(account_key)
     # A success is not a failure: colleagues behind one address log in all day.
     await redis.eval(_UNCOUNT_ATTEMPT, 1, address_key)
+    return await do_open_session(settings, user)
+
+
+async def do_open_session(settings: Settings, user: User) -> dict:
+    """After a first factor (password, or a one-time code): a new session's token pair, unless the
+    account may not sign in."""
     if not user.active:
         raise ApiError(403, "account_deactivated", "This account is deactivated.")
     if user.role == Role.doctor and not user.approved:

@@ -15,7 +15,8 @@ import json
 import secrets
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
+from cryptography.fernet import InvalidToken
 
 from engage import extensions
 from engage.config import get_settings
@@ -30,15 +31,11 @@ class SecretGone(LookupError):
 
 
 def _fernet() -> Fernet:
-    key = hashlib.sha256(
-        b"engage-notification-secrets:" + (get_settings().secret_key or "").encode()
-    ).digest()
+    key = hashlib.sha256(b"engage-notification-secrets:" + (get_settings().secret_key or "").encode()).digest()
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-async def do_store_notification_secret(
-    values: dict[str, str], ttl_seconds: int
-) -> dict[str, str]:
+async def do_store_notification_secret(values: dict[str, str], ttl_seconds: int) -> dict[str, str]:
     """Keep secret template values for ttl_seconds; returns the context fields that refer to them."""
     ref = secrets.token_urlsafe(18)
     sealed = _fernet().encrypt(json.dumps(values).encode())

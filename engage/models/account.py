@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from beanie import Document, PydanticObjectId
+from beanie import Document
+from beanie import PydanticObjectId
 from pydantic import Field
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING
+from pymongo import DESCENDING
+from pymongo import IndexModel
 
 from engage.models.base import utcnow
 
@@ -15,12 +18,8 @@ from engage.models.base import utcnow
 class SecretPurpose(StrEnum):
     email_verification = "email_verification"  # a link token and a 6-digit code
     password_reset = "password_reset"  # a link token
-    sign_in_code = (
-        "sign_in_code"  # OTP login: a 6-digit code sent to an email or a verified phone
-    )
-    phone_verification = (
-        "phone_verification"  # a 6-digit code sent to the number being verified
-    )
+    sign_in_code = "sign_in_code"  # OTP login: a 6-digit code sent to an email or a verified phone
+    phone_verification = "phone_verification"  # a 6-digit code sent to the number being verified
 
 
 class AccountSecret(Document):
@@ -29,9 +28,7 @@ class AccountSecret(Document):
     purpose: SecretPurpose
     user_id: PydanticObjectId
     token_hash: str | None = None  # sha256 of the link token
-    code_hash: str | None = (
-        None  # HMAC of the code (keyed by ENGAGE_SECRET_KEY, bound to purpose and user)
-    )
+    code_hash: str | None = None  # HMAC of the code (keyed by ENGAGE_SECRET_KEY, bound to purpose and user)
     destination: str | None = None  # the email or phone the code went to
     attempts: int = 0
     expires_at: datetime

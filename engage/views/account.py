@@ -2,37 +2,43 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app, request
+from quart import Blueprint
+from quart import current_app
+from quart import request
 
-from engage.actions.accounts import (
-    check_password_forgot,
-    check_resend_email_verification,
-    do_change_password,
-    do_deactivate_user,
-    do_reactivate_user,
-    do_reset_password,
-    do_send_password_reset,
-    do_verify_email_code,
-    do_verify_email_token,
-    list_users,
-)
+from engage.actions.accounts import check_password_forgot
+from engage.actions.accounts import check_resend_email_verification
+from engage.actions.accounts import do_change_password
+from engage.actions.accounts import do_deactivate_user
+from engage.actions.accounts import do_reactivate_user
+from engage.actions.accounts import do_reset_password
+from engage.actions.accounts import do_send_password_reset
+from engage.actions.accounts import do_verify_email_code
+from engage.actions.accounts import do_verify_email_token
+from engage.actions.accounts import list_users
+from engage.actions.otp import check_code_request
+from engage.actions.otp import destination_of
+from engage.actions.otp import do_send_sign_in_code
+from engage.actions.otp import do_sign_in_with_code
+from engage.actions.otp import do_start_phone_verification
+from engage.actions.otp import do_verify_phone
 from engage.config import get_settings
 from engage.lib.users import user_out
-from engage.views.http import (
-    authenticated_user,
-    current_session_id,
-    current_user,
-    read_json,
-    read_query,
-)
-from schemas.accounts import (
-    AdminUserListQuery,
-    DeactivateRequest,
-    EmailVerifyRequest,
-    PasswordChangeRequest,
-    PasswordForgotRequest,
-    PasswordResetRequest,
-)
+from engage.views.http import authenticated_user
+from engage.views.http import current_session_id
+from engage.views.http import current_user
+from engage.views.http import read_json
+from engage.views.http import read_query
+from schemas.accounts import AdminUserListQuery
+from schemas.accounts import CodeRequest
+from schemas.accounts import DeactivateRequest
+from schemas.accounts import EmailVerifyRequest
+from schemas.accounts import OtpStartRequest
+from schemas.accounts import OtpVerifyRequest
+from schemas.accounts import PasswordChangeRequest
+from schemas.accounts import PasswordForgotRequest
+from schemas.accounts import PasswordResetRequest
+from schemas.accounts import PhoneStartRequest
 
 blueprint = Blueprint("account", __name__)
 
@@ -45,9 +51,7 @@ async def verify_email():
     else:
         # A bare code names no account: it needs the signed-in user it was sent to.
         assert body.code is not None
-        user = await do_verify_email_code(
-            get_settings(), await authenticated_user(), body.code
-        )
+        user = await do_verify_email_code(get_settings(), await authenticated_user(), body.code)
     return {"user": user_out(user)}, 200
 
 
@@ -77,28 +81,51 @@ async def reset_password():
 @blueprint.post("/api/me/password")
 async def change_password():
     body = await read_json(PasswordChangeRequest)
-    user = await do_change_password(
-        current_user(), current_session_id(), body.current_password, body.password
-    )
+    user = await do_change_password(current_user(), current_session_id(), body.current_password, body.password)
     return {"user": user_out(user)}, 200
+
+
+@blueprint.post("/api/auth/otp/start")
+async def start_sign_in_code():
+    body = await read_json(OtpStartRequest)
+    settings = get_settings()
+    channel, destination = destination_of(body.email, body.phone)
+    await check_code_request(settings, destination, request.remote_addr, "sign_in")
+    # Looked up and sent after the answer: known and unknown destinations answer alike.
+    current_app.add_background_task(do_send_sign_in_code, settings, channel, destination)
+    return {"accepted": True}, 202
+
+
+@blueprint.post("/api/auth/otp/verify")
+async def sign_in_with_code():
+    body = await read_json(OtpVerifyRequest)
+    channel, destination = destination_of(body.email, body.phone)
+    return await do_sign_in_with_code(get_settings(), channel, destination, body.code), 200
+
+
+@blueprint.post("/api/me/phone")
+async def start_phone_verification():
+    body = await read_json(PhoneStartRequest)
+    await do_start_phone_verification(get_settings(), current_user(), body.phone, request.remote_addr)
+    return {"accepted": True}, 202
+
+
+@blueprint.post("/api/me/phone/verify")
+async def verify_phone():
+    body = await read_json(CodeRequest)
+    return {"user": user_out(await do_verify_phone(get_settings(), current_user(), body.code))}, 200
 
 
 @blueprint.get("/api/admin/users")
 async def admin_users():
     query = read_query(AdminUserListQuery)
-    users, next_cursor = await list_users(
-        query.q, query.role, query.status, query.cursor, query.limit
-    )
+    users, next_cursor = await list_users(query.q, query.role, query.status, query.cursor, query.limit)
     return {"users": [user_out(u) for u in users], "next_cursor": next_cursor}, 200
 
 
 @blueprint.post("/api/admin/users/<user_id>/deactivate")
 async def deactivate_user(user_id: str):
-    body = (
-        await read_json(DeactivateRequest)
-        if await request.get_data()
-        else DeactivateRequest()
-    )
+    body = await read_json(DeactivateRequest) if await request.get_data() else DeactivateRequest()
     user = await do_deactivate_user(user_id, body.reason)
     return {"user": user_out(user)}, 200
 
