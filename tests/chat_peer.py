@@ -21,6 +21,7 @@ from tests.clients import Account
 RETRYABLE = {"server_busy", "database_unavailable", "service_unavailable", "internal_error", "rate_limited"}
 RETRY_WAIT_MAX = 1.0  # the browser waits the full retry_after; a test has no user to keep waiting
 SYNC_PAGE = 200
+IN_FLIGHT = 4  # sends a chattering peer has waiting for an ack at once
 
 
 class ChatPeer:
@@ -241,3 +242,27 @@ def describe(peers: list[ChatPeer]) -> str:
         f"pending={len(p.pending)} held={len(p.messages)} resends={p.resends} refusals={dict(p.refusals)} errors={p.errors}"
         for p in peers
     )
+
+
+async def chatter(peer: ChatPeer, until: asyncio.Event, at_least: int, in_flight_max: int = IN_FLIGHT) -> None:
+    """Send steadily, a few messages in flight, until told to stop (and at least `at_least`)."""
+    sent = 0
+    in_flight: set[asyncio.Task] = set()
+    while not until.is_set() or sent < at_least:
+        if len(in_flight) >= in_flight_max:
+            done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a refused send fails the chatter, and with it the test
+            continue
+        sent += 1
+        in_flight.add(asyncio.create_task(peer.send(f"{peer.account.role} message {sent}")))
+    if in_flight:
+        await asyncio.gather(*in_flight)
+
+
+async def finish(senders: list[asyncio.Task], peers: list[ChatPeer], timeout: float = 60) -> None:
+    """Wait for the senders' last messages to be acknowledged."""
+    done, waiting = await asyncio.wait(senders, timeout=timeout)
+    assert not waiting, f"sends still unacknowledged after {timeout:g} s:\n{describe(peers)}"
+    for task in done:
+        task.result()

@@ -15,8 +15,9 @@ import aiohttp
 import pytest
 
 from tests.chat_peer import ChatPeer
+from tests.chat_peer import chatter
 from tests.chat_peer import check_conversation
-from tests.chat_peer import describe
+from tests.chat_peer import finish
 from tests.clients import Api
 from tests.fault_stack import FaultStack
 from tests.fault_stack import patient_and_doctor
@@ -25,7 +26,6 @@ from tests.fault_stack import wait_for
 # 1,000 forced disconnects over the two transports (500 each): the whole set of fault tests
 # must stay within a few minutes on a 2-core machine.
 DISCONNECTS = 500
-IN_FLIGHT = 4  # sends each peer has waiting for an ack at once
 
 
 @pytest.fixture
@@ -33,28 +33,6 @@ async def stack(tmp_path):
     stack = FaultStack(tmp_path, {"ENGAGE_SOCKET_EVENT_LIMITS": "chat:sync=1000000/10"}).start_servers()
     yield stack
     stack.close()
-
-
-async def chatter(peer: ChatPeer, until: asyncio.Event, at_least: int, in_flight_max: int = IN_FLIGHT) -> None:
-    """Send steadily, a few messages in flight, until told to stop (and at least `at_least`)."""
-    sent = 0
-    in_flight: set[asyncio.Task] = set()
-    while not until.is_set() or sent < at_least:
-        if len(in_flight) >= in_flight_max:
-            _, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-            continue
-        sent += 1
-        in_flight.add(asyncio.create_task(peer.send(f"{peer.account.role} message {sent}")))
-    if in_flight:
-        await asyncio.gather(*in_flight)
-
-
-async def finish(senders: list[asyncio.Task], peers: list[ChatPeer], timeout: float = 60) -> None:
-    """Wait for the senders' last messages to be acknowledged."""
-    done, waiting = await asyncio.wait(senders, timeout=timeout)
-    assert not waiting, f"sends still unacknowledged after {timeout:g} s:\n{describe(peers)}"
-    for task in done:
-        task.result()
 
 
 async def settle(peers_by_conversation: dict[str, list[ChatPeer]]) -> None:

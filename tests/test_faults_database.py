@@ -13,14 +13,15 @@ import aiohttp
 import pytest
 
 from tests.chat_peer import ChatPeer
+from tests.chat_peer import chatter
 from tests.chat_peer import check_conversation
+from tests.chat_peer import finish
 from tests.clients import Api
 from tests.fault_stack import FaultStack
 from tests.fault_stack import health
 from tests.fault_stack import patient_and_doctor
 from tests.fault_stack import wait_for
-from tests.test_faults_chat import chatter
-from tests.test_faults_chat import finish
+
 
 
 @pytest.fixture
