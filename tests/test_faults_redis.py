@@ -1,20 +1,25 @@
 """Redis restarted under a running Engage (same port, same append-only file).
 
 Every web process's Socket.IO listener subscribes again (and /healthz says so while it is not),
-events cross processes again, rate limits and typing work again, and RQ jobs queued before the
-restart still run.
+events cross processes again, rate limits and typing work again, RQ jobs queued before the
+restart still run, and the worker and scheduler carry on without being restarted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import aiohttp
 import pytest
 import redis
+from rq import Worker
+from rq.suspension import resume
+from rq.suspension import suspend
 
 from engage import extensions
 from engage.extensions import SOCKETIO_CHANNEL
+from engage.scheduler import LOCK_KEY
 from tests.chat_peer import ChatPeer
 from tests.chat_peer import check_conversation
 from tests.clients import Api
@@ -44,9 +49,15 @@ async def healthy(url: str) -> bool:
 
 async def test_redis_restart_resubscribes_listeners_and_keeps_queued_jobs(stack):
     web_a, web_b = stack.start("web"), stack.start("web")
+    worker, scheduler = stack.start("worker"), stack.start("scheduler")
     queued = sync_redis(stack)
     assert queued.pubsub_numsub(SOCKETIO_CHANNEL) == [(SOCKETIO_CHANNEL.encode(), 2)]
-    # Jobs waiting for a worker when Redis goes down (the worker starts after the restart).
+    await wait_for(lambda: _true(bool(Worker.all(connection=queued)) and queued.exists(LOCK_KEY)), timeout=60, what="worker and scheduler up")
+    # Jobs waiting when Redis goes down: the running worker is told to take none until after
+    # (it sees that after the job its blocking dequeue is already waiting for).
+    suspend(queued)
+    extensions.queue("default", queued).enqueue("tests.fault_jobs.record", "warm-up", "taken")
+    await wait_for(lambda: _true(queued.llen("warm-up") == 1), timeout=30, what="the worker between jobs")
     for name in extensions.QUEUE_NAMES:
         queue = extensions.queue(name, queued)
         for i in range(JOBS_PER_QUEUE):
@@ -90,11 +101,15 @@ async def test_redis_restart_resubscribes_listeners_and_keeps_queued_jobs(stack)
         await sender.close()
         await receiver.close()
 
-    stack.start("worker")
+    # The worker and scheduler that lived through the restart carry on: no process restarted.
     recorded = sync_redis(stack)
+    assert recorded.llen("ran") == 0
+    resume(recorded)
     expected = sorted(f"{name}-{i}" for name in extensions.QUEUE_NAMES for i in range(JOBS_PER_QUEUE))
-    await wait_for(lambda: _true(recorded.llen("ran") >= len(expected)), timeout=30, what="queued jobs run")
+    await wait_for(lambda: _true(recorded.llen("ran") >= len(expected)), timeout=60, what="queued jobs run")
     assert sorted(v.decode() for v in recorded.lrange("ran", 0, -1)) == expected
+    await wait_for(lambda: _true(recorded.get(LOCK_KEY) == f"{socket.gethostname()}:{scheduler.process.pid}".encode()), what="scheduler lock")
+    assert worker.process.poll() is None and scheduler.process.poll() is None
 
 
 async def test_healthz_names_a_dead_socketio_listener_until_it_resubscribes(stack):
