@@ -2,7 +2,7 @@
 
 Requests during the outage get 503 database_unavailable with Retry-After, not 500; chat sends
 waiting in the writer are refused (clients resend them) or stored, never lost; and everything
-resumes without restarting Engage.
+(web, worker, scheduler) resumes without restarting Engage.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ import asyncio
 
 import aiohttp
 import pytest
+import redis
+
+from engage import extensions
 
 from tests.chat_peer import ChatPeer
 from tests.chat_peer import chatter
@@ -33,6 +36,7 @@ async def stack(tmp_path):
 
 async def test_database_restart_answers_503_and_loses_no_chat_message(stack):
     web = stack.start("web")
+    worker, scheduler = stack.start("worker"), stack.start("scheduler")
     async with aiohttp.ClientSession() as session:
         api = Api(session, web.url)
         patient, doctor, cid = await patient_and_doctor(api)
@@ -63,7 +67,12 @@ async def test_database_restart_answers_503_and_loses_no_chat_message(stack):
             check_conversation(await peers[0].sync_all(), peers)
             listing = await api.get("/api/conversations", token=patient.access_token)
             assert listing.status == 200
-            assert web.process.poll() is None  # the same process throughout
+            # A job that reads the database runs on the worker that lived through the outage.
+            connection = redis.Redis(port=stack.redis_port)
+            job = extensions.queue("default", connection).enqueue("workers.vitals.scan_no_data")
+            await wait_for(lambda: _true(job.get_status(refresh=True) in ("finished", "failed")), timeout=60, what="job done")
+            assert job.get_status() == "finished", job.exc_info
+            assert all(p.process.poll() is None for p in (web, worker, scheduler))  # the same processes throughout
         finally:
             stop.set()
             for task in senders:
