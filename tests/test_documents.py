@@ -9,6 +9,7 @@ import json
 import pytest
 from aiohttp import web as aioweb
 from bson import ObjectId
+from fhir.resources.R4B.bundle import Bundle
 
 from engage.actions.documents import do_process_document
 from engage.embedded import free_port
@@ -101,6 +102,12 @@ async def test_a_scanned_image_is_read_by_ocr_and_its_value_accepted_into_the_re
     rejected = await api.post(f"/api/patients/{patient.id}/documents/{event.id}/suggestions/{glucose.id}/reject", token=doctor.access_token)
     assert rejected.status == 200 and rejected.body["suggestion"]["status"] == "rejected" and rejected.body["lab_result"] is None
     assert await LabResult.find({"patient_id": ObjectId(patient.id)}).count() == 1
+    # Exported: the confirmed value as an Observation derived from the document.
+    exported = await api.get(f"/fhir/Patient/{patient.id}/$everything", token=patient.access_token)
+    resources = {e.resource.id: e.resource for e in Bundle.model_validate(exported.body).entry}
+    observation = resources[result["id"]]
+    assert observation.code.coding[0].code == "4548-4" and observation.derivedFrom[0].reference == f"DocumentReference/{event.id}"
+    assert resources[event.id].content[0].attachment.contentType == "image/jpeg"
 
 
 async def test_a_scanned_pdf_page_is_read_by_ocr(api, make_patient, make_doctor, connect, worker):
