@@ -92,6 +92,11 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "POST /api/auth/otp/verify": Rule.public,
     "POST /api/me/phone": Rule.any_user,
     "POST /api/me/phone/verify": Rule.any_user,
+    "POST /api/me/mfa/totp": Rule.any_user,
+    "POST /api/me/mfa/totp/confirm": Rule.any_user,
+    "DELETE /api/me/mfa/totp": Rule.any_user,
+    "POST /api/auth/mfa": Rule.public,  # the mfa_token from the first factor stands for the sign-in
+    "POST /api/auth/mfa/totp": Rule.public,
     "GET /api/admin/users": Rule.admin,
     "POST /api/admin/users/<user_id>/deactivate": Rule.admin,
     "POST /api/admin/users/<user_id>/reactivate": Rule.admin,

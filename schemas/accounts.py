@@ -14,6 +14,7 @@ from pydantic import model_validator
 from schemas.common import ObjectIdStr
 from schemas.common import PhoneE164
 from schemas.common import RequestModel
+from schemas.users import TokenPair
 from schemas.users import UserOut
 
 SixDigits = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
@@ -98,3 +99,44 @@ class PhoneStartRequest(RequestModel):
 
 class CodeRequest(RequestModel):
     code: SixDigits
+
+
+class TotpEnrolmentOut(BaseModel):
+    """The authenticator's secret: shown this once (as text, as an otpauth URI and as a QR code)."""
+
+    otpauth_uri: str
+    secret: str
+    qr_svg: str
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]  # ten, each usable once; shown this once
+    user: UserOut
+
+
+class MfaTokenRequest(RequestModel):
+    mfa_token: LinkToken
+
+
+class MfaRequest(RequestModel):
+    """POST /api/auth/mfa: a TOTP code (6 digits) or a recovery code."""
+
+    mfa_token: LinkToken
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20, pattern=r"^[0-9a-fA-F -]+$")]
+
+
+class MfaCodeRequest(RequestModel):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=20, pattern=r"^[0-9a-fA-F -]+$")]
+
+
+class MfaChallengeOut(BaseModel):
+    """A first factor passed, a second is needed: no tokens yet."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str
+    mfa_enrolment_required: bool  # true: enrol first (POST /api/auth/mfa/totp), then confirm with POST /api/auth/mfa
+    expires_in: int
+
+
+class MfaSessionOut(TokenPair):
+    recovery_codes: list[str] | None = None  # when this sign-in confirmed a first enrolment

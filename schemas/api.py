@@ -26,12 +26,19 @@ from schemas.accounts import AdminUserListQuery
 from schemas.accounts import CodeRequest
 from schemas.accounts import DeactivateRequest
 from schemas.accounts import EmailVerifyRequest
+from schemas.accounts import MfaChallengeOut
+from schemas.accounts import MfaCodeRequest
+from schemas.accounts import MfaRequest
+from schemas.accounts import MfaSessionOut
+from schemas.accounts import MfaTokenRequest
 from schemas.accounts import OtpStartRequest
 from schemas.accounts import OtpVerifyRequest
 from schemas.accounts import PasswordChangeRequest
 from schemas.accounts import PasswordForgotRequest
 from schemas.accounts import PasswordResetRequest
 from schemas.accounts import PhoneStartRequest
+from schemas.accounts import RecoveryCodesOut
+from schemas.accounts import TotpEnrolmentOut
 from schemas.assistant import ClassifyOut
 from schemas.assistant import ClassifyRequest
 from schemas.assistant import FaqOut
@@ -492,7 +499,9 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "GET /api/docs": RouteSchema("The API reference page", {200: HTML}),
     # Sign-up and sessions
     "POST /api/auth/register": RouteSchema("Create a patient or doctor account", {201: UserEnvelope}, RegisterRequest, errors=(409,)),
-    "POST /api/auth/login": RouteSchema("Sign in: an access token and a refresh token", {200: TokenPair}, LoginRequest, errors=(401, 403)),
+    "POST /api/auth/login": RouteSchema(
+        "Sign in: an access token and a refresh token, or the second-factor step", {200: (TokenPair, MfaChallengeOut)}, LoginRequest, errors=(401, 403)
+    ),
     "POST /api/auth/refresh": RouteSchema("Trade a refresh token for a new pair", {200: TokenPair}, RefreshRequest, errors=(401,)),
     "POST /api/auth/logout": RouteSchema("End the refresh token's session", {200: OkOut}, RefreshRequest, errors=(401,)),
     "GET /api/me": RouteSchema("The signed-in user", {200: UserEnvelope}),
@@ -509,9 +518,20 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "POST /api/auth/otp/start": RouteSchema(
         "Send a sign-in code to an email or a verified phone, if it has an account (the answer never says)", {202: AcceptedOut}, OtpStartRequest
     ),
-    "POST /api/auth/otp/verify": RouteSchema("Sign in with a code: the same tokens as a password sign-in", {200: TokenPair}, OtpVerifyRequest, errors=(401, 403)),
+    "POST /api/auth/otp/verify": RouteSchema(
+        "Sign in with a code: the same answer as a password sign-in", {200: (TokenPair, MfaChallengeOut)}, OtpVerifyRequest, errors=(401, 403)
+    ),
     "POST /api/me/phone": RouteSchema("Set my phone number (unverified) and text it a code", {202: AcceptedOut}, PhoneStartRequest),
     "POST /api/me/phone/verify": RouteSchema("Verify my phone number with the texted code", {200: UserEnvelope}, CodeRequest),
+    "POST /api/me/mfa/totp": RouteSchema("Start two-factor enrolment: the authenticator secret, its otpauth URI and QR code (SVG)", {200: TotpEnrolmentOut}, errors=(409,)),
+    "POST /api/me/mfa/totp/confirm": RouteSchema(
+        "Confirm the authenticator with its first code: two-factor is on; ten single-use recovery codes, shown once", {200: RecoveryCodesOut}, CodeRequest, errors=(409,)
+    ),
+    "DELETE /api/me/mfa/totp": RouteSchema("Turn two-factor off with a current code or a recovery code", {200: UserEnvelope}, MfaCodeRequest, errors=(409,)),
+    "POST /api/auth/mfa": RouteSchema(
+        "Complete a sign-in with a TOTP or recovery code (or confirm a first, required enrolment)", {200: MfaSessionOut}, MfaRequest, errors=(401, 403, 409)
+    ),
+    "POST /api/auth/mfa/totp": RouteSchema("Enrol an authenticator during a sign-in that requires one", {200: TotpEnrolmentOut}, MfaTokenRequest, errors=(401, 409)),
     "GET /api/me/preferences": RouteSchema("My notification preferences", {200: PreferencesEnvelope}),
     "PUT /api/me/preferences": RouteSchema("Change my notification preferences", {200: PreferencesEnvelope}, PreferencesIn),
     # Care relations and the audit log

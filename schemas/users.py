@@ -50,6 +50,7 @@ class UserOut(BaseModel):
     created_at: datetime
     email_verified: bool = False
     phone_verified: bool = False
+    mfa_enabled: bool = False
     active: bool = True
     language: str = "en"
     clinic_id: str | None = None

@@ -269,6 +269,11 @@ SAMPLES: dict[str, Sample] = {
     # A fresh number each time: the resend cooldown is per number.
     "POST /api/me/phone": fixed(lambda w: Call("/api/me/phone", {"phone": f"+1415555{uuid.uuid4().int % 10000:04d}"}, own=True)),
     "POST /api/me/phone/verify": fixed(lambda w: Call("/api/me/phone/verify", {"code": "123456"}, own=True)),
+    "POST /api/me/mfa/totp": fixed(lambda w: Call("/api/me/mfa/totp", own=True)),
+    "POST /api/me/mfa/totp/confirm": fixed(lambda w: Call("/api/me/mfa/totp/confirm", {"code": "123456"}, own=True)),
+    "DELETE /api/me/mfa/totp": fixed(lambda w: Call("/api/me/mfa/totp", {"code": "123456"}, own=True)),
+    "POST /api/auth/mfa": fixed(lambda w: Call("/api/auth/mfa", {"mfa_token": "not-a-real-mfa-token-0123", "code": "123456"})),
+    "POST /api/auth/mfa/totp": fixed(lambda w: Call("/api/auth/mfa/totp", {"mfa_token": "not-a-real-mfa-token-0123"})),
     "GET /api/admin/users": fixed(lambda w: Call("/api/admin/users", params={"role": "doctor", "limit": "5"})),
     "POST /api/admin/users/<user_id>/deactivate": _deactivate_fresh,
     "POST /api/admin/users/<user_id>/reactivate": _deactivate_fresh_then("reactivate"),

@@ -10,6 +10,8 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 
 from engage import extensions
+from engage.actions.mfa import do_start_mfa_challenge
+from engage.actions.mfa import mfa_required_for
 from engage.actions.sessions import do_end_session
 from engage.config import Settings
 from engage.errors import ApiError
@@ -92,12 +94,24 @@ async def do_login(settings: Settings, email: str, password: str, client_address
 
 
 async def do_open_session(settings: Settings, user: User) -> dict:
-    """After a first factor (password, or a one-time code): a new session's token pair, unless the
-    account may not sign in."""
+    """After a first factor (password, or a one-time code): a new session's token pair, or the
+    second-factor step (engage.actions.mfa) when the account has or needs one."""
+    _check_may_sign_in(user)
+    if mfa_required_for(settings, user):
+        return await do_start_mfa_challenge(settings, user)
+    return await do_issue_session(settings, user)
+
+
+def _check_may_sign_in(user: User) -> None:
     if not user.active:
         raise ApiError(403, "account_deactivated", "This account is deactivated.")
     if user.role == Role.doctor and not user.approved:
         raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
+
+
+async def do_issue_session(settings: Settings, user: User) -> dict:
+    """The last step of every sign-in: a new session (refresh-token family) and its token pair."""
+    _check_may_sign_in(user)
     family = RefreshTokenFamily(
         family_id=new_id(),
         user_id=user.id,

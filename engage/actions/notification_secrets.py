@@ -9,8 +9,6 @@ provider, and with "[redacted]" for what the outbox records.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 from typing import Any
@@ -19,7 +17,7 @@ from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken
 
 from engage import extensions
-from engage.config import get_settings
+from engage.lib.sealing import sealer
 
 SECRET_KEY = "engage:notification-secret:{}"
 SECRET_REF = "secret_ref"  # the context field naming the secret
@@ -31,8 +29,7 @@ class SecretGone(LookupError):
 
 
 def _fernet() -> Fernet:
-    key = hashlib.sha256(b"engage-notification-secrets:" + (get_settings().secret_key or "").encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+    return sealer("notification-secrets")
 
 
 async def do_store_notification_secret(values: dict[str, str], ttl_seconds: int) -> dict[str, str]:

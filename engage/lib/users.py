@@ -26,6 +26,7 @@ def user_out(user: User) -> dict[str, Any]:
         created_at=user.created_at,
         email_verified=user.email_verified,
         phone_verified=user.phone_verified,
+        mfa_enabled=user.mfa_enabled,
         active=user.active,
         language=user.language,
         clinic_id=str(user.clinic_id) if user.clinic_id else None,

@@ -4,6 +4,7 @@ DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself he
 """
 
 from engage.models.account import AccountSecret
+from engage.models.account import TotpEnrolment
 from engage.models.appointment import Appointment
 from engage.models.assistant import AssistantState
 from engage.models.assistant import ClinicFaq
@@ -39,6 +40,7 @@ from engage.models.risk import RiskAnswers
 DOCUMENT_MODELS: list[type] = [
     User,
     AccountSecret,
+    TotpEnrolment,
     RefreshTokenFamily,
     AuditEvent,
     CareRelation,

@@ -53,3 +53,20 @@ class AccountSecret(Document):
                 name="expires_ttl",
             ),  # kept a day for support
         ]
+
+
+class TotpEnrolment(Document):
+    """A user's TOTP authenticator: the secret sealed (it must be read to check codes), the
+    recovery codes hashed. Unconfirmed until a first code proves the authenticator has it."""
+
+    user_id: PydanticObjectId
+    sealed_secret: str
+    confirmed: bool = False
+    recovery_code_hashes: list[str] = Field(default_factory=list)  # a used one is removed
+    last_step: int = 0  # the TOTP time step last accepted: a code is never accepted twice
+    created_at: datetime = Field(default_factory=utcnow)
+    confirmed_at: datetime | None = None
+
+    class Settings:
+        name = "totp_enrolments"
+        indexes = [IndexModel([("user_id", ASCENDING)], unique=True, name="user_unique")]

@@ -40,6 +40,7 @@ class User(Document):
     approved_at: datetime | None = None
     # Accounts (issue 19, engage/actions/accounts.py)
     email_verified: bool = False
+    mfa_enabled: bool = False  # a confirmed TOTP authenticator (engage/actions/mfa.py)
     phone_verified: bool = False  # SMS goes only to a verified number, which belongs to one active account
     active: bool = True  # False: deactivated by an admin or by the user's own deletion request
     deactivated_at: datetime | None = None

@@ -16,6 +16,12 @@ from engage.actions.accounts import do_send_password_reset
 from engage.actions.accounts import do_verify_email_code
 from engage.actions.accounts import do_verify_email_token
 from engage.actions.accounts import list_users
+from engage.actions.auth import do_issue_session
+from engage.actions.mfa import do_begin_enrolment_at_sign_in
+from engage.actions.mfa import do_begin_totp_enrolment
+from engage.actions.mfa import do_confirm_totp
+from engage.actions.mfa import do_disable_totp
+from engage.actions.mfa import do_pass_mfa
 from engage.actions.otp import check_code_request
 from engage.actions.otp import destination_of
 from engage.actions.otp import do_send_sign_in_code
@@ -23,6 +29,7 @@ from engage.actions.otp import do_sign_in_with_code
 from engage.actions.otp import do_start_phone_verification
 from engage.actions.otp import do_verify_phone
 from engage.config import get_settings
+from engage.lib.users import access_user
 from engage.lib.users import user_out
 from engage.views.http import authenticated_user
 from engage.views.http import current_session_id
@@ -33,6 +40,9 @@ from schemas.accounts import AdminUserListQuery
 from schemas.accounts import CodeRequest
 from schemas.accounts import DeactivateRequest
 from schemas.accounts import EmailVerifyRequest
+from schemas.accounts import MfaCodeRequest
+from schemas.accounts import MfaRequest
+from schemas.accounts import MfaTokenRequest
 from schemas.accounts import OtpStartRequest
 from schemas.accounts import OtpVerifyRequest
 from schemas.accounts import PasswordChangeRequest
@@ -114,6 +124,38 @@ async def start_phone_verification():
 async def verify_phone():
     body = await read_json(CodeRequest)
     return {"user": user_out(await do_verify_phone(get_settings(), current_user(), body.code))}, 200
+
+
+@blueprint.post("/api/me/mfa/totp")
+async def begin_totp():
+    return await do_begin_totp_enrolment(current_user()), 200
+
+
+@blueprint.post("/api/me/mfa/totp/confirm")
+async def confirm_totp():
+    body = await read_json(CodeRequest)
+    codes = await do_confirm_totp(get_settings(), current_user(), body.code)
+    return {"recovery_codes": codes, "user": user_out(await access_user(str(current_user().id)))}, 200
+
+
+@blueprint.delete("/api/me/mfa/totp")
+async def disable_totp():
+    body = await read_json(MfaCodeRequest)
+    return {"user": user_out(await do_disable_totp(get_settings(), current_user(), body.code))}, 200
+
+
+@blueprint.post("/api/auth/mfa/totp")
+async def begin_totp_at_sign_in():
+    body = await read_json(MfaTokenRequest)
+    return await do_begin_enrolment_at_sign_in(body.mfa_token), 200
+
+
+@blueprint.post("/api/auth/mfa")
+async def second_factor():
+    body = await read_json(MfaRequest)
+    settings = get_settings()
+    user, recovery_codes = await do_pass_mfa(settings, body.mfa_token, body.code)
+    return {**await do_issue_session(settings, user), "recovery_codes": recovery_codes}, 200
 
 
 @blueprint.get("/api/admin/users")
