@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from aiohttp import web as aioweb
 from beanie import PydanticObjectId
 
-from engage.embedded import free_port
 from engage.lib.advice_engine import DISCLAIMER
 from engage.lib.advice_engine import URGENT_NOTICE
 from engage.models.advice import Advice
 from engage.models.notification import Notification
 from schemas.vitals import AdviceReadyEvent
-from tests.clients import Api
-from tests.servers import start_engage
+from tests.llm_server import llm_stack as recording_llm_stack
 from tests.vitals_helpers import ago
 from tests.vitals_helpers import bp
 from tests.vitals_helpers import relate
@@ -98,60 +94,16 @@ async def test_doctor_requests_advice_for_a_related_patient(api, make_patient, m
     assert listed.status == 404
 
 
-class RecordingLLM:
-    """A local OpenAI-compatible chat-completions server that records each request."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.mode = "ok"
-        self.port = free_port()
-        self.runner: aioweb.AppRunner | None = None
-
-    async def completions(self, request: aioweb.Request) -> aioweb.StreamResponse:
-        body = await request.json()
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body, "raw": json.dumps(body)})
-        if self.mode == "error":
-            return aioweb.json_response({"error": {"message": "overloaded"}}, status=500)
-        if self.mode == "slow":
-            # A provider that never answers in time: held until the fixture ends, past the
-            # client's 1 s timeout.
-            await self.release.wait()
-        if self.mode == "garbage":
-            return aioweb.json_response({"choices": [{"message": {"role": "assistant", "content": "I cannot help."}}]})
-        findings = json.loads(body["messages"][1]["content"])["findings"]
-        content = json.dumps({"items": [{"id": f["id"], "text": f"Plainly put ({f['rule']})."} for f in findings]})
-        return aioweb.json_response({"id": "cmpl-1", "object": "chat.completion", "model": body["model"],
-                                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
-
-    async def start(self) -> None:
-        self.release = asyncio.Event()
-        app = aioweb.Application()
-        app.router.add_post("/v1/chat/completions", self.completions)
-        self.runner = aioweb.AppRunner(app)
-        await self.runner.setup()
-        await aioweb.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
+def llm_reply(body: dict) -> str:
+    """Each finding phrased plainly, by id."""
+    findings = json.loads(body["messages"][1]["content"])["findings"]
+    return json.dumps({"items": [{"id": f["id"], "text": f"Plainly put ({f['rule']})."} for f in findings]})
 
 @pytest.fixture(scope="module")
 async def llm_stack(engage_environment, tmp_root, http_session, web):
     """A web process and a worker configured with an LLM, on their own RQ queues (Redis db 6)."""
-    llm = RecordingLLM()
-    await llm.start()
-    env = dict(engage_environment)
-    env.update({
-        "REDIS_URL": env["REDIS_URL"].rsplit("/", 1)[0] + "/6",
-        "ENGAGE_LLM_BASE_URL": f"http://127.0.0.1:{llm.port}/v1",
-        "ENGAGE_LLM_API_KEY": "test-llm-key",
-        "ENGAGE_LLM_MODEL": "test-model",
-        "ENGAGE_LLM_TIMEOUT_SECONDS": "1",
-    })
-    web_llm = start_engage("web", env, tmp_root)
-    worker_llm = start_engage("worker", env, tmp_root)
-    yield llm, Api(http_session, web_llm.url), web_llm
-    worker_llm.stop()
-    web_llm.stop()
-    llm.release.set()
-    await llm.runner.cleanup()
+    async with recording_llm_stack(llm_reply, engage_environment, tmp_root, http_session, redis_db=6, timeout_seconds=1) as stack:
+        yield stack
 
 
 async def test_llm_phrases_the_advice_without_identifiers(llm_stack, make_patient, connect):

@@ -7,62 +7,23 @@ from __future__ import annotations
 import json
 
 import pytest
-from aiohttp import web as aioweb
 
-from engage.embedded import free_port
 from engage.models.user import ASSISTANT_USER_ID
+from tests.llm_server import llm_stack as recording_llm_stack
 from tests.chat_factories import send
 from tests.clients import Api
-from tests.servers import start_engage
 
 PHRASED = "Hi there! I'm your clinic's automated helper."
 
 
-class RecordingLLM:
-    """An OpenAI-compatible chat-completions server that records each request."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.mode = "ok"
-        self.port = free_port()
-        self.runner: aioweb.AppRunner | None = None
-
-    async def completions(self, request: aioweb.Request) -> aioweb.StreamResponse:
-        body = await request.json()
-        self.requests.append({"headers": dict(request.headers), "body": body, "raw": json.dumps(body)})
-        if self.mode == "error":
-            return aioweb.json_response({"error": {"message": "overloaded"}}, status=500)
-        content = json.dumps({"text": PHRASED})
-        return aioweb.json_response({"id": "cmpl-1", "object": "chat.completion", "model": body["model"],
-                                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
-
-    async def start(self) -> None:
-        app = aioweb.Application()
-        app.router.add_post("/v1/chat/completions", self.completions)
-        self.runner = aioweb.AppRunner(app)
-        await self.runner.setup()
-        await aioweb.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
+def llm_reply(body: dict) -> str:
+    return json.dumps({"text": PHRASED})
 
 @pytest.fixture(scope="module")
 async def llm_stack(engage_environment, tmp_root, http_session, web):
     """A web process and a worker configured with an LLM, on their own RQ queues (Redis db 7)."""
-    llm = RecordingLLM()
-    await llm.start()
-    env = dict(engage_environment)
-    env.update({
-        "REDIS_URL": env["REDIS_URL"].rsplit("/", 1)[0] + "/7",
-        "ENGAGE_LLM_BASE_URL": f"http://127.0.0.1:{llm.port}/v1",
-        "ENGAGE_LLM_API_KEY": "test-llm-key",
-        "ENGAGE_LLM_MODEL": "test-model",
-        "ENGAGE_LLM_TIMEOUT_SECONDS": "2",
-    })
-    web_llm = start_engage("web", env, tmp_root)
-    worker_llm = start_engage("worker", env, tmp_root)
-    yield llm, Api(http_session, web_llm.url), web_llm
-    worker_llm.stop()
-    web_llm.stop()
-    await llm.runner.cleanup()
+    async with recording_llm_stack(llm_reply, engage_environment, tmp_root, http_session, redis_db=7, timeout_seconds=2) as stack:
+        yield stack
 
 
 async def reply_to(client, conversation_id: str, text: str) -> dict:

@@ -7,23 +7,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from aiohttp import web as aioweb
 from bson import ObjectId
 from fhir.resources.R4B.bundle import Bundle
 
 from engage.actions.documents import do_process_document
-from engage.embedded import free_port
 from engage.models.audit import AuditEvent
 from engage.models.document import MedicalDocument
 from engage.models.records import LabResult
 from schemas.records import DocumentProcessedEvent
-from tests.clients import Api
+from tests.llm_server import llm_stack as recording_llm_stack
 from tests.document_samples import pdf_bomb
 from tests.document_samples import scanned_image
 from tests.document_samples import scanned_pdf
 from tests.document_samples import text_pdf
 from tests.document_samples import upload
-from tests.servers import start_engage
 from tests.vitals_helpers import raw_db
 from tests.vitals_helpers import relate
 
@@ -215,52 +212,16 @@ async def test_documents_are_listed_newest_first_and_leave_the_list_when_entered
 # ---- the LLM summary ---------------------------------------------------------------------------
 
 
-class RecordingLLM:
-    """A local OpenAI-compatible chat-completions server that records each request."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.mode = "ok"
-        self.port = free_port()
-
-    async def completions(self, request: aioweb.Request) -> aioweb.Response:
-        body = await request.json()
-        self.requests.append({"body": body, "raw": json.dumps(body)})
-        if self.mode == "error":
-            return aioweb.json_response({"error": {"message": "overloaded"}}, status=500)
-        if "search keywords" in body["messages"][0]["content"]:
-            content = json.dumps({"keywords": "HbA1c glycated hemoglobin glucose"})
-        else:
-            content = json.dumps({"summary": "HbA1c is 7.2 %, above target; the report recommends a treatment review."})
-        return aioweb.json_response({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]})
-
-    async def start(self) -> None:
-        app = aioweb.Application()
-        app.router.add_post("/v1/chat/completions", self.completions)
-        self.runner = aioweb.AppRunner(app)
-        await self.runner.setup()
-        await aioweb.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
+def llm_reply(body: dict) -> str:
+    if "search keywords" in body["messages"][0]["content"]:
+        return json.dumps({"keywords": "HbA1c glycated hemoglobin glucose"})
+    return json.dumps({"summary": "HbA1c is 7.2 %, above target; the report recommends a treatment review."})
 
 @pytest.fixture(scope="module")
 async def llm_stack(engage_environment, tmp_root, http_session, web):
-    """A web process and a worker configured with an LLM, on their own RQ queues (Redis db 7)."""
-    llm = RecordingLLM()
-    await llm.start()
-    env = dict(engage_environment)
-    env.update({
-        "REDIS_URL": env["REDIS_URL"].rsplit("/", 1)[0] + "/7",
-        "ENGAGE_LLM_BASE_URL": f"http://127.0.0.1:{llm.port}/v1",
-        "ENGAGE_LLM_API_KEY": "test-llm-key",
-        "ENGAGE_LLM_MODEL": "test-model",
-        "ENGAGE_LLM_TIMEOUT_SECONDS": "2",
-    })
-    web_llm = start_engage("web", env, tmp_root)
-    worker_llm = start_engage("worker", env, tmp_root)
-    yield llm, Api(http_session, web_llm.url), web_llm
-    worker_llm.stop()
-    web_llm.stop()
-    await llm.runner.cleanup()
+    """A web process and a worker configured with an LLM, on their own RQ queues (Redis db 8)."""
+    async with recording_llm_stack(llm_reply, engage_environment, tmp_root, http_session, redis_db=8, timeout_seconds=2) as stack:
+        yield stack
 
 
 async def test_the_llm_summarises_without_names_ids_or_contacts(llm_stack, make_patient, connect):
