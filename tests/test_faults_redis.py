@@ -53,11 +53,12 @@ async def test_redis_restart_resubscribes_listeners_and_keeps_queued_jobs(stack)
     queued = sync_redis(stack)
     assert queued.pubsub_numsub(SOCKETIO_CHANNEL) == [(SOCKETIO_CHANNEL.encode(), 2)]
     await wait_for(lambda: _true(bool(Worker.all(connection=queued)) and queued.exists(LOCK_KEY)), timeout=60, what="worker and scheduler up")
-    # Jobs waiting when Redis goes down: the running worker is told to take none until after
-    # (it sees that after the job its blocking dequeue is already waiting for).
+    # Jobs waiting when Redis goes down: the running worker is told to take none until after. A
+    # worker already waiting in its dequeue takes one more job first: give it one, and go on once
+    # it says it is suspended.
     suspend(queued)
     extensions.queue("default", queued).enqueue("tests.fault_jobs.record", "warm-up", "taken")
-    await wait_for(lambda: _true(queued.llen("warm-up") == 1), timeout=30, what="the worker between jobs")
+    await wait_for(lambda: _true(any(w.get_state() == "suspended" for w in Worker.all(connection=queued))), timeout=30, what="worker suspended")
     for name in extensions.QUEUE_NAMES:
         queue = extensions.queue(name, queued)
         for i in range(JOBS_PER_QUEUE):
