@@ -13,6 +13,7 @@ from typing import Any
 import socketio
 
 from engage.errors import ApiError
+from engage.errors import unavailable_error
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,11 @@ def socket_handler(sio: socketio.AsyncServer) -> Callable[[Handler], Callable[[s
                 result = await handler(user, sid, data)
             except ApiError as exc:
                 return exc.to_ack()
-            except Exception:
+            except Exception as exc:
+                outage = unavailable_error(exc)  # the database or Redis is restarting: ask to retry
+                if outage is not None:
+                    log.warning("socket handler %s: %s", handler.__name__, outage.message)
+                    return outage.to_ack()
                 log.exception("socket handler %s failed", handler.__name__)
                 return {"ok": False, "error": {"code": "internal_error", "message": "Something went wrong on the server."}}
             return {"ok": True, **(result or {})}
