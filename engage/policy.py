@@ -18,7 +18,9 @@ from enum import StrEnum
 PATIENT = "patient"
 DOCTOR = "doctor"
 ADMIN = "admin"
-EVERY_ROLE = frozenset({PATIENT, DOCTOR, ADMIN})
+CLINIC_ADMIN = "clinic_admin"  # clinic-scoped roles (issue 19): the action checks the clinic in the path
+RECEPTIONIST = "receptionist"
+EVERY_ROLE = frozenset({PATIENT, DOCTOR, ADMIN, CLINIC_ADMIN, RECEPTIONIST})
 
 
 class Rule(StrEnum):
@@ -38,6 +40,8 @@ class Rule(StrEnum):
     appointment_patient = "appointment_patient"  # the appointment's patient, or an admin
     appointment_doctor = "appointment_doctor"  # the appointment's doctor, or an admin
     doctor_self = "doctor_self"  # the doctor named in the path, or an admin
+    clinic_admin = "clinic_admin"  # the clinic_admin of the clinic in the path, or a platform admin
+    clinic_staff = "clinic_staff"  # a clinic_admin or receptionist of the clinic in the path, or a platform admin
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ RULES: dict[Rule, RuleSpec] = {
     Rule.appointment_patient: RuleSpec(frozenset({PATIENT, ADMIN}), "The appointment's patient, or an admin."),
     Rule.appointment_doctor: RuleSpec(frozenset({DOCTOR, ADMIN}), "The appointment's doctor, or an admin."),
     Rule.doctor_self: RuleSpec(frozenset({DOCTOR, ADMIN}), "The doctor named in the path, or an admin."),
+    Rule.clinic_admin: RuleSpec(frozenset({CLINIC_ADMIN, ADMIN}), "The clinic's own clinic_admin, or a platform admin."),
+    Rule.clinic_staff: RuleSpec(frozenset({CLINIC_ADMIN, RECEPTIONIST, ADMIN}), "The clinic's clinic_admin or receptionist, or a platform admin."),
 }
 
 
@@ -98,6 +104,13 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "POST /api/auth/mfa": Rule.public,  # the mfa_token from the first factor stands for the sign-in
     "POST /api/auth/mfa/totp": Rule.public,
     "GET /api/admin/users": Rule.admin,
+    "POST /api/clinic-applications": Rule.public,  # rate-limited per client address
+    "GET /api/admin/clinic-applications": Rule.admin,
+    "POST /api/admin/clinic-applications/<application_id>/approve": Rule.admin,
+    "POST /api/admin/clinic-applications/<application_id>/reject": Rule.admin,
+    "POST /api/clinics/<clinic_id>/staff": Rule.clinic_admin,
+    "GET /api/clinics/<clinic_id>/staff": Rule.clinic_admin,
+    "DELETE /api/clinics/<clinic_id>/staff/<user_id>": Rule.clinic_admin,
     "POST /api/admin/users/<user_id>/deactivate": Rule.admin,
     "POST /api/admin/users/<user_id>/reactivate": Rule.admin,
     "GET /api/me/preferences": Rule.any_user,
@@ -197,7 +210,7 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "POST /api/assistant/classify": Rule.any_user,
     "POST /api/assistant/conversation": Rule.patient,
     "GET /api/clinics/<clinic_id>/faq": Rule.any_user,
-    "PUT /api/clinics/<clinic_id>/faq": Rule.admin,
+    "PUT /api/clinics/<clinic_id>/faq": Rule.clinic_admin,
     # Provider webhooks
     "POST /webhooks/twilio/sms": Rule.signed_webhook,
     "POST /webhooks/twilio/status": Rule.signed_webhook,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from typing import Literal
 
@@ -11,6 +12,8 @@ from pydantic import Field
 from pydantic import StringConstraints
 from pydantic import model_validator
 
+from schemas.booking import ClinicCreateRequest
+from schemas.common import Name
 from schemas.common import ObjectIdStr
 from schemas.common import PhoneE164
 from schemas.common import RequestModel
@@ -140,3 +143,55 @@ class MfaChallengeOut(BaseModel):
 
 class MfaSessionOut(TokenPair):
     recovery_codes: list[str] | None = None  # when this sign-in confirmed a first enrolment
+
+
+class ApplicantIn(RequestModel):
+    name: Name
+    email: EmailStr
+    password: Password
+
+
+class ClinicApplicationRequest(RequestModel):
+    """POST /api/clinic-applications: a clinic asking to use Engage, and the person who will run it."""
+
+    clinic: ClinicCreateRequest
+    applicant: ApplicantIn
+
+
+class ClinicApplicationOut(BaseModel):
+    id: str
+    clinic: ClinicCreateRequest
+    applicant_id: str
+    applicant_name: str
+    applicant_email: str
+    status: Literal["pending", "approved", "rejected"]
+    reason: str | None
+    clinic_id: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class ClinicApplicationEnvelope(BaseModel):
+    application: ClinicApplicationOut
+
+
+class ClinicApplicationListOut(BaseModel):
+    applications: list[ClinicApplicationOut]
+
+
+class ClinicApplicationQuery(RequestModel):
+    status: Literal["pending", "approved", "rejected"] | None = None
+
+
+class RejectRequest(RequestModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class StaffInviteRequest(RequestModel):
+    email: EmailStr
+    name: Name | None = None
+    role: Literal["clinic_admin", "receptionist"]
+
+
+class StaffListOut(BaseModel):
+    staff: list[UserOut]

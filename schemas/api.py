@@ -23,6 +23,10 @@ from pydantic import Field
 from schemas.accounts import AcceptedOut
 from schemas.accounts import AdminUserListOut
 from schemas.accounts import AdminUserListQuery
+from schemas.accounts import ClinicApplicationEnvelope
+from schemas.accounts import ClinicApplicationListOut
+from schemas.accounts import ClinicApplicationQuery
+from schemas.accounts import ClinicApplicationRequest
 from schemas.accounts import CodeRequest
 from schemas.accounts import DeactivateRequest
 from schemas.accounts import EmailVerifyRequest
@@ -38,6 +42,9 @@ from schemas.accounts import PasswordForgotRequest
 from schemas.accounts import PasswordResetRequest
 from schemas.accounts import PhoneStartRequest
 from schemas.accounts import RecoveryCodesOut
+from schemas.accounts import RejectRequest
+from schemas.accounts import StaffInviteRequest
+from schemas.accounts import StaffListOut
 from schemas.accounts import TotpEnrolmentOut
 from schemas.assistant import ClassifyOut
 from schemas.assistant import ClassifyRequest
@@ -544,6 +551,21 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "POST /api/admin/care-relations/<relation_id>/end": RouteSchema("End a care relation", {200: CareRelationEnvelope}, EndRelationRequest, errors=(409,)),
     "GET /api/admin/audit": RouteSchema("The audit log of access to health data", {200: AuditPage}, query=AuditQuery),
     # Admin
+    "POST /api/clinic-applications": RouteSchema(
+        "Apply to run a clinic on Engage (the applicant's account waits for the decision)", {201: ClinicApplicationEnvelope}, ClinicApplicationRequest, errors=(409,)
+    ),
+    "GET /api/admin/clinic-applications": RouteSchema("Clinic applications, by status", {200: ClinicApplicationListOut}, query=ClinicApplicationQuery),
+    "POST /api/admin/clinic-applications/<application_id>/approve": RouteSchema(
+        "Approve: the clinic is created and the applicant becomes its clinic_admin", {200: ClinicApplicationEnvelope}, errors=(409,)
+    ),
+    "POST /api/admin/clinic-applications/<application_id>/reject": RouteSchema(
+        "Reject with a reason (the applicant is emailed)", {200: ClinicApplicationEnvelope}, RejectRequest, errors=(409,)
+    ),
+    "POST /api/clinics/<clinic_id>/staff": RouteSchema(
+        "Invite a clinic_admin or receptionist by email (they choose a password from the link)", {201: UserEnvelope}, StaffInviteRequest, errors=(409,)
+    ),
+    "GET /api/clinics/<clinic_id>/staff": RouteSchema("The clinic's staff", {200: StaffListOut}),
+    "DELETE /api/clinics/<clinic_id>/staff/<user_id>": RouteSchema("Remove a member: their account is deactivated and signed out", {200: UserEnvelope}, errors=(409,)),
     "GET /api/admin/users": RouteSchema("Users, a page at a time, by search, role and status", {200: AdminUserListOut}, query=AdminUserListQuery),
     "POST /api/admin/users/<user_id>/deactivate": RouteSchema(
         "Deactivate an account: its sessions and sockets end, sign-in answers 403 account_deactivated",

@@ -65,6 +65,8 @@ ALLOWED: dict[Rule, set[str]] = {
     Rule.appointment_patient: {P, A},
     Rule.appointment_doctor: {D, A},
     Rule.doctor_self: {D, A},
+    Rule.clinic_admin: {A},  # nobody of the world is staff of its clinic; the platform admin may act there
+    Rule.clinic_staff: {A},
 }
 
 
@@ -221,6 +223,29 @@ async def _document(w: World) -> str:
     return body["document"]["id"]
 
 
+def _application_body() -> dict:
+    return {
+        "clinic": {"name": f"Applied {uuid.uuid4().hex[:6]}", "timezone": "UTC"},
+        "applicant": {"name": "Ann Applicant", "email": f"applicant-{uuid.uuid4().hex[:8]}@example.org", "password": "correct-horse-42"},
+    }
+
+
+def _on_fresh_application(action: str, body: Any = None) -> Sample:
+    async def sample(world: World, actor: str) -> Call:
+        resp = await world.api.post("/api/clinic-applications", _application_body())
+        assert resp.status == 201, resp.body
+        return Call(f"/api/admin/clinic-applications/{resp.body['application']['id']}/{action}", body)
+
+    return sample
+
+
+async def _fresh_staff_member(world: World, actor: str) -> Call:
+    body = {"email": f"desk-{uuid.uuid4().hex[:8]}@example.org", "role": "receptionist"}
+    resp = await world.api.post(f"/api/clinics/{world.clinic['id']}/staff", body, token=world.accounts[A].access_token)
+    assert resp.status == 201, resp.body
+    return Call(f"/api/clinics/{world.clinic['id']}/staff/{resp.body['user']['id']}")
+
+
 async def _weak_password_change(world: World, actor: str) -> Call:
     password = world.accounts[actor].password if actor in world.accounts else "correct-horse-42"
     return Call("/api/me/password", {"current_password": password, "password": "short"}, own=True)
@@ -274,6 +299,15 @@ SAMPLES: dict[str, Sample] = {
     "DELETE /api/me/mfa/totp": fixed(lambda w: Call("/api/me/mfa/totp", {"code": "123456"}, own=True)),
     "POST /api/auth/mfa": fixed(lambda w: Call("/api/auth/mfa", {"mfa_token": "not-a-real-mfa-token-0123", "code": "123456"})),
     "POST /api/auth/mfa/totp": fixed(lambda w: Call("/api/auth/mfa/totp", {"mfa_token": "not-a-real-mfa-token-0123"})),
+    "POST /api/clinic-applications": fixed(lambda w: Call("/api/clinic-applications", _application_body())),
+    "GET /api/admin/clinic-applications": fixed(lambda w: Call("/api/admin/clinic-applications", params={"status": "pending"})),
+    "POST /api/admin/clinic-applications/<application_id>/approve": _on_fresh_application("approve"),
+    "POST /api/admin/clinic-applications/<application_id>/reject": _on_fresh_application("reject", {"reason": "No licence number"}),
+    "POST /api/clinics/<clinic_id>/staff": fixed(
+        lambda w: Call(f"/api/clinics/{w.clinic['id']}/staff", {"email": f"desk-{uuid.uuid4().hex[:8]}@example.org", "role": "receptionist"})
+    ),
+    "GET /api/clinics/<clinic_id>/staff": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/staff")),
+    "DELETE /api/clinics/<clinic_id>/staff/<user_id>": _fresh_staff_member,
     "GET /api/admin/users": fixed(lambda w: Call("/api/admin/users", params={"role": "doctor", "limit": "5"})),
     "POST /api/admin/users/<user_id>/deactivate": _deactivate_fresh,
     "POST /api/admin/users/<user_id>/reactivate": _deactivate_fresh_then("reactivate"),

@@ -31,6 +31,9 @@ CONTEXTS = {
 _ACCOUNT_SECRET = {"secret_ref": "r", "expires_minutes": 10, "token": "t" * 43, "code": "123456"}
 for _kind in ("email_verification", "password_reset", "sign_in_code_email", "sign_in_code_sms", "phone_verification"):
     CONTEXTS[_kind] = _ACCOUNT_SECRET
+CONTEXTS["clinic_application_received"] = {"clinic_name": "North Clinic"}
+CONTEXTS["clinic_application_decided"] = {"clinic_name": "North Clinic", "approved": False, "reason": "We could not confirm the licence."}
+CONTEXTS["staff_invite"] = {**_ACCOUNT_SECRET, "clinic_name": "North Clinic", "role": "receptionist"}
 for _kind in ("appointment_booked", "appointment_cancelled", "appointment_rescheduled"):
     CONTEXTS[_kind] = CONTEXTS["appointment_reminder"]
 

@@ -18,6 +18,7 @@ from engage.assistant.understanding import understander
 from engage.config import get_settings
 from engage.errors import ApiError
 from engage.lib.booking import access_clinic
+from engage.lib.clinic_staff import check_clinic_scope
 from engage.lib.conversations import one_conversation_out
 from engage.models.assistant import ClinicFaq, FaqEntry
 from engage.models.base import utcnow
@@ -105,7 +106,8 @@ async def read_clinic_faq(clinic_id: str) -> dict[str, Any]:
 
 
 async def do_put_clinic_faq(admin: User, clinic_id: str, request: FaqPutRequest) -> dict[str, Any]:
-    """Replace a clinic's FAQ and emergency number (admins)."""
+    """Replace a clinic's FAQ and emergency number (its clinic_admin, or a platform admin)."""
+    check_clinic_scope(admin, clinic_id)
     clinic = await access_clinic(clinic_id)
     entries = [FaqEntry(question=e.question, answer=e.answer) for e in request.entries]
     fields = {"entries": [e.model_dump() for e in entries], "emergency_number": request.emergency_number, "updated_at": utcnow(), "updated_by": admin.id}

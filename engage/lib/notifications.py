@@ -35,10 +35,15 @@ KIND_CATEGORY: dict[str, str] = {
     "sign_in_code_email": "alerts",
     "sign_in_code_sms": "alerts",
     "phone_verification": "alerts",
+    "clinic_application_received": "alerts",
+    "clinic_application_decided": "alerts",
+    "staff_invite": "alerts",
 }
 
 # Kinds that go to an address not verified yet: they are how it gets verified (or recovered).
-UNVERIFIED_ADDRESS_KINDS = frozenset({"email_verification", "password_reset", "sign_in_code_email", "phone_verification"})
+UNVERIFIED_ADDRESS_KINDS = frozenset(
+    {"email_verification", "password_reset", "sign_in_code_email", "phone_verification", "clinic_application_received", "clinic_application_decided", "staff_invite"}
+)
 
 # Kinds whose channels are fixed whatever the preferences say (a reply goes back where the text came from).
 FIXED_CHANNELS: dict[str, tuple[str, ...]] = {
@@ -48,6 +53,9 @@ FIXED_CHANNELS: dict[str, tuple[str, ...]] = {
     "phone_verification": ("sms",),
     "sign_in_code_email": ("email",),
     "sign_in_code_sms": ("sms",),
+    "clinic_application_received": ("email",),
+    "clinic_application_decided": ("email",),
+    "staff_invite": ("email",),
 }
 
 DEFAULT_CHANNELS: dict[str, list[str]] = {"reminders": ["email", "sms"], "messages": ["email"], "alerts": ["email", "sms"]}

@@ -4,6 +4,7 @@ DOCUMENT_MODELS is the one list handed to Beanie; a new aggregate adds itself he
 """
 
 from engage.models.account import AccountSecret
+from engage.models.account import ClinicApplication
 from engage.models.account import TotpEnrolment
 from engage.models.appointment import Appointment
 from engage.models.assistant import AssistantState
@@ -41,6 +42,7 @@ DOCUMENT_MODELS: list[type] = [
     User,
     AccountSecret,
     TotpEnrolment,
+    ClinicApplication,
     RefreshTokenFamily,
     AuditEvent,
     CareRelation,

@@ -70,3 +70,28 @@ class TotpEnrolment(Document):
     class Settings:
         name = "totp_enrolments"
         indexes = [IndexModel([("user_id", ASCENDING)], unique=True, name="user_unique")]
+
+
+class ApplicationStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class ClinicApplication(Document):
+    """A clinic asking to join Engage; its applicant's account waits (inactive) for the decision."""
+
+    clinic: dict  # name, timezone, address, phone, email as applied
+    applicant_id: PydanticObjectId
+    applicant_name: str
+    applicant_email: str
+    status: ApplicationStatus = ApplicationStatus.pending
+    reason: str | None = None  # a rejection's
+    clinic_id: PydanticObjectId | None = None  # the clinic an approval created
+    decided_by: PydanticObjectId | None = None
+    decided_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "clinic_applications"
+        indexes = [IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created")]

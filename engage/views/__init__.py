@@ -23,4 +23,5 @@ BLUEPRINT_MODULES = [
     "engage.views.care",
     "engage.views.assistant",
     "engage.views.account",
+    "engage.views.clinic_admin",
 ]
