@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     care_relation_days: int = Field(default=365, ge=1, le=3650)
     emergency_access_hours: int = Field(default=24, ge=1, le=72)
     care_expiry_scan_seconds: int = Field(default=60, ge=5, le=3600)  # how soon an expired access stops
+    # Pharmacy (issue 21): a placed order not collected within this many days is released by a scan.
+    order_hold_days: int = Field(default=7, ge=1, le=90)
+    pharmacy_expiry_scan_seconds: int = Field(default=300, ge=5, le=86400)
 
     admin_email: str | None = None
     admin_password: str | None = None

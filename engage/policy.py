@@ -40,6 +40,8 @@ class Rule(StrEnum):
     appointment_patient = "appointment_patient"  # the appointment's patient, or an admin
     appointment_doctor = "appointment_doctor"  # the appointment's doctor, or an admin
     doctor_self = "doctor_self"  # the doctor named in the path, or an admin
+    clinic_pharmacist = "clinic_pharmacist"  # a pharmacist assigned to the clinic (of the path, item or order), or an admin
+    order_party = "order_party"  # the order's patient, or a pharmacist of its clinic, or an admin
     clinic_admin = "clinic_admin"  # the clinic_admin of the clinic in the path, or a platform admin
     clinic_staff = "clinic_staff"  # a clinic_admin or receptionist of the clinic in the path, or a platform admin
 
@@ -67,6 +69,9 @@ RULES: dict[Rule, RuleSpec] = {
     Rule.appointment_patient: RuleSpec(frozenset({PATIENT, ADMIN}), "The appointment's patient, or an admin."),
     Rule.appointment_doctor: RuleSpec(frozenset({DOCTOR, ADMIN}), "The appointment's doctor, or an admin."),
     Rule.doctor_self: RuleSpec(frozenset({DOCTOR, ADMIN}), "The doctor named in the path, or an admin."),
+    # Until the staff model has a pharmacist role, a pharmacist is a staff account an admin assigned to the clinic.
+    Rule.clinic_pharmacist: RuleSpec(frozenset({DOCTOR, ADMIN}), "A pharmacist assigned to the clinic, or an admin."),
+    Rule.order_party: RuleSpec(EVERY_ROLE, "The order's patient, a pharmacist of its clinic, or an admin."),
     Rule.clinic_admin: RuleSpec(frozenset({CLINIC_ADMIN, ADMIN}), "The clinic's own clinic_admin, or a platform admin."),
     Rule.clinic_staff: RuleSpec(frozenset({CLINIC_ADMIN, RECEPTIONIST, ADMIN}), "The clinic's clinic_admin or receptionist, or a platform admin."),
 }
@@ -206,6 +211,20 @@ ROUTE_POLICIES: dict[str, Rule] = {
     # Risk scores (issue 21): the patient and their care team read them (audited); the patient answers the questionnaire
     "GET /api/patients/<patient_id>/risk": Rule.patient_or_care_team,
     "PUT /api/me/risk-answers": Rule.patient,
+    # Pharmacy (issue 21)
+    "GET /api/clinics/<clinic_id>/pharmacy/items": Rule.any_user,
+    "POST /api/clinics/<clinic_id>/pharmacy/items": Rule.clinic_pharmacist,
+    "POST /api/pharmacy/items/<item_id>/stock": Rule.clinic_pharmacist,
+    "GET /api/me/cart": Rule.patient,
+    "PUT /api/me/cart": Rule.patient,
+    "POST /api/orders": Rule.patient,
+    "GET /api/me/orders": Rule.patient,
+    "GET /api/orders/<order_id>": Rule.order_party,
+    "POST /api/orders/<order_id>/cancel": Rule.order_party,
+    "POST /api/orders/<order_id>/ready": Rule.clinic_pharmacist,
+    "POST /api/orders/<order_id>/collected": Rule.clinic_pharmacist,
+    "GET /api/clinics/<clinic_id>/pharmacy/orders": Rule.clinic_pharmacist,
+    "POST /api/admin/clinics/<clinic_id>/pharmacists": Rule.admin,
     # The assistant (issue 18)
     "POST /api/assistant/classify": Rule.any_user,
     "POST /api/assistant/conversation": Rule.patient,

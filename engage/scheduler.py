@@ -95,3 +95,4 @@ async def run_scheduler(settings: Settings) -> None:
 import engage.actions.booking_jobs  # noqa: E402,F401
 import engage.actions.vital_jobs  # noqa: E402,F401
 import engage.actions.care_jobs  # noqa: E402,F401
+import engage.actions.pharmacy_jobs  # noqa: E402,F401

@@ -114,6 +114,21 @@ from schemas.records import RecordOut
 from schemas.records import SearchOut
 from schemas.records import SearchQuery
 from schemas.records import TimelineQuery
+from schemas.pharmacy import AssignPharmacistRequest
+from schemas.pharmacy import CancelOrderRequest
+from schemas.pharmacy import CartEnvelope
+from schemas.pharmacy import CartPutRequest
+from schemas.pharmacy import CheckoutRequest
+from schemas.pharmacy import ItemCreateRequest
+from schemas.pharmacy import ItemEnvelope
+from schemas.pharmacy import ItemListOut
+from schemas.pharmacy import ItemSearchQuery
+from schemas.pharmacy import OrderEnvelope
+from schemas.pharmacy import OrderListOut
+from schemas.pharmacy import OrderListQuery
+from schemas.pharmacy import PharmacistEnvelope
+from schemas.pharmacy import StockChangeOut
+from schemas.pharmacy import StockChangeRequest
 from schemas.risk import RiskAnswersEnvelope
 from schemas.risk import RiskAnswersRequest
 from schemas.risk import RiskOut
@@ -677,6 +692,28 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
         "Mark an entry entered in error (kind: encounters, problems, allergies, lab-results, documents); nothing is deleted",
         {200: EnteredInErrorOut}, EnteredInErrorRequest, errors=(409,)
     ),
+    # Pharmacy (issue 21)
+    "GET /api/clinics/<clinic_id>/pharmacy/items": RouteSchema("Search a clinic's pharmacy (every word in name, drug, form or strength)", {200: ItemListOut}, query=ItemSearchQuery),
+    "POST /api/clinics/<clinic_id>/pharmacy/items": RouteSchema("Add a catalogue item (pharmacist); initial stock is a received ledger entry", {201: ItemEnvelope}, ItemCreateRequest),
+    "POST /api/pharmacy/items/<item_id>/stock": RouteSchema(
+        "Receive stock or adjust it with a reason (pharmacist); never below zero", {201: StockChangeOut}, StockChangeRequest, errors=(409,)
+    ),
+    "GET /api/me/cart": RouteSchema("My cart with prices and total (Decimal strings)", {200: CartEnvelope}),
+    "PUT /api/me/cart": RouteSchema("Replace my cart (one clinic's items)", {200: CartEnvelope}, CartPutRequest),
+    "POST /api/orders": RouteSchema(
+        "Check out the cart: every line reserved or none (409 out_of_stock naming the items; 403 prescription_required); idempotent by client_id",
+        {201: OrderEnvelope, 200: OrderEnvelope}, CheckoutRequest, errors=(409,),
+    ),
+    "GET /api/me/orders": RouteSchema("My pharmacy orders, newest first", {200: OrderListOut}, query=OrderListQuery),
+    "GET /api/orders/<order_id>": RouteSchema("One order (its patient or the clinic's pharmacists)", {200: OrderEnvelope}),
+    "POST /api/orders/<order_id>/cancel": RouteSchema(
+        "Cancel: the patient before it is ready, a pharmacist with a reason; releases the stock", {200: OrderEnvelope}, CancelOrderRequest,
+        body_required=False, errors=(409,),
+    ),
+    "POST /api/orders/<order_id>/ready": RouteSchema("Mark an order ready for pickup (pharmacist)", {200: OrderEnvelope}, errors=(409,)),
+    "POST /api/orders/<order_id>/collected": RouteSchema("Mark an order collected: its stock is dispensed (pharmacist)", {200: OrderEnvelope}, errors=(409,)),
+    "GET /api/clinics/<clinic_id>/pharmacy/orders": RouteSchema("The clinic's orders, by state (pharmacist)", {200: OrderListOut}, query=OrderListQuery),
+    "POST /api/admin/clinics/<clinic_id>/pharmacists": RouteSchema("Assign a staff account to the clinic's pharmacy desk", {201: PharmacistEnvelope}, AssignPharmacistRequest),
     # Risk scores (issue 21)
     "GET /api/patients/<patient_id>/risk": RouteSchema(
         "A patient's risk scores (ASCVD Pooled Cohort Equations, FINDRISC, CHA2DS2-VASc) with their inputs, sources, dates, missing inputs, valid ranges and citations (audited)",

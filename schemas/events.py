@@ -32,6 +32,8 @@ from schemas.chat import SyncRequest
 from schemas.chat import TypingEvent
 from schemas.chat import TypingRequest
 from schemas.common import RequestModel
+from schemas.pharmacy import LowStockEvent
+from schemas.pharmacy import OrderUpdatedEvent
 from schemas.records import DocumentProcessedEvent
 from schemas.sessions import AuthExpiringEvent
 from schemas.sessions import AuthRefreshAck
@@ -146,6 +148,9 @@ SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "medication:dose": DoseEvent,
     "care:emergency_access": EmergencyAccessEvent,
     "document:processed": DocumentProcessedEvent,
+    "order:updated": OrderUpdatedEvent,
+    "pharmacy:order": OrderUpdatedEvent,
+    "pharmacy:low_stock": LowStockEvent,
     "auth:expiring": AuthExpiringEvent,
 }
 

@@ -65,6 +65,8 @@ ALLOWED: dict[Rule, set[str]] = {
     Rule.appointment_patient: {P, A},
     Rule.appointment_doctor: {D, A},
     Rule.doctor_self: {D, A},
+    Rule.clinic_pharmacist: {A},  # nobody of the world is assigned to the clinic's pharmacy; the admin may act there
+    Rule.order_party: {P, A},
     Rule.clinic_admin: {A},  # nobody of the world is staff of its clinic; the platform admin may act there
     Rule.clinic_staff: {A},
 }
@@ -268,6 +270,30 @@ def _deactivate_fresh_then(action: str) -> Sample:
 
 SIGNED_WEBHOOK_FORM = {"From": "+15005550006", "Body": "YES"}
 
+async def _pharmacy_item(w: World) -> str:
+    """An item of the world's clinic, in stock, as the admin adds it."""
+    body = {"name": f"Paracetamol {uuid.uuid4().hex[:4]}", "form": "tablet", "strength": "500 mg", "pack_size": 16, "price": "2.50", "initial_stock": 100}
+    resp = await w.api.post(f"/api/clinics/{w.clinic['id']}/pharmacy/items", body, token=w.accounts[A].access_token)
+    assert resp.status == 201, resp.body
+    return resp.body["item"]["id"]
+
+
+async def _pharmacy_order(w: World) -> str:
+    """An order P placed for one such item."""
+    item_id, token = await _pharmacy_item(w), w.accounts[P].access_token
+    assert (await w.api.put("/api/me/cart", {"clinic_id": w.clinic["id"], "lines": [{"item_id": item_id, "quantity": 1}]}, token=token)).status == 200
+    resp = await w.api.post("/api/orders", {"clinic_id": w.clinic["id"], "client_id": uuid.uuid4().hex}, token=token)
+    assert resp.status == 201, resp.body
+    return resp.body["order"]["id"]
+
+
+def on_pharmacy(make: Callable[[World], Awaitable[str]], path: Callable[[World, str], str], body: Any = None) -> Sample:
+    async def sample(world: World, actor: str) -> Call:
+        return Call(path(world, await make(world)), body)
+
+    return sample
+
+
 SAMPLES: dict[str, Sample] = {
     "GET /healthz": fixed(lambda w: Call("/healthz")),
     "GET /": fixed(lambda w: Call("/")),
@@ -385,6 +411,21 @@ SAMPLES: dict[str, Sample] = {
     "GET /api/me/record": fixed(lambda w: Call("/api/me/record", own=True)),
     "GET /api/patients/<patient_id>/risk": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/risk")),
     "PUT /api/me/risk-answers": fixed(lambda w: Call("/api/me/risk-answers", {"smoker": False}, own=True)),
+    "GET /api/clinics/<clinic_id>/pharmacy/items": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/pharmacy/items", params={"q": "para"})),
+    "POST /api/clinics/<clinic_id>/pharmacy/items": fixed(
+        lambda w: Call(f"/api/clinics/{w.clinic['id']}/pharmacy/items", {"name": "Ibuprofen", "form": "tablet", "strength": "200 mg", "pack_size": 24, "price": "3.10"})
+    ),
+    "POST /api/pharmacy/items/<item_id>/stock": on_pharmacy(_pharmacy_item, lambda w, i: f"/api/pharmacy/items/{i}/stock", {"kind": "received", "quantity": 5}),
+    "GET /api/me/cart": fixed(lambda w: Call("/api/me/cart", own=True)),
+    "PUT /api/me/cart": fixed(lambda w: Call("/api/me/cart", {"lines": []}, own=True)),
+    "POST /api/orders": fixed(lambda w: Call("/api/orders", {"clinic_id": w.clinic["id"], "client_id": uuid.uuid4().hex}, own=True)),
+    "GET /api/me/orders": fixed(lambda w: Call("/api/me/orders", own=True)),
+    "GET /api/orders/<order_id>": on_pharmacy(_pharmacy_order, lambda w, o: f"/api/orders/{o}"),
+    "POST /api/orders/<order_id>/cancel": on_pharmacy(_pharmacy_order, lambda w, o: f"/api/orders/{o}/cancel", {"reason": "matrix check"}),
+    "POST /api/orders/<order_id>/ready": on_pharmacy(_pharmacy_order, lambda w, o: f"/api/orders/{o}/ready"),
+    "POST /api/orders/<order_id>/collected": on_pharmacy(_pharmacy_order, lambda w, o: f"/api/orders/{o}/collected"),
+    "GET /api/clinics/<clinic_id>/pharmacy/orders": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/pharmacy/orders")),
+    "POST /api/admin/clinics/<clinic_id>/pharmacists": fixed(lambda w: Call(f"/api/admin/clinics/{w.clinic['id']}/pharmacists", {"user_id": w.id(A)})),
     "GET /api/patients/<patient_id>/record/search": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/record/search", params={"q": "last HbA1c"})),
     "POST /api/patients/<patient_id>/encounters": fixed(lambda w: Call(f"/api/patients/{w.id(P)}/encounters", {"subjective": "Headache"})),
     "GET /api/patients/<patient_id>/encounters/<encounter_id>": on_record_entry(_signed_note, lambda w, i: f"/api/patients/{w.id(P)}/encounters/{i}"),

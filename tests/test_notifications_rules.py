@@ -26,6 +26,9 @@ CONTEXTS = {
     "advice_ready": {"advice_id": "a"},
     "emergency_access": {"doctor_name": "Dr Ada Heart", "until": "2027-01-15T14:00:00Z"},
     "emergency_access_review": {"doctor_name": "Dr Ada Heart", "until": "2027-01-15T14:00:00Z", "relation_id": "r"},
+    "pharmacy_order_placed": {"order_id": "o", "clinic_name": "North Clinic", "total": "12.50", "currency": "USD", "item_count": 2, "hold_until": "2027-01-15T14:00:00Z"},
+    "pharmacy_order_ready": {"order_id": "o", "clinic_name": "North Clinic", "total": "12.50", "currency": "USD", "item_count": 2, "hold_until": "2027-01-15T14:00:00Z"},
+    "pharmacy_low_stock": {"item_id": "i", "item_name": "Metformin 500 mg", "stock": 3, "threshold": 5},
 }
 # Accounts (issue 19): the secret values the sender adds from engage/actions/notification_secrets.py.
 _ACCOUNT_SECRET = {"secret_ref": "r", "expires_minutes": 10, "token": "t" * 43, "code": "123456"}

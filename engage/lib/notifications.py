@@ -29,6 +29,9 @@ KIND_CATEGORY: dict[str, str] = {
     "advice_ready": "alerts",
     "emergency_access": "alerts",
     "emergency_access_review": "alerts",
+    "pharmacy_order_placed": "reminders",
+    "pharmacy_order_ready": "reminders",
+    "pharmacy_low_stock": "alerts",
     # Accounts (issue 19): what they carry is a secret (engage/actions/notification_secrets.py)
     "email_verification": "alerts",
     "password_reset": "alerts",

@@ -37,6 +37,11 @@ from engage.models.records import Encounter
 from engage.models.records import LabResult
 from engage.models.records import Problem
 from engage.models.risk import RiskAnswers
+from engage.models.pharmacy import Cart
+from engage.models.pharmacy import PharmacistAssignment
+from engage.models.pharmacy import PharmacyItem
+from engage.models.pharmacy import PharmacyOrder
+from engage.models.pharmacy import StockEntry
 
 DOCUMENT_MODELS: list[type] = [
     User,
@@ -70,6 +75,11 @@ DOCUMENT_MODELS: list[type] = [
     Allergy,
     LabResult,
     RiskAnswers,
+    PharmacyItem,
+    StockEntry,
+    Cart,
+    PharmacyOrder,
+    PharmacistAssignment,
     MedicalDocument,
     ClinicFaq,
     AssistantState,

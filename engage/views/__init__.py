@@ -18,6 +18,7 @@ BLUEPRINT_MODULES = [
     "engage.views.fhir",
     "engage.views.records",
     "engage.views.risk",
+    "engage.views.pharmacy",
     "engage.views.documents",
     "engage.views.api_docs",
     "engage.views.care",
