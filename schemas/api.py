@@ -515,6 +515,7 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "GET /": RouteSchema("The patient app", {200: HTML}),
     "GET /console": RouteSchema("The doctor console", {200: HTML}),
     "GET /admin": RouteSchema("The admin page", {200: HTML}),
+    "GET /pharmacy": RouteSchema("The pharmacist desk", {200: HTML}),
     "GET /static/<path:filename>": RouteSchema("A static file of the browser UI", {200: Text("*/*")}),
     "GET /api/openapi.json": RouteSchema("This OpenAPI document", {200: JsonDocument}),
     "GET /api/asyncapi.json": RouteSchema("The AsyncAPI document of the Socket.IO events", {200: JsonDocument}),

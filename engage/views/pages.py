@@ -45,3 +45,8 @@ async def doctor_console() -> Response:
 @blueprint.get("/admin")
 async def admin_page() -> Response:
     return await _page("admin.html")
+
+
+@blueprint.get("/pharmacy")
+async def pharmacy_desk() -> Response:
+    return await _page("pharmacy.html")

@@ -9,6 +9,8 @@ import { renderPreferences } from "./preferences.js";
 import { renderPrivacy } from "./care.js";
 import { renderAssistant } from "./assistant.js";
 import { renderMyRecord } from "./record.js";
+import { renderPharmacy } from "./pharmacy.js";
+import { renderRisk } from "./risk.js";
 
 async function renderMessages(panel, ctx) {
   const chat = new ChatPanel({ root: panel, api: ctx.api, live: ctx.live, me: ctx.me, title: "Conversations" });
@@ -40,6 +42,8 @@ boot({
     { name: "advice", label: "Advice", render: renderAdvice, onShow: (ctx) => ctx.advice?.refresh() },
     { name: "medications", label: "Medications", render: renderMedications, onShow: (ctx) => ctx.medications?.refresh() },
     { name: "record", label: "My record", render: renderMyRecord, onShow: (ctx) => ctx.myRecord?.refresh() },
+    { name: "risk", label: "My risk", render: renderRisk, onShow: (ctx) => ctx.risk?.refresh() },
+    { name: "pharmacy", label: "Pharmacy", render: renderPharmacy, onShow: (ctx) => ctx.pharmacy?.refresh() },
     { name: "settings", label: "Preferences", render: renderPreferences },
     { name: "privacy", label: "Privacy", render: renderPrivacy, onShow: (ctx) => ctx.privacy?.refresh() },
   ],

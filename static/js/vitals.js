@@ -2,6 +2,7 @@
 // the advice panel and medication "taken" buttons.
 
 import { h, clear, errorBox, showError, busy, toast, formatDateTime, formatTime } from "./ui.js";
+import { renderRiskSummary } from "./risk.js";
 
 export const TYPES = {
   blood_pressure: { label: "Blood pressure", unit: "mmHg", units: ["mmHg"] },
@@ -362,7 +363,9 @@ export class PatientContext {
       h("h3", {}, "Open alerts"), this.alertsEl,
       h("h3", {}, "Next appointment"), this.apptEl,
       h("h3", {}, "Latest vitals"), this.latestEl,
+      h("h3", {}, "Risk scores"), this.riskEl = h("div", { class: "risk-summary" }),
       chartsRoot);
+    renderRiskSummary(this.riskEl, api, patient.id);
     this.charts = new VitalsCharts(chartsRoot);
     this.loadAppointment();
     try {
