@@ -117,6 +117,10 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "POST /api/clinics/<clinic_id>/staff": Rule.clinic_admin,
     "GET /api/clinics/<clinic_id>/staff": Rule.clinic_admin,
     "DELETE /api/clinics/<clinic_id>/staff/<user_id>": Rule.clinic_admin,
+    "GET /api/clinics/<clinic_id>/branding": Rule.any_user,
+    "PUT /api/clinics/<clinic_id>/branding": Rule.clinic_admin,
+    "POST /api/clinics/<clinic_id>/logo": Rule.clinic_admin,
+    "GET /api/clinics/<clinic_id>/logo": Rule.public,  # an <img> sends no token; a logo is public
     "POST /api/admin/users/<user_id>/deactivate": Rule.admin,
     "POST /api/admin/users/<user_id>/reactivate": Rule.admin,
     "GET /api/me/preferences": Rule.any_user,

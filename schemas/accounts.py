@@ -195,3 +195,23 @@ class StaffInviteRequest(RequestModel):
 
 class StaffListOut(BaseModel):
     staff: list[UserOut]
+
+
+class BrandingOut(BaseModel):
+    clinic_id: str
+    brand_color: str | None  # "#rrggbb"
+    logo_url: str | None
+
+
+class BrandingEnvelope(BaseModel):
+    branding: BrandingOut
+
+
+class BrandingRequest(RequestModel):
+    brand_color: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^#[0-9a-fA-F]{6}$")] | None
+
+
+class LogoUpload(BaseModel):
+    """POST /api/clinics/{id}/logo: one part named file."""
+
+    file: bytes = Field(json_schema_extra={"format": "binary"}, description="a PNG or SVG of at most 512 KB")

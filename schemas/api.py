@@ -23,6 +23,8 @@ from pydantic import Field
 from schemas.accounts import AcceptedOut
 from schemas.accounts import AdminUserListOut
 from schemas.accounts import AdminUserListQuery
+from schemas.accounts import BrandingEnvelope
+from schemas.accounts import BrandingRequest
 from schemas.accounts import ClinicApplicationEnvelope
 from schemas.accounts import ClinicApplicationListOut
 from schemas.accounts import ClinicApplicationQuery
@@ -30,6 +32,7 @@ from schemas.accounts import ClinicApplicationRequest
 from schemas.accounts import CodeRequest
 from schemas.accounts import DeactivateRequest
 from schemas.accounts import EmailVerifyRequest
+from schemas.accounts import LogoUpload
 from schemas.accounts import MfaChallengeOut
 from schemas.accounts import MfaCodeRequest
 from schemas.accounts import MfaRequest
@@ -581,6 +584,13 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
         "Invite a clinic_admin or receptionist by email (they choose a password from the link)", {201: UserEnvelope}, StaffInviteRequest, errors=(409,)
     ),
     "GET /api/clinics/<clinic_id>/staff": RouteSchema("The clinic's staff", {200: StaffListOut}),
+    "GET /api/clinics/<clinic_id>/branding": RouteSchema("The clinic's brand colour and logo URL", {200: BrandingEnvelope}),
+    "PUT /api/clinics/<clinic_id>/branding": RouteSchema("Set the clinic's brand colour (#rrggbb, or null)", {200: BrandingEnvelope}, BrandingRequest),
+    "POST /api/clinics/<clinic_id>/logo": RouteSchema(
+        "Upload the clinic's logo: PNG or SVG up to 512 KB, the type read from the bytes; an SVG with scripts, event attributes or outside references is refused",
+        {200: BrandingEnvelope}, Json(LogoUpload, "multipart/form-data"), errors=(413, 415),
+    ),
+    "GET /api/clinics/<clinic_id>/logo": RouteSchema("The clinic's logo", {200: Text(("image/png", "image/svg+xml"))}),
     "DELETE /api/clinics/<clinic_id>/staff/<user_id>": RouteSchema("Remove a member: their account is deactivated and signed out", {200: UserEnvelope}, errors=(409,)),
     "GET /api/admin/users": RouteSchema("Users, a page at a time, by search, role and status", {200: AdminUserListOut}, query=AdminUserListQuery),
     "POST /api/admin/users/<user_id>/deactivate": RouteSchema(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 
+import aiohttp
 import pytest
 
 from tests.accounts_stack import email_text
 from tests.accounts_stack import link_token
 from tests.accounts_stack import next_message
+from tests.accounts_stack import register_on
 from tests.accounts_stack import running_accounts_stack
 from tests.clients import Api
 from tests.clients import unique_email
@@ -130,3 +132,59 @@ async def test_a_clinic_admin_acts_only_on_their_own_clinic(stack_api):
     # The platform admin keeps every power.
     assert (await stack_api.get(f"/api/clinics/{other['clinic_id']}/staff", token=admin.access_token)).status == 200
     assert (await stack_api.get("/api/admin/clinic-applications", token=clinic_admin.access_token)).status == 403
+
+
+SAFE_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#0a7f5c"/></svg>'
+UNSAFE_SVGS = [
+    b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><div xmlns="http://www.w3.org/1999/xhtml">hi</div></foreignObject></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="https://tracker.example/x.png"/></svg>',
+    b'<!DOCTYPE svg [<!ENTITY lol "lol">]><svg xmlns="http://www.w3.org/2000/svg"><text>&lol;</text></svg>',
+]
+ONE_PIXEL_PNG = bytes.fromhex(  # one white pixel, as Pillow writes it
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c63f8ffff3f0005fe02fe0def46b80000000049454e44ae426082"
+)
+
+
+async def upload_logo(api: Api, clinic_id: str, token: str, data: bytes, filename: str, content_type: str) -> tuple[int, dict]:
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename=filename, content_type=content_type)
+    async with api.session.post(f"{api.base_url}/api/clinics/{clinic_id}/logo", data=form, headers={"Authorization": f"Bearer {token}"}) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_a_clinic_admin_brands_the_clinic_with_a_checked_logo_and_a_colour(stack_api):
+    admin = await login(stack_api, ADMIN_EMAIL, ADMIN_PASSWORD)
+    clinic, clinic_admin = await approved_clinic_admin(stack_api, admin)
+    other, other_admin = await approved_clinic_admin(stack_api, admin)
+    clinic_id, token = clinic["clinic_id"], clinic_admin.access_token
+
+    status, body = await upload_logo(stack_api, clinic_id, token, ONE_PIXEL_PNG, "logo.svg", "image/svg+xml")
+    assert status == 200 and body["branding"]["logo_url"], body
+    async with stack_api.session.get(stack_api.base_url + body["branding"]["logo_url"]) as resp:  # no token: an <img> sends none
+        assert resp.status == 200 and resp.headers["Content-Type"] == "image/png" and await resp.read() == ONE_PIXEL_PNG
+    status, body = await upload_logo(stack_api, clinic_id, token, SAFE_SVG, "logo.png", "image/png")
+    assert status == 200
+    async with stack_api.session.get(stack_api.base_url + body["branding"]["logo_url"]) as resp:
+        assert resp.headers["Content-Type"].startswith("image/svg+xml") and "sandbox" in resp.headers["Content-Security-Policy"]
+    for unsafe in UNSAFE_SVGS:
+        status, body = await upload_logo(stack_api, clinic_id, token, unsafe, "logo.svg", "image/svg+xml")
+        assert status == 422 and body["error"]["code"] == "invalid_logo", (unsafe, body)
+    status, body = await upload_logo(stack_api, clinic_id, token, b"GIF89a not a logo", "logo.png", "image/png")
+    assert status == 422
+    status, body = await upload_logo(stack_api, clinic_id, token, PNG_HEADER_ONLY + b"\0" * (512 * 1024), "big.png", "image/png")
+    assert status == 413 and body["error"]["code"] == "logo_too_large"
+    status, _ = await upload_logo(stack_api, clinic_id, other_admin.access_token, ONE_PIXEL_PNG, "logo.png", "image/png")
+    assert status == 403
+
+    colour = await stack_api.put(f"/api/clinics/{clinic_id}/branding", {"brand_color": "#0A7F5C"}, token=token)
+    assert colour.status == 200 and colour.body["branding"]["brand_color"] == "#0a7f5c"
+    assert (await stack_api.put(f"/api/clinics/{clinic_id}/branding", {"brand_color": "teal"}, token=token)).status == 422
+    assert (await stack_api.put(f"/api/clinics/{other['clinic_id']}/branding", {"brand_color": "#000000"}, token=token)).status == 403
+    patient = await login(stack_api, (await register_on(stack_api))["email"])
+    seen = await stack_api.get(f"/api/clinics/{clinic_id}/branding", token=patient.access_token)
+    assert seen.body["branding"]["brand_color"] == "#0a7f5c" and seen.body["branding"]["logo_url"]
+
+
+PNG_HEADER_ONLY = ONE_PIXEL_PNG[:8]

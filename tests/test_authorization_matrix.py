@@ -241,6 +241,20 @@ def _on_fresh_application(action: str, body: Any = None) -> Sample:
     return sample
 
 
+# A logo must open as a PNG (Pillow checks its checksums).
+LOGO_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c63f8ffff3f0005fe02fe0def46b80000000049454e44ae426082")
+
+
+async def _clinic_logo(world: World, actor: str) -> Call:
+    """The world's clinic with a logo (the admin uploads it)."""
+    form = aiohttp.FormData()
+    form.add_field("file", LOGO_PNG, filename="logo.png", content_type="image/png")
+    headers = {"Authorization": f"Bearer {world.accounts[A].access_token}"}
+    async with world.api.session.post(f"{world.api.base_url}/api/clinics/{world.clinic['id']}/logo", data=form, headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+    return Call(f"/api/clinics/{world.clinic['id']}/logo")
+
+
 async def _fresh_staff_member(world: World, actor: str) -> Call:
     body = {"email": f"desk-{uuid.uuid4().hex[:8]}@example.org", "role": "receptionist"}
     resp = await world.api.post(f"/api/clinics/{world.clinic['id']}/staff", body, token=world.accounts[A].access_token)
@@ -334,6 +348,10 @@ SAMPLES: dict[str, Sample] = {
         lambda w: Call(f"/api/clinics/{w.clinic['id']}/staff", {"email": f"desk-{uuid.uuid4().hex[:8]}@example.org", "role": "receptionist"})
     ),
     "GET /api/clinics/<clinic_id>/staff": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/staff")),
+    "GET /api/clinics/<clinic_id>/branding": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/branding")),
+    "PUT /api/clinics/<clinic_id>/branding": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/branding", {"brand_color": "#0a7f5c"})),
+    "POST /api/clinics/<clinic_id>/logo": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/logo")),  # not multipart: 415 once through
+    "GET /api/clinics/<clinic_id>/logo": _clinic_logo,
     "DELETE /api/clinics/<clinic_id>/staff/<user_id>": _fresh_staff_member,
     "GET /api/admin/users": fixed(lambda w: Call("/api/admin/users", params={"role": "doctor", "limit": "5"})),
     "POST /api/admin/users/<user_id>/deactivate": _deactivate_fresh,

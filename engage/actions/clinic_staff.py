@@ -28,6 +28,7 @@ from engage.config import Settings
 from engage.errors import ApiError
 from engage.errors import not_found
 from engage.lib.booking import access_clinic
+from engage.lib.branding import logo_type
 from engage.lib.clinic_staff import CLINIC_ADMIN_ROLES
 from engage.lib.clinic_staff import STAFF_ROLES
 from engage.lib.clinic_staff import check_clinic_scope
@@ -38,6 +39,7 @@ from engage.models.account import ApplicationStatus
 from engage.models.account import ClinicApplication
 from engage.models.account import SecretPurpose
 from engage.models.base import utcnow
+from engage.models.branding import ClinicBranding
 from engage.models.clinic import Clinic
 from engage.models.user import Role
 from engage.models.user import User
@@ -194,3 +196,51 @@ async def check_remove_staff(actor: User, clinic_id: str, user_id: str) -> User:
     await User.get_pymongo_collection().update_one({"_id": member.id}, {"$set": {"active": False, "deactivated_at": utcnow(), "clinic_id": None}})
     await do_end_user_sessions(str(member.id), "removed_from_clinic")
     return await access_user(user_id)
+
+
+# --- branding ---------------------------------------------------------------------------------------
+
+
+def branding_out(clinic_id: str, branding: ClinicBranding | None) -> dict[str, Any]:
+    has_logo = branding is not None and branding.logo is not None
+    return {
+        "clinic_id": str(clinic_id),
+        "brand_color": branding.brand_color if branding else None,
+        "logo_url": f"/api/clinics/{clinic_id}/logo?v={branding.logo_version}" if has_logo and branding else None,
+    }
+
+
+async def read_branding(clinic_id: str) -> dict[str, Any]:
+    clinic = await access_clinic(clinic_id)
+    return branding_out(str(clinic.id), await ClinicBranding.find_one({"clinic_id": clinic.id}))
+
+
+async def read_logo(clinic_id: str) -> tuple[bytes, str]:
+    clinic = await access_clinic(clinic_id)
+    branding = await ClinicBranding.find_one({"clinic_id": clinic.id})
+    if branding is None or branding.logo is None or branding.logo_type is None:
+        raise not_found("Logo")
+    return branding.logo, branding.logo_type
+
+
+async def _set_branding(clinic_id: PydanticObjectId, fields: dict, inc_version: bool = False) -> ClinicBranding:
+    update: dict[str, Any] = {"$set": {**fields, "updated_at": utcnow()}, "$setOnInsert": {"clinic_id": clinic_id}}
+    if inc_version:
+        update["$inc"] = {"logo_version": 1}
+    doc = await ClinicBranding.get_pymongo_collection().find_one_and_update({"clinic_id": clinic_id}, update, upsert=True, return_document=ReturnDocument.AFTER)
+    return ClinicBranding.model_validate(doc)
+
+
+async def check_set_logo(actor: User, clinic_id: str, data: bytes) -> dict[str, Any]:
+    """A clinic admin uploads the logo: PNG or SVG by its bytes, SVG refused unless it only draws."""
+    check_clinic_scope(actor, clinic_id, CLINIC_ADMIN_ROLES)
+    clinic = await access_clinic(clinic_id)
+    media_type = logo_type(data)
+    branding = await _set_branding(clinic.id, {"logo": data, "logo_type": media_type}, inc_version=True)
+    return branding_out(str(clinic.id), branding)
+
+
+async def check_set_brand_color(actor: User, clinic_id: str, color: str | None) -> dict[str, Any]:
+    check_clinic_scope(actor, clinic_id, CLINIC_ADMIN_ROLES)
+    clinic = await access_clinic(clinic_id)
+    return branding_out(str(clinic.id), await _set_branding(clinic.id, {"brand_color": color.lower() if color else None}))

@@ -7,6 +7,7 @@ from engage.models.account import AccountSecret
 from engage.models.account import ClinicApplication
 from engage.models.account import TotpEnrolment
 from engage.models.appointment import Appointment
+from engage.models.branding import ClinicBranding
 from engage.models.assistant import AssistantState
 from engage.models.assistant import ClinicFaq
 from engage.models.audit import AuditEvent
@@ -48,6 +49,7 @@ DOCUMENT_MODELS: list[type] = [
     AccountSecret,
     TotpEnrolment,
     ClinicApplication,
+    ClinicBranding,
     RefreshTokenFamily,
     AuditEvent,
     CareRelation,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from quart import Blueprint
+from quart import Response
 from quart import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from engage.actions.clinic_staff import application_out
+from engage.actions.clinic_staff import check_set_brand_color
+from engage.actions.clinic_staff import check_set_logo
 from engage.actions.clinic_staff import check_invite_staff
 from engage.actions.clinic_staff import check_list_staff
 from engage.actions.clinic_staff import check_remove_staff
@@ -13,11 +17,16 @@ from engage.actions.clinic_staff import do_apply_for_clinic
 from engage.actions.clinic_staff import do_approve_application
 from engage.actions.clinic_staff import do_reject_application
 from engage.actions.clinic_staff import list_applications
+from engage.actions.clinic_staff import read_branding
+from engage.actions.clinic_staff import read_logo
 from engage.config import get_settings
+from engage.errors import ApiError
+from engage.lib.branding import LOGO_MAX_BYTES
 from engage.lib.users import user_out
 from engage.views.http import current_user
 from engage.views.http import read_json
 from engage.views.http import read_query
+from schemas.accounts import BrandingRequest
 from schemas.accounts import ClinicApplicationQuery
 from schemas.accounts import ClinicApplicationRequest
 from schemas.accounts import RejectRequest
@@ -65,3 +74,47 @@ async def staff(clinic_id: str):
 @blueprint.delete("/api/clinics/<clinic_id>/staff/<user_id>")
 async def remove_staff(clinic_id: str, user_id: str):
     return {"user": user_out(await check_remove_staff(current_user(), clinic_id, user_id))}, 200
+
+
+@blueprint.get("/api/clinics/<clinic_id>/branding")
+async def branding(clinic_id: str):
+    return {"branding": await read_branding(clinic_id)}, 200
+
+
+@blueprint.put("/api/clinics/<clinic_id>/branding")
+async def put_branding(clinic_id: str):
+    body = await read_json(BrandingRequest)
+    return {"branding": await check_set_brand_color(current_user(), clinic_id, body.brand_color)}, 200
+
+
+def _logo_too_large() -> ApiError:
+    return ApiError(413, "logo_too_large", "A logo may be at most 512 KB.", field="file")
+
+
+@blueprint.post("/api/clinics/<clinic_id>/logo")
+async def upload_logo(clinic_id: str):
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        raise ApiError(415, "multipart_required", "Send the logo as multipart/form-data, in a part named 'file'.", field="file")
+    try:
+        files = await request.files
+    except RequestEntityTooLarge:
+        raise _logo_too_large() from None
+    upload = files.get("file")
+    if upload is None:
+        raise ApiError(422, "validation_error", "file: a part named 'file' is required.", field="file")
+    data = upload.read(LOGO_MAX_BYTES + 1)
+    if len(data) > LOGO_MAX_BYTES:
+        raise _logo_too_large()
+    return {"branding": await check_set_logo(current_user(), clinic_id, data)}, 200
+
+
+@blueprint.get("/api/clinics/<clinic_id>/logo")
+async def logo(clinic_id: str):
+    data, media_type = await read_logo(clinic_id)
+    # Served as an image only: no script runs even if a browser opens the SVG directly.
+    headers = {
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "public, max-age=86400",
+    }
+    return Response(data, status=200, mimetype=media_type, headers=headers)
