@@ -172,6 +172,7 @@ class Settings(BaseSettings):
     mfa_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     # Deleting one's account deactivates it at once; personal data is erased after this many days.
     deletion_grace_days: int = Field(default=30, ge=0, le=365)
+    account_erasure_scan_seconds: int = Field(default=3600, ge=5, le=86400)
 
     @field_validator("secret_key")
     @classmethod

@@ -95,4 +95,5 @@ async def run_scheduler(settings: Settings) -> None:
 import engage.actions.booking_jobs  # noqa: E402,F401
 import engage.actions.vital_jobs  # noqa: E402,F401
 import engage.actions.care_jobs  # noqa: E402,F401
+import engage.actions.account_jobs  # noqa: E402,F401
 import engage.actions.pharmacy_jobs  # noqa: E402,F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from typing import Any
 from typing import Literal
 
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ from schemas.common import Name
 from schemas.common import ObjectIdStr
 from schemas.common import PhoneE164
 from schemas.common import RequestModel
+from schemas.common import TimezoneName
 from schemas.users import TokenPair
 from schemas.users import UserOut
 
@@ -215,3 +217,23 @@ class LogoUpload(BaseModel):
     """POST /api/clinics/{id}/logo: one part named file."""
 
     file: bytes = Field(json_schema_extra={"format": "binary"}, description="a PNG or SVG of at most 512 KB")
+
+
+class ProfilePatchRequest(RequestModel):
+    """PATCH /api/me: what is left out stays."""
+
+    name: Name | None = None
+    timezone: TimezoneName | None = None
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | None = None
+
+
+class DeleteAccountRequest(RequestModel):
+    password: Password
+
+
+class ExportOut(BaseModel):
+    """All of the user's own data: the account (no password hash) and their documents by collection."""
+
+    exported_at: str
+    user: dict[str, Any]
+    collections: dict[str, list[dict[str, Any]]]

@@ -31,7 +31,9 @@ from schemas.accounts import ClinicApplicationQuery
 from schemas.accounts import ClinicApplicationRequest
 from schemas.accounts import CodeRequest
 from schemas.accounts import DeactivateRequest
+from schemas.accounts import DeleteAccountRequest
 from schemas.accounts import EmailVerifyRequest
+from schemas.accounts import ExportOut
 from schemas.accounts import LogoUpload
 from schemas.accounts import MfaChallengeOut
 from schemas.accounts import MfaCodeRequest
@@ -44,6 +46,7 @@ from schemas.accounts import PasswordChangeRequest
 from schemas.accounts import PasswordForgotRequest
 from schemas.accounts import PasswordResetRequest
 from schemas.accounts import PhoneStartRequest
+from schemas.accounts import ProfilePatchRequest
 from schemas.accounts import RecoveryCodesOut
 from schemas.accounts import RejectRequest
 from schemas.accounts import StaffInviteRequest
@@ -541,6 +544,11 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     ),
     "POST /api/auth/password/reset": RouteSchema("Set a new password with a reset link's token; every session ends", {200: UserEnvelope}, PasswordResetRequest),
     "POST /api/me/password": RouteSchema("Change my password; my other sessions end", {200: UserEnvelope}, PasswordChangeRequest),
+    "PATCH /api/me": RouteSchema("Change my name, time zone or language", {200: UserEnvelope}, ProfilePatchRequest),
+    "GET /api/me/export": RouteSchema("All of my own data as JSON (an attachment)", {200: ExportOut}),
+    "POST /api/me/delete": RouteSchema(
+        "Delete my account: deactivated now, personal data erased after ENGAGE_DELETION_GRACE_DAYS", {200: UserEnvelope}, DeleteAccountRequest, errors=(409,)
+    ),
     "POST /api/auth/otp/start": RouteSchema(
         "Send a sign-in code to an email or a verified phone, if it has an account (the answer never says)", {202: AcceptedOut}, OtpStartRequest
     ),

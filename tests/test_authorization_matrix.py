@@ -330,6 +330,10 @@ SAMPLES: dict[str, Sample] = {
     "POST /api/auth/password/reset": fixed(lambda w: Call("/api/auth/password/reset", {"token": "not-a-real-link-token-0123", "password": "correct-horse-42"})),
     # A weak new password (422) changes nothing: the shared admin's other sessions must live on.
     "POST /api/me/password": _weak_password_change,
+    "PATCH /api/me": fixed(lambda w: Call("/api/me", {}, own=True)),
+    "GET /api/me/export": fixed(lambda w: Call("/api/me/export", own=True)),
+    # A wrong password (400) deletes nothing: the matrix's accounts live on.
+    "POST /api/me/delete": fixed(lambda w: Call("/api/me/delete", {"password": "not-the-password-1"}, own=True)),
     "POST /api/auth/otp/start": fixed(lambda w: Call("/api/auth/otp/start", {"email": f"otp-{uuid.uuid4().hex[:8]}@example.org"})),
     "POST /api/auth/otp/verify": fixed(lambda w: Call("/api/auth/otp/verify", {"email": "nobody@example.org", "code": "123456"})),
     # A fresh number each time: the resend cooldown is per number.

@@ -17,6 +17,9 @@ from engage.actions.accounts import do_verify_email_code
 from engage.actions.accounts import do_verify_email_token
 from engage.actions.accounts import list_users
 from engage.actions.auth import do_issue_session
+from engage.actions.data_rights import do_request_deletion
+from engage.actions.data_rights import do_update_profile
+from engage.actions.data_rights import export_user_data
 from engage.actions.mfa import do_begin_enrolment_at_sign_in
 from engage.actions.mfa import do_begin_totp_enrolment
 from engage.actions.mfa import do_confirm_totp
@@ -29,6 +32,7 @@ from engage.actions.otp import do_sign_in_with_code
 from engage.actions.otp import do_start_phone_verification
 from engage.actions.otp import do_verify_phone
 from engage.config import get_settings
+from engage.errors import ApiError
 from engage.lib.users import access_user
 from engage.lib.users import user_out
 from engage.views.http import authenticated_user
@@ -39,6 +43,7 @@ from engage.views.http import read_query
 from schemas.accounts import AdminUserListQuery
 from schemas.accounts import CodeRequest
 from schemas.accounts import DeactivateRequest
+from schemas.accounts import DeleteAccountRequest
 from schemas.accounts import EmailVerifyRequest
 from schemas.accounts import MfaCodeRequest
 from schemas.accounts import MfaRequest
@@ -49,6 +54,7 @@ from schemas.accounts import PasswordChangeRequest
 from schemas.accounts import PasswordForgotRequest
 from schemas.accounts import PasswordResetRequest
 from schemas.accounts import PhoneStartRequest
+from schemas.accounts import ProfilePatchRequest
 
 blueprint = Blueprint("account", __name__)
 
@@ -156,6 +162,29 @@ async def second_factor():
     settings = get_settings()
     user, recovery_codes = await do_pass_mfa(settings, body.mfa_token, body.code)
     return {**await do_issue_session(settings, user), "recovery_codes": recovery_codes}, 200
+
+
+@blueprint.patch("/api/me")
+async def patch_me():
+    body = await read_json(ProfilePatchRequest)
+    fields = body.model_dump(exclude_unset=True)
+    null = next((name for name, value in fields.items() if value is None), None)
+    if null:
+        raise ApiError(422, "validation_error", f"{null}: may be left out but not null.", field=null)
+    return {"user": user_out(await do_update_profile(current_user(), fields))}, 200
+
+
+@blueprint.get("/api/me/export")
+async def export_me():
+    # An attachment: the browser saves it rather than showing it.
+    body = await export_user_data(current_user())
+    return body, 200, {"Content-Disposition": 'attachment; filename="engage-export.json"', "Cache-Control": "no-store"}
+
+
+@blueprint.post("/api/me/delete")
+async def delete_me():
+    body = await read_json(DeleteAccountRequest)
+    return {"user": user_out(await do_request_deletion(get_settings(), current_user(), body.password))}, 200
 
 
 @blueprint.get("/api/admin/users")
