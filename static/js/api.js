@@ -157,11 +157,29 @@ export class Api {
   put(path, body = {}) { return this.request("PUT", path, body); }
   patch(path, body = {}) { return this.request("PATCH", path, body); }
 
+  // A sign-in answer: the session's tokens (the user is returned), or - with two-factor on -
+  // {mfa_required, mfa_token} to finish with finishMfa (static/js/account.js).
   async login(email, password) {
-    const pair = await rawRequest("POST", "/api/auth/login", { email, password });
-    this.session.save(pair);
-    return pair.user;
+    return this.signedIn(await rawRequest("POST", "/api/auth/login", { email, password }));
   }
+
+  signedIn(answer) {
+    if (answer.mfa_required) return answer;
+    this.session.save(answer);
+    return answer.user;
+  }
+
+  async finishMfa(mfaToken, code) {
+    const answer = await rawRequest("POST", "/api/auth/mfa", { mfa_token: mfaToken, code });
+    this.session.save(answer);
+    return answer;
+  }
+
+  beginEnrolmentAtSignIn(mfaToken) { return rawRequest("POST", "/api/auth/mfa/totp", { mfa_token: mfaToken }); }
+  forgotPassword(email) { return rawRequest("POST", "/api/auth/password/forgot", { email }); }
+  resetPassword(token, password) { return rawRequest("POST", "/api/auth/password/reset", { token, password }); }
+  startCodeSignIn(destination) { return rawRequest("POST", "/api/auth/otp/start", destination); }
+  async signInWithCode(body) { return this.signedIn(await rawRequest("POST", "/api/auth/otp/verify", body)); }
 
   register(fields) { return rawRequest("POST", "/api/auth/register", fields); }
 }

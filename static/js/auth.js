@@ -1,6 +1,7 @@
 // Log in and register: the same screen for the patient app, the doctor console and the admin page.
 
 import { h, clear, errorBox, busy, formValues, timezoneOptions, browserZone } from "./ui.js";
+import { accountForms, continueSignIn } from "./account.js";
 
 let formCount = 0;
 
@@ -13,6 +14,15 @@ function field(label, input) {
 // role: "patient" | "doctor" | "admin"; onLoggedIn(user) is called with the user.
 export function renderAuth(root, { api, role, title, onLoggedIn }) {
   const loginError = errorBox();
+  // Whichever way the sign-in went (password, code, second factor): the right page for the role.
+  const onUser = async (user) => {
+    if (user.role !== role) {
+      await api.session.logout();
+      const where = { patient: "/", doctor: "/console", admin: "/admin" }[user.role] || "/";
+      throw new Error(`This is the ${role} page; ${user.role} accounts sign in at ${location.origin}${where}.`);
+    }
+    onLoggedIn(user);
+  };
   const loginForm = h(
     "form",
     { class: "card auth", "aria-labelledby": "login-title", novalidate: true },
@@ -27,13 +37,7 @@ export function renderAuth(root, { api, role, title, onLoggedIn }) {
     const values = formValues(loginForm);
     busy(loginForm.querySelector("button[type=submit]"), loginError, async () => {
       if (!values.email || !values.password) throw new Error("Enter your email and password.");
-      const user = await api.login(values.email, values.password);
-      if (user.role !== role) {
-        await api.session.logout();
-        const where = { patient: "/", doctor: "/console", admin: "/admin" }[user.role];
-        throw new Error(`This is the ${role} page; ${user.role} accounts sign in at ${location.origin}${where}.`);
-      }
-      onLoggedIn(user);
+      await continueSignIn(root, api, await api.login(values.email, values.password), onUser);
     });
   });
 
@@ -72,6 +76,7 @@ export function renderAuth(root, { api, role, title, onLoggedIn }) {
     });
     parts.push(registerForm);
   }
+  parts.push(...accountForms(root, api, onUser));
   clear(root, h("main", { class: "auth-screen", id: "main" }, parts));
   root.querySelector("input")?.focus();
 }

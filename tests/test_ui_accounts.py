@@ -1,0 +1,88 @@
+"""The sign-in screen's account flows in a real browser, reading codes and links from the test's
+own capture of the emails (the real SendGrid SDK pointed at a local server)."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+import pytest
+
+from tests.accounts_stack import email_text
+from tests.accounts_stack import link_token
+from tests.accounts_stack import next_message
+from tests.accounts_stack import register_on
+from tests.accounts_stack import running_accounts_stack
+from tests.accounts_stack import six_digits
+from tests.browser import browser  # noqa: F401
+from tests.browser import open_page  # noqa: F401
+from tests.clients import Api
+from tests.conftest import login
+
+NEW_PASSWORD = "lighthouse-keeper-9"
+
+
+@pytest.fixture(scope="module")
+def accounts_stack(engage_environment, tmp_root, web):
+    yield from running_accounts_stack(engage_environment, tmp_root)
+
+
+@pytest.fixture(scope="module")
+async def stack_api(http_session, accounts_stack) -> Api:
+    return Api(http_session, accounts_stack.web.url)
+
+
+async def test_forgot_password_then_the_emailed_link_sets_a_new_one(stack_api, accounts_stack, open_page):
+    provider = accounts_stack.provider
+    user = await register_on(stack_api)
+    await next_message(provider, user["email"])
+    page = await open_page(base_url=accounts_stack.web.url)
+    await page.goto("/")
+    forgot = page.page.locator("form", has_text="Forgot your password?")
+    await forgot.get_by_label("Account email").fill(user["email"])
+    await forgot.get_by_role("button", name="Email me a reset link").click()
+    await forgot.get_by_text("a reset link is on its way").wait_for()
+    token = link_token(email_text(await next_message(provider, user["email"], 2)), "reset-password")
+
+    await page.goto(f"/#reset-password={token}")
+    await page.page.reload()  # the hash alone does not reload the app
+    reset = page.page.locator("form", has_text="Choose a new password")
+    await reset.get_by_label("New password").fill(NEW_PASSWORD)
+    await reset.get_by_role("button", name="Set password").click()
+    await reset.get_by_text("Your password is set").wait_for()
+    assert token not in page.page.url
+    await page.login("/", user["email"], NEW_PASSWORD)
+
+
+async def test_signing_in_with_an_emailed_code(stack_api, accounts_stack, open_page):
+    provider = accounts_stack.provider
+    user = await register_on(stack_api)
+    await next_message(provider, user["email"])
+    page = await open_page(base_url=accounts_stack.web.url)
+    await page.goto("/")
+    form = page.page.locator("form", has_text="Sign in with a code")
+    await form.get_by_label("Email or mobile phone").fill(user["email"])
+    await form.get_by_role("button", name="Send me a code").click()
+    code = six_digits(email_text(await next_message(provider, user["email"], 2)))
+    await form.get_by_label("Sign-in code").fill(code)
+    await form.get_by_role("button", name="Sign in").click()
+    await page.page.wait_for_selector("body[data-state=ready]")
+
+
+async def test_the_second_factor_step_after_the_password(stack_api, accounts_stack, open_page):
+    user = await register_on(stack_api)
+    account = await login(stack_api, user["email"])
+    begin = await stack_api.post("/api/me/mfa/totp", token=account.access_token)
+    secret = begin.body["secret"]
+    assert (await stack_api.post("/api/me/mfa/totp/confirm", {"code": pyotp.TOTP(secret).now()}, token=account.access_token)).status == 200
+    page = await open_page(base_url=accounts_stack.web.url)
+    await page.goto("/")
+    form = page.page.locator("form.auth").first
+    await form.get_by_label("Email").fill(user["email"])
+    await form.get_by_label("Password").fill(user["password"])
+    await form.get_by_role("button", name="Log in").click()
+    step = page.page.locator("form", has_text="Second step")
+    totp = pyotp.TOTP(secret)
+    await step.get_by_label("Authentication code").fill(totp.at(time.time() + totp.interval))  # the confirm used this step's code
+    await step.get_by_role("button", name="Verify").click()
+    await page.page.wait_for_selector("body[data-state=ready]")
