@@ -20,7 +20,8 @@ DOCTOR = "doctor"
 ADMIN = "admin"
 CLINIC_ADMIN = "clinic_admin"  # clinic-scoped roles (issue 19): the action checks the clinic in the path
 RECEPTIONIST = "receptionist"
-EVERY_ROLE = frozenset({PATIENT, DOCTOR, ADMIN, CLINIC_ADMIN, RECEPTIONIST})
+PHARMACIST = "pharmacist"
+EVERY_ROLE = frozenset({PATIENT, DOCTOR, ADMIN, CLINIC_ADMIN, RECEPTIONIST, PHARMACIST})
 
 
 class Rule(StrEnum):
@@ -40,7 +41,7 @@ class Rule(StrEnum):
     appointment_patient = "appointment_patient"  # the appointment's patient, or an admin
     appointment_doctor = "appointment_doctor"  # the appointment's doctor, or an admin
     doctor_self = "doctor_self"  # the doctor named in the path, or an admin
-    clinic_pharmacist = "clinic_pharmacist"  # a pharmacist assigned to the clinic (of the path, item or order), or an admin
+    clinic_pharmacist = "clinic_pharmacist"  # a pharmacist of the clinic (of the path, item or order), or a platform admin
     order_party = "order_party"  # the order's patient, or a pharmacist of its clinic, or an admin
     clinic_admin = "clinic_admin"  # the clinic_admin of the clinic in the path, or a platform admin
     clinic_staff = "clinic_staff"  # a clinic_admin or receptionist of the clinic in the path, or a platform admin
@@ -69,8 +70,7 @@ RULES: dict[Rule, RuleSpec] = {
     Rule.appointment_patient: RuleSpec(frozenset({PATIENT, ADMIN}), "The appointment's patient, or an admin."),
     Rule.appointment_doctor: RuleSpec(frozenset({DOCTOR, ADMIN}), "The appointment's doctor, or an admin."),
     Rule.doctor_self: RuleSpec(frozenset({DOCTOR, ADMIN}), "The doctor named in the path, or an admin."),
-    # Until the staff model has a pharmacist role, a pharmacist is a staff account an admin assigned to the clinic.
-    Rule.clinic_pharmacist: RuleSpec(frozenset({DOCTOR, ADMIN}), "A pharmacist assigned to the clinic, or an admin."),
+    Rule.clinic_pharmacist: RuleSpec(frozenset({PHARMACIST, ADMIN}), "A pharmacist of the clinic, or a platform admin."),
     Rule.order_party: RuleSpec(EVERY_ROLE, "The order's patient, a pharmacist of its clinic, or an admin."),
     Rule.clinic_admin: RuleSpec(frozenset({CLINIC_ADMIN, ADMIN}), "The clinic's own clinic_admin, or a platform admin."),
     Rule.clinic_staff: RuleSpec(frozenset({CLINIC_ADMIN, RECEPTIONIST, ADMIN}), "The clinic's clinic_admin or receptionist, or a platform admin."),
@@ -232,7 +232,6 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "POST /api/orders/<order_id>/ready": Rule.clinic_pharmacist,
     "POST /api/orders/<order_id>/collected": Rule.clinic_pharmacist,
     "GET /api/clinics/<clinic_id>/pharmacy/orders": Rule.clinic_pharmacist,
-    "POST /api/admin/clinics/<clinic_id>/pharmacists": Rule.admin,
     # The assistant (issue 18)
     "POST /api/assistant/classify": Rule.any_user,
     "POST /api/assistant/conversation": Rule.patient,

@@ -66,7 +66,7 @@ class UserEnvelopeOut(BaseModel):
 
 class AdminUserListQuery(RequestModel):
     q: Annotated[str, StringConstraints(max_length=120)] | None = None
-    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist"] | None = None
+    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "pharmacist"] | None = None
     status: Literal["active", "deactivated", "pending", "unverified"] | None = None
     cursor: ObjectIdStr | None = None
     limit: int = Field(default=50, ge=1, le=200)
@@ -192,7 +192,7 @@ class RejectRequest(RequestModel):
 class StaffInviteRequest(RequestModel):
     email: EmailStr
     name: Name | None = None
-    role: Literal["clinic_admin", "receptionist"]
+    role: Literal["clinic_admin", "receptionist", "pharmacist"]
 
 
 class StaffListOut(BaseModel):

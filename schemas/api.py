@@ -120,7 +120,6 @@ from schemas.records import RecordOut
 from schemas.records import SearchOut
 from schemas.records import SearchQuery
 from schemas.records import TimelineQuery
-from schemas.pharmacy import AssignPharmacistRequest
 from schemas.pharmacy import CancelOrderRequest
 from schemas.pharmacy import CartEnvelope
 from schemas.pharmacy import CartPutRequest
@@ -132,7 +131,6 @@ from schemas.pharmacy import ItemSearchQuery
 from schemas.pharmacy import OrderEnvelope
 from schemas.pharmacy import OrderListOut
 from schemas.pharmacy import OrderListQuery
-from schemas.pharmacy import PharmacistEnvelope
 from schemas.pharmacy import StockChangeOut
 from schemas.pharmacy import StockChangeRequest
 from schemas.risk import RiskAnswersEnvelope
@@ -589,7 +587,7 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
         "Reject with a reason (the applicant is emailed)", {200: ClinicApplicationEnvelope}, RejectRequest, errors=(409,)
     ),
     "POST /api/clinics/<clinic_id>/staff": RouteSchema(
-        "Invite a clinic_admin or receptionist by email (they choose a password from the link)", {201: UserEnvelope}, StaffInviteRequest, errors=(409,)
+        "Invite a clinic_admin, receptionist or pharmacist by email (they choose a password from the link)", {201: UserEnvelope}, StaffInviteRequest, errors=(409,)
     ),
     "GET /api/clinics/<clinic_id>/staff": RouteSchema("The clinic's staff", {200: StaffListOut}),
     "GET /api/clinics/<clinic_id>/branding": RouteSchema("The clinic's brand colour and logo URL", {200: BrandingEnvelope}),
@@ -732,7 +730,6 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "POST /api/orders/<order_id>/ready": RouteSchema("Mark an order ready for pickup (pharmacist)", {200: OrderEnvelope}, errors=(409,)),
     "POST /api/orders/<order_id>/collected": RouteSchema("Mark an order collected: its stock is dispensed (pharmacist)", {200: OrderEnvelope}, errors=(409,)),
     "GET /api/clinics/<clinic_id>/pharmacy/orders": RouteSchema("The clinic's orders, by state (pharmacist)", {200: OrderListOut}, query=OrderListQuery),
-    "POST /api/admin/clinics/<clinic_id>/pharmacists": RouteSchema("Assign a staff account to the clinic's pharmacy desk", {201: PharmacistEnvelope}, AssignPharmacistRequest),
     # Risk scores (issue 21)
     "GET /api/patients/<patient_id>/risk": RouteSchema(
         "A patient's risk scores (ASCVD Pooled Cohort Equations, FINDRISC, CHA2DS2-VASc) with their inputs, sources, dates, missing inputs, valid ranges and citations (audited)",

@@ -187,20 +187,6 @@ class CancelOrderRequest(RequestModel):
     reason: Reason | None = None
 
 
-class AssignPharmacistRequest(RequestModel):
-    user_id: ObjectIdStr
-
-
-class PharmacistOut(BaseModel):
-    clinic_id: str
-    user_id: str
-    assigned_at: datetime
-
-
-class PharmacistEnvelope(BaseModel):
-    pharmacist: PharmacistOut
-
-
 class OutOfStockItem(BaseModel):
     item_id: str
     name: str

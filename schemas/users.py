@@ -43,7 +43,7 @@ class UserOut(BaseModel):
     id: str
     email: str
     name: str
-    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "assistant"]
+    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "pharmacist", "assistant"]
     approved: bool
     phone: str | None
     timezone: str
@@ -61,7 +61,7 @@ class PublicUserOut(BaseModel):
 
     id: str
     name: str
-    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "assistant"]
+    role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "pharmacist", "assistant"]
 
 
 class TokenPair(BaseModel):

@@ -5,10 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from bson import ObjectId
+
+from engage.lib.passwords import hash_password
+from engage.models.user import User
 from tests.booking_support import make_clinic
 from tests.clients import Account
 from tests.clients import Api
 from tests.clients import Response
+from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import login
 
 
 @dataclass
@@ -21,12 +27,15 @@ class Pharmacy:
         return self.clinic["id"]
 
 
-async def make_pharmacy(api: Api, admin: Account, make_doctor) -> Pharmacy:
+async def make_pharmacy(api: Api, admin: Account, make_doctor=None) -> Pharmacy:
+    """A clinic with a pharmacist: invited as clinic staff, with the password the invitation link would set."""
     clinic = await make_clinic(api, admin)
-    pharmacist = await make_doctor()
-    resp = await api.post(f"/api/admin/clinics/{clinic['id']}/pharmacists", {"user_id": pharmacist.id}, token=admin.access_token)
-    assert resp.status == 201, resp.body
-    return Pharmacy(clinic, pharmacist)
+    email = f"pharmacist-{uuid.uuid4().hex[:10]}@example.org"
+    invited = await api.post(f"/api/clinics/{clinic['id']}/staff", {"email": email, "name": "Phil Pharmacist", "role": "pharmacist"}, token=admin.access_token)
+    assert invited.status == 201 and invited.body["user"]["role"] == "pharmacist", invited.body
+    # The invitation's email link is the accounts tests' subject; here the password is set as that link would.
+    await User.get_pymongo_collection().update_one({"_id": ObjectId(invited.body["user"]["id"])}, {"$set": {"password_hash": await hash_password(DEFAULT_PASSWORD)}})
+    return Pharmacy(clinic, await login(api, email, DEFAULT_PASSWORD))
 
 
 async def add_item(api: Api, pharmacy: Pharmacy, stock: int = 10, **fields) -> dict:

@@ -31,6 +31,9 @@ from engage.actions.notifications import request_notification
 from engage.config import get_settings
 from engage.errors import ApiError
 from engage.errors import forbidden
+from engage.lib.clinic_staff import PHARMACY_ROLES
+from engage.lib.clinic_staff import check_clinic_scope
+from engage.lib.clinic_staff import is_clinic_staff
 from engage.errors import not_found
 from engage.events import publish_to_users
 from engage.models.base import utcnow
@@ -40,13 +43,11 @@ from engage.models.pharmacy import OPEN_ORDER_STATES
 from engage.models.pharmacy import Cart
 from engage.models.pharmacy import CartLine
 from engage.models.pharmacy import OrderLine
-from engage.models.pharmacy import PharmacistAssignment
 from engage.models.pharmacy import PharmacyItem
 from engage.models.pharmacy import PharmacyOrder
 from engage.models.pharmacy import StockEntry
 from engage.models.user import Role
 from engage.models.user import User
-from schemas.pharmacy import AssignPharmacistRequest
 from schemas.pharmacy import CancelOrderRequest
 from schemas.pharmacy import CartLineOut
 from schemas.pharmacy import CartOut
@@ -61,7 +62,6 @@ from schemas.pharmacy import OrderListQuery
 from schemas.pharmacy import OrderOut
 from schemas.pharmacy import OrderUpdatedEvent
 from schemas.pharmacy import OutOfStockItem
-from schemas.pharmacy import PharmacistOut
 from schemas.pharmacy import StockChangeRequest
 from schemas.pharmacy import StockEntryOut
 
@@ -166,7 +166,11 @@ async def _move(
 
 
 async def pharmacist_ids(clinic_id: PydanticObjectId) -> list[str]:
-    return [str(a.user_id) for a in await PharmacistAssignment.find({"clinic_id": clinic_id}).to_list()]
+    """The clinic's pharmacists (active accounts): who hears of its orders and low stock."""
+    rows = await User.get_pymongo_collection().find(
+        {"role": Role.pharmacist.value, "clinic_id": {"$in": [clinic_id, str(clinic_id)]}, "active": {"$ne": False}}, projection={"_id": 1}
+    ).to_list(None)
+    return [str(row["_id"]) for row in rows]
 
 
 async def access_clinic(clinic_id: str) -> Clinic:
@@ -177,12 +181,12 @@ async def access_clinic(clinic_id: str) -> Clinic:
 
 
 async def access_pharmacy_desk(user_id: str, role: str, clinic_id: str) -> Clinic:
-    """The clinic whose pharmacy the user works: a pharmacist assigned to it, or a platform admin."""
+    """The clinic whose pharmacy the user works: its pharmacist (clinic staff), or a platform admin."""
     clinic = await access_clinic(clinic_id)
-    if role == Role.admin.value:
-        return clinic
-    if await PharmacistAssignment.find_one({"clinic_id": clinic.id, "user_id": PydanticObjectId(user_id)}) is None:
+    user = await User.get(PydanticObjectId(user_id))
+    if user is None:
         raise forbidden("Only the clinic's pharmacists can do this.")
+    check_clinic_scope(user, str(clinic.id), PHARMACY_ROLES)
     return clinic
 
 
@@ -232,7 +236,7 @@ async def check_search_items(user_id: str, role: str, clinic_id: str, query: Ite
     if words:
         condition["$and"] = [{"name_key": {"$regex": _regex_escape(w)}} for w in words[:5]]
     items = await PharmacyItem.find(condition).sort("name_key").limit(query.limit).to_list()
-    staff = role == Role.admin.value or await PharmacistAssignment.find_one({"clinic_id": clinic.id, "user_id": PydanticObjectId(user_id)}) is not None
+    staff = role in (Role.admin.value, Role.pharmacist.value) and is_clinic_staff(await User.get(PydanticObjectId(user_id)), str(clinic.id), PHARMACY_ROLES)
     return [item_out(item, staff=staff) for item in items]
 
 
@@ -273,20 +277,6 @@ async def check_change_stock(user_id: str, role: str, item_id: str, request: Sto
     await access_pharmacy_desk(user_id, role, str(item.clinic_id))
     entry = await do_change_stock(item, request.kind, request.quantity, request.reason, PydanticObjectId(user_id))
     return item_out(await PharmacyItem.get(item.id), staff=True), entry_out(entry)
-
-
-async def check_assign_pharmacist(admin_id: str, clinic_id: str, request: AssignPharmacistRequest) -> PharmacistOut:
-    """An admin assigns a user to work the clinic's pharmacy desk (idempotent)."""
-    clinic = await access_clinic(clinic_id)
-    user = await User.get(PydanticObjectId(request.user_id))
-    if user is None or user.role not in (Role.doctor, Role.admin):
-        raise ApiError(422, "invalid_pharmacist", "A pharmacist must be a staff account.", field="user_id")
-    try:
-        await PharmacistAssignment(clinic_id=clinic.id, user_id=user.id, assigned_by=PydanticObjectId(admin_id)).insert()
-    except DuplicateKeyError:
-        pass
-    assignment = await PharmacistAssignment.find_one({"clinic_id": clinic.id, "user_id": user.id})
-    return PharmacistOut(clinic_id=str(clinic.id), user_id=str(user.id), assigned_at=assignment.assigned_at)
 
 
 # ---- cart --------------------------------------------------------------------------------------

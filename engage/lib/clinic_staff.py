@@ -8,7 +8,8 @@ from engage.models.user import User
 
 CLINIC_ADMIN_ROLES = frozenset({Role.clinic_admin})
 FRONT_DESK_ROLES = frozenset({Role.clinic_admin, Role.receptionist})
-STAFF_ROLES = (Role.clinic_admin.value, Role.receptionist.value)
+PHARMACY_ROLES = frozenset({Role.pharmacist})
+STAFF_ROLES = (Role.clinic_admin.value, Role.receptionist.value, Role.pharmacist.value)
 
 
 def is_clinic_staff(user: User, clinic_id: str, roles: frozenset[Role]) -> bool:

@@ -39,7 +39,6 @@ from engage.models.records import LabResult
 from engage.models.records import Problem
 from engage.models.risk import RiskAnswers
 from engage.models.pharmacy import Cart
-from engage.models.pharmacy import PharmacistAssignment
 from engage.models.pharmacy import PharmacyItem
 from engage.models.pharmacy import PharmacyOrder
 from engage.models.pharmacy import StockEntry
@@ -81,7 +80,6 @@ DOCUMENT_MODELS: list[type] = [
     StockEntry,
     Cart,
     PharmacyOrder,
-    PharmacistAssignment,
     MedicalDocument,
     ClinicFaq,
     AssistantState,

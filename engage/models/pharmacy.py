@@ -1,5 +1,5 @@
-"""A clinic's pharmacy: catalogue items, the stock ledger, patients' carts and orders, and who
-works the pharmacy desk.
+"""A clinic's pharmacy: catalogue items, the stock ledger, patients' carts and orders. (Who works the
+desk is a clinic-staff role: engage.models.user.Role.pharmacist with the user's clinic_id.)
 
 Stock moves only through the ledger. Each entry changes an item's `stock` (available to order)
 and `reserved` (held by open orders) in the same transaction as the item itself, so the sums of
@@ -125,23 +125,4 @@ class PharmacyOrder(Document):
             IndexModel([("patient_id", ASCENDING), ("placed_at", DESCENDING)], name="patient_placed"),
             IndexModel([("clinic_id", ASCENDING), ("status", ASCENDING), ("placed_at", DESCENDING)], name="clinic_status"),
             IndexModel([("status", ASCENDING), ("hold_until", ASCENDING)], name="status_hold"),
-        ]
-
-
-class PharmacistAssignment(Document):
-    """Who works a clinic's pharmacy desk, as an admin assigned them.
-
-    Stands in for a `pharmacist` clinic-staff role until the staff model (issue 19) has one.
-    """
-
-    clinic_id: PydanticObjectId
-    user_id: PydanticObjectId
-    assigned_by: PydanticObjectId
-    assigned_at: datetime = Field(default_factory=utcnow)
-
-    class Settings:
-        name = "pharmacist_assignments"
-        indexes = [
-            IndexModel([("clinic_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="clinic_user_unique"),
-            IndexModel([("user_id", ASCENDING)], name="user"),
         ]

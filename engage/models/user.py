@@ -20,6 +20,7 @@ class Role(StrEnum):
     admin = "admin"
     clinic_admin = "clinic_admin"  # runs one clinic (clinic_id): staff, doctors joining, branding, FAQ
     receptionist = "receptionist"  # front desk of one clinic (clinic_id): bookings and check-in
+    pharmacist = "pharmacist"  # the pharmacy desk of one clinic (clinic_id): catalogue, stock, orders (issue 21)
     assistant = "assistant"  # the Engage Assistant's bot user: never signs in (engage/actions/assistant.py)
 
 

@@ -8,7 +8,6 @@ from pydantic import BaseModel
 from quart import Blueprint
 from quart import request
 
-from engage.actions.pharmacy import check_assign_pharmacist
 from engage.actions.pharmacy import check_cancel_order
 from engage.actions.pharmacy import check_change_stock
 from engage.actions.pharmacy import check_checkout
@@ -24,7 +23,6 @@ from engage.actions.pharmacy import check_search_items
 from engage.views.http import current_user
 from engage.views.http import read_json
 from engage.views.http import read_query
-from schemas.pharmacy import AssignPharmacistRequest
 from schemas.pharmacy import CancelOrderRequest
 from schemas.pharmacy import CartPutRequest
 from schemas.pharmacy import CheckoutRequest
@@ -116,9 +114,3 @@ async def mark_collected(order_id: str):
 async def clinic_orders(clinic_id: str):
     orders = await check_list_clinic_orders(*_who(), clinic_id, read_query(OrderListQuery))
     return {"orders": [o.model_dump(mode="json") for o in orders]}
-
-
-@blueprint.post("/admin/clinics/<clinic_id>/pharmacists")
-async def assign_pharmacist(clinic_id: str):
-    assigned = await check_assign_pharmacist(_who()[0], clinic_id, await read_json(AssignPharmacistRequest))
-    return {"pharmacist": assigned.model_dump(mode="json")}, 201

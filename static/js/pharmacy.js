@@ -132,12 +132,11 @@ function renderDesk(panel, ctx) {
   clinic.addEventListener("change", () => busy(null, error, load));
   live.on("pharmacy:order", () => load());
   live.on("pharmacy:low_stock", () => load());
-  const wanted = new URLSearchParams(location.search).get("clinic");
-  if (wanted) clinic.value = wanted;
+  clinic.value = new URLSearchParams(location.search).get("clinic") || ctx.me.clinic_id || "";
   clear(panel, h("h2", {}, "Pharmacy desk"), h("label", { class: "field" }, "Clinic", clinic), error, h("h3", {}, "Orders"), ordersEl, h("h3", {}, "Stock"), stockEl);
   return load();
 }
 
 if (document.body.classList.contains("app-pharmacy")) {
-  boot({ role: "doctor", title: "Engage pharmacy desk", sections: [{ name: "desk", label: "Desk", render: renderDesk, eager: true }] });
+  boot({ role: "pharmacist", title: "Engage pharmacy desk", sections: [{ name: "desk", label: "Desk", render: renderDesk, eager: true }] });
 }
