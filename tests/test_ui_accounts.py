@@ -3,10 +3,13 @@ own capture of the emails (the real SendGrid SDK pointed at a local server)."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pyotp
 import pytest
+from playwright.async_api import expect
 
 from tests.accounts_stack import email_text
 from tests.accounts_stack import link_token
@@ -14,10 +17,12 @@ from tests.accounts_stack import next_message
 from tests.accounts_stack import register_on
 from tests.accounts_stack import running_accounts_stack
 from tests.accounts_stack import six_digits
+from tests.accounts_stack import sms_text
 from tests.browser import browser  # noqa: F401
 from tests.browser import open_page  # noqa: F401
 from tests.clients import Api
 from tests.conftest import login
+from tests.notify_stack import unique_phone
 
 NEW_PASSWORD = "lighthouse-keeper-9"
 
@@ -86,3 +91,50 @@ async def test_the_second_factor_step_after_the_password(stack_api, accounts_sta
     await step.get_by_label("Authentication code").fill(totp.at(time.time() + totp.interval))  # the confirm used this step's code
     await step.get_by_role("button", name="Verify").click()
     await page.page.wait_for_selector("body[data-state=ready]")
+
+
+async def test_account_settings_phone_two_factor_password_export_and_delete(stack_api, accounts_stack, open_page):
+    provider = accounts_stack.provider
+    user = await register_on(stack_api)
+    phone = unique_phone()
+    page = await open_page(base_url=accounts_stack.web.url)
+    await page.login("/", user["email"], user["password"])
+    await page.page.get_by_role("tab", name="Account").click()
+    panel = page.page.locator("section", has_text="Phone").last
+
+    await panel.get_by_label("Mobile phone").fill(phone)
+    await panel.get_by_role("button", name="Text me a code").click()
+    code = six_digits(sms_text(await next_message(provider, phone, 1, "twilio")))
+    await panel.get_by_label("Code from the SMS").fill(code)
+    await panel.get_by_role("button", name="Verify").click()
+    await panel.get_by_text(f"{phone} (verified)").wait_for()
+
+    mfa = page.page.locator("section", has_text="Two-factor sign-in")
+    await mfa.get_by_role("button", name="Set up an authenticator app").click()
+    secret = await mfa.locator("code.totp-secret").inner_text()
+    await expect(mfa.locator("img.qr")).to_be_visible()
+    await mfa.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    await mfa.get_by_role("button", name="Turn on").click()
+    await expect(mfa.locator("ul.recovery-codes li")).to_have_count(10)
+
+    password = page.page.locator("section", has_text="Change password")
+    await password.get_by_label("Current password").fill(user["password"])
+    await password.get_by_label("New password").fill(NEW_PASSWORD)
+    await password.get_by_role("button", name="Change password").click()
+    await password.get_by_text("Password changed").wait_for()
+
+    data = page.page.locator("section", has_text="Your data")
+    async with page.page.expect_download() as download_info:
+        await data.get_by_role("button", name="Download my data").click()
+    download = await download_info.value
+    assert download.suggested_filename == "engage-export.json"
+    exported = json.loads(Path(await download.path()).read_text())
+    assert exported["user"]["email"] == user["email"] and exported["user"]["phone_verified"] is True
+
+    # Deleting ends the sessions: the live socket's token refresh may be refused on the way out.
+    page.expect_console_error(r"status of 401")
+    await data.get_by_label("Password to delete the account").fill(NEW_PASSWORD)
+    await data.get_by_role("button", name="Delete my account").click()
+    await page.page.locator("form.auth").first.wait_for()
+    refused = await stack_api.post("/api/auth/login", {"email": user["email"], "password": NEW_PASSWORD})
+    assert refused.status == 403 and refused.error_code == "account_deactivated"

@@ -153,3 +153,125 @@ function codeForm(root, api, onUser) {
   });
   return f;
 }
+
+// Settings > Account: password, phone verification, two-factor, export, deletion.
+export async function renderAccountSettings(panel, ctx) {
+  const { api } = ctx;
+  const me = (await api.get("/api/me")).user;
+  clear(panel, h("h2", {}, "Account"), passwordCard(api), phoneCard(api, me), mfaCard(api, me), dataCard(api));
+}
+
+function card(title, ...children) {
+  const titleId = `acc-card-${++fieldCount}`;
+  return h("section", { class: "card account-card", "aria-labelledby": titleId }, h("h3", { id: titleId }, title), ...children);
+}
+
+function submitForm(f, error, fn) {
+  f.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(f.querySelector("button[type=submit]"), error, () => fn(formValues(f)));
+  });
+}
+
+function passwordCard(api) {
+  const error = errorBox();
+  const note = h("p", { class: "note", role: "status" });
+  const f = h("form", { novalidate: true },
+    field("Current password", h("input", { name: "current_password", type: "password", autocomplete: "current-password" })),
+    field("New password (10+ characters, a letter and a digit)", h("input", { name: "password", type: "password", autocomplete: "new-password" })),
+    error, note, h("button", { type: "submit" }, "Change password"));
+  submitForm(f, error, async (values) => {
+    await api.post("/api/me/password", values);
+    f.reset();
+    note.textContent = "Password changed. Your other sessions were signed out.";
+  });
+  return card("Password", f);
+}
+
+function phoneCard(api, me) {
+  const error = errorBox();
+  const status = h("p", { class: "note", role: "status" },
+    me.phone ? `${me.phone} ${me.phone_verified ? "(verified)" : "(not verified: it gets no SMS)"}` : "No phone number.");
+  const codeField = field("Code from the SMS", h("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6 }));
+  codeField.hidden = true;
+  const button = h("button", { type: "submit" }, "Text me a code");
+  const f = h("form", { novalidate: true },
+    field("Mobile phone", h("input", { name: "phone", type: "tel", autocomplete: "tel", value: me.phone || "" })),
+    codeField, error, status, button);
+  submitForm(f, error, async (values) => {
+    if (codeField.hidden) {
+      await api.post("/api/me/phone", { phone: values.phone });
+      codeField.hidden = false;
+      button.textContent = "Verify";
+      status.textContent = "A code is on its way by SMS.";
+      return;
+    }
+    const user = (await api.post("/api/me/phone/verify", { code: values.code })).user;
+    codeField.hidden = true;
+    button.textContent = "Text me a code";
+    status.textContent = `${user.phone} (verified)`;
+  });
+  return card("Phone", f);
+}
+
+function mfaCard(api, me) {
+  const body = h("div", {});
+  const section = card("Two-factor sign-in", body);
+  const show = (enabled) => {
+    const error = errorBox();
+    if (enabled) {
+      const f = h("form", { novalidate: true },
+        h("p", { class: "note", role: "status" }, "Two-factor sign-in is on."),
+        field("Code or recovery code to turn it off", h("input", { name: "code", autocomplete: "one-time-code" })),
+        error, h("button", { type: "submit" }, "Turn off"));
+      submitForm(f, error, async (values) => {
+        await api.request("DELETE", "/api/me/mfa/totp", { code: values.code });
+        show(false);
+      });
+      clear(body, f);
+      return;
+    }
+    const start = h("button", { type: "button" }, "Set up an authenticator app");
+    start.addEventListener("click", () => busy(start, error, async () => {
+      const setup = await api.post("/api/me/mfa/totp");
+      const f = h("form", { novalidate: true },
+        qrImage(setup.qr_svg),
+        h("p", { class: "note" }, "Or type this key: ", h("code", { class: "totp-secret" }, setup.secret)),
+        field("Code from the app", h("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6 })),
+        error, h("button", { type: "submit", class: "primary" }, "Turn on"));
+      submitForm(f, error, async (values) => {
+        const result = await api.post("/api/me/mfa/totp/confirm", { code: values.code });
+        clear(body,
+          h("p", { class: "note", role: "status" }, "Two-factor sign-in is on. Save these recovery codes: each works once, and they are shown only now."),
+          h("ul", { class: "recovery-codes" }, result.recovery_codes.map((c) => h("li", {}, h("code", {}, c)))));
+      });
+      clear(body, f);
+    }));
+    clear(body, h("p", { class: "note", role: "status" }, "Two-factor sign-in is off."), start, error);
+  };
+  show(me.mfa_enabled);
+  return section;
+}
+
+function dataCard(api) {
+  const error = errorBox();
+  const exportButton = h("button", { type: "button" }, "Download my data");
+  exportButton.addEventListener("click", () => busy(exportButton, error, async () => {
+    const data = await api.get("/api/me/export");
+    const link = h("a", { href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" })), download: "engage-export.json" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }));
+  const deleteError = errorBox();
+  const f = h("form", { novalidate: true },
+    h("p", { class: "note" }, "Deleting signs you out everywhere now; your personal data is erased after the grace period."),
+    field("Password to delete the account", h("input", { name: "password", type: "password", autocomplete: "current-password" })),
+    deleteError, h("button", { type: "submit", class: "danger" }, "Delete my account"));
+  submitForm(f, deleteError, async (values) => {
+    await api.post("/api/me/delete", { password: values.password });
+    await api.session.logout();
+    location.reload();
+  });
+  return card("Your data", exportButton, error, f);
+}

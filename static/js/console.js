@@ -8,6 +8,7 @@ import { PatientContext, renderAlerts } from "./vitals.js";
 import { renderSchedule, renderAvailability } from "./schedule.js";
 import { renderEmergencyAccess } from "./care.js";
 import { renderConsoleRecord } from "./record.js";
+import { renderAccountSettings } from "./account.js";
 
 async function renderQueue(panel, ctx) {
   const chatRoot = h("div", { class: "queue" });
@@ -35,5 +36,6 @@ boot({
     { name: "schedule", label: "Today", render: renderSchedule, onShow: (ctx) => ctx.schedule?.refresh() },
     { name: "availability", label: "Availability", render: renderAvailability },
     { name: "emergency", label: "Emergency access", render: renderEmergencyAccess },
+    { name: "account", label: "Account", render: renderAccountSettings },
   ],
 });

@@ -6,6 +6,7 @@ import { h, clear, errorBox, busy } from "./ui.js";
 import { renderBooking, renderAppointments } from "./booking.js";
 import { renderPatientVitals, renderAdvice, renderMedications } from "./vitals.js";
 import { renderPreferences } from "./preferences.js";
+import { renderAccountSettings } from "./account.js";
 import { renderPrivacy } from "./care.js";
 import { renderAssistant } from "./assistant.js";
 import { renderMyRecord } from "./record.js";
@@ -45,6 +46,7 @@ boot({
     { name: "risk", label: "My risk", render: renderRisk, onShow: (ctx) => ctx.risk?.refresh() },
     { name: "pharmacy", label: "Pharmacy", render: renderPharmacy, onShow: (ctx) => ctx.pharmacy?.refresh() },
     { name: "settings", label: "Preferences", render: renderPreferences },
+    { name: "account", label: "Account", render: renderAccountSettings },
     { name: "privacy", label: "Privacy", render: renderPrivacy, onShow: (ctx) => ctx.privacy?.refresh() },
   ],
 });
