@@ -89,3 +89,26 @@ async def test_the_risk_tab_explains_a_score_after_the_questionnaire(make_patien
     await form.get_by_role("button", name="Save answers").click()
     await expect(findrisc.locator(".risk-value")).to_have_text("13 points")
     await expect(findrisc).to_contain_text("develop type 2 diabetes within 10 years")
+
+
+async def test_the_console_shows_the_risk_scores_beside_the_vitals(api, make_patient, make_doctor, open_page, db):  # noqa: F811
+    """The 2013 guideline's example patient: the doctor sees 2.1% and where each input came from."""
+    patient, doctor = await make_patient(), await make_doctor()
+    conv = await api.post("/api/conversations", {"doctor_id": doctor.id}, token=patient.access_token)
+    assert conv.status == 201, conv.body
+    born = f"{datetime.now(UTC).year - 55}-01-01"  # 55 on any day of the year
+    answers = {"birth_date": born, "sex": "female", "race_group": "white", "smoker": False}
+    assert (await api.put("/api/me/risk-answers", answers, token=patient.access_token)).status == 200
+    for name, value in (("Total cholesterol", 213), ("HDL cholesterol", 50)):
+        lab = {"test_name": name, "value": value, "unit": "mg/dL", "taken_at": datetime.now(UTC).isoformat()}
+        assert (await api.post(f"/api/patients/{patient.id}/lab-results", lab, token=doctor.access_token)).status == 201
+    bp = {"type": "blood_pressure", "systolic": 120, "diastolic": 78, "taken_at": datetime.now(UTC).isoformat()}
+    assert (await api.post("/api/vitals", bp, token=patient.access_token)).status == 201
+    console = await open_page()
+    await console.login("/console", doctor.email)
+    await console.wait_socket()
+    await console.page.locator(f"button.conversation[data-conversation-id='{conv.body['conversation']['id']}']").click()
+    ascvd = console.page.locator(".risk-summary .risk-score[data-score=ascvd_pce]")
+    await expect(ascvd).to_contain_text("2.1% (low)")
+    await expect(ascvd).to_contain_text("total cholesterol: 213 (lab result")
+    await expect(ascvd).to_contain_text("Goff")

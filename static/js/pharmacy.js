@@ -34,13 +34,15 @@ export async function renderPharmacy(panel, ctx) {
     renderCart();
   };
   const cartLines = () => cart.lines.map((l) => ({ item_id: l.item.id, quantity: l.quantity }));
-  const addToCart = (item) => busy(null, error, async () => {
+  // Cart changes run one after another: two quick clicks on Add make a quantity of two, not one.
+  let cartQueue = Promise.resolve();
+  const addToCart = (item) => { cartQueue = cartQueue.then(() => busy(null, error, async () => {
     const lines = cart.clinic_id === clinicSelect.value ? cartLines() : [];
     const found = lines.find((l) => l.item_id === item.id);
     if (found) found.quantity += 1;
     else lines.push({ item_id: item.id, quantity: 1 });
     await saveCart(lines);
-  });
+  })); };
   const renderCart = () => {
     if (!cart.lines.length) return clear(cartEl, h("h3", {}, "Cart"), h("p", { class: "muted" }, "Your cart is empty."));
     const checkout = h("button", { type: "button", id: "checkout" }, "Place order (pay at pickup)");
