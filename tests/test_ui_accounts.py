@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pyotp
@@ -21,8 +22,12 @@ from tests.accounts_stack import sms_text
 from tests.browser import browser  # noqa: F401
 from tests.browser import open_page  # noqa: F401
 from tests.clients import Api
+from tests.clients import unique_email
+from tests.conftest import DEFAULT_PASSWORD
 from tests.conftest import login
 from tests.notify_stack import unique_phone
+from tests.servers import ADMIN_EMAIL
+from tests.servers import ADMIN_PASSWORD
 
 NEW_PASSWORD = "lighthouse-keeper-9"
 
@@ -138,3 +143,30 @@ async def test_account_settings_phone_two_factor_password_export_and_delete(stac
     await page.page.locator("form.auth").first.wait_for()
     refused = await stack_api.post("/api/auth/login", {"email": user["email"], "password": NEW_PASSWORD})
     assert refused.status == 403 and refused.error_code == "account_deactivated"
+
+
+async def test_the_admin_approves_a_clinic_application_and_deactivates_a_user(stack_api, accounts_stack, open_page):
+    tag = uuid.uuid4().hex[:6]
+    body = {
+        "clinic": {"name": f"Quay Clinic {tag}", "timezone": "UTC"},
+        "applicant": {"name": "Ana Lima", "email": unique_email("applicant"), "password": DEFAULT_PASSWORD},
+    }
+    assert (await stack_api.post("/api/clinic-applications", body)).status == 201
+    patient = await register_on(stack_api, name=f"Listed {tag}")
+    page = await open_page(base_url=accounts_stack.web.url)
+    await page.login("/admin", ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    await page.page.get_by_role("tab", name="Applications").click()
+    application = page.page.locator("li", has_text=f"Quay Clinic {tag}")
+    await application.get_by_role("button", name="Approve").click()
+    await expect(application).to_have_count(0)
+    assert (await stack_api.post("/api/auth/login", {"email": body["applicant"]["email"], "password": DEFAULT_PASSWORD})).status == 200
+
+    await page.page.get_by_role("tab", name="Users").click()
+    await page.page.get_by_label("Search users by name or email").fill(tag)
+    await page.page.get_by_role("button", name="Search").click()
+    row = page.page.locator(f"li[data-user-id='{patient['id']}']")
+    await row.get_by_role("button", name="Deactivate").click()
+    await expect(page.page.locator(f"li[data-user-id='{patient['id']}']")).to_contain_text("deactivated")
+    refused = await stack_api.post("/api/auth/login", {"email": patient["email"], "password": DEFAULT_PASSWORD})
+    assert refused.status == 403

@@ -4,6 +4,7 @@ import { boot } from "./shell.js";
 import { h, clear, errorBox, showError, busy, toast, formatDateTime } from "./ui.js";
 import { renderClinics, renderOutbox, renderStats } from "./admin_more.js";
 import { renderAudit } from "./care.js";
+import { renderApplications, renderUsers } from "./admin_accounts.js";
 
 async function renderApprovals(panel, ctx) {
   const { api } = ctx;
@@ -40,6 +41,8 @@ boot({
   sections: [
     { name: "approvals", label: "Approvals", render: renderApprovals, onShow: (ctx) => ctx.approvals?.refresh() },
     { name: "clinics", label: "Clinics", render: renderClinics, onShow: (ctx) => ctx.clinics?.refresh() },
+    { name: "applications", label: "Applications", render: renderApplications, onShow: (ctx) => ctx.applications?.refresh() },
+    { name: "users", label: "Users", render: renderUsers, onShow: (ctx) => ctx.users?.refresh() },
     { name: "outbox", label: "Outbox", render: renderOutbox, onShow: (ctx) => ctx.outbox?.refresh() },
     { name: "stats", label: "Statistics", render: renderStats, onShow: (ctx) => ctx.stats?.refresh() },
     { name: "audit", label: "Audit log", render: renderAudit, onShow: (ctx) => ctx.audit?.refresh() },
