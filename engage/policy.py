@@ -83,6 +83,7 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "GET /": Rule.public,
     "GET /console": Rule.public,
     "GET /admin": Rule.public,
+    "GET /clinic": Rule.public,
     "GET /pharmacy": Rule.public,
     "GET /static/<path:filename>": Rule.public,
     "GET /api/openapi.json": Rule.public,

@@ -519,6 +519,7 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "GET /": RouteSchema("The patient app", {200: HTML}),
     "GET /console": RouteSchema("The doctor console", {200: HTML}),
     "GET /admin": RouteSchema("The admin page", {200: HTML}),
+    "GET /clinic": RouteSchema("The clinic page (clinic admins)", {200: HTML}),
     "GET /pharmacy": RouteSchema("The pharmacist desk", {200: HTML}),
     "GET /static/<path:filename>": RouteSchema("A static file of the browser UI", {200: Text("*/*")}),
     "GET /api/openapi.json": RouteSchema("This OpenAPI document", {200: JsonDocument}),

@@ -313,6 +313,7 @@ SAMPLES: dict[str, Sample] = {
     "GET /": fixed(lambda w: Call("/")),
     "GET /console": fixed(lambda w: Call("/console")),
     "GET /admin": fixed(lambda w: Call("/admin")),
+    "GET /clinic": fixed(lambda w: Call("/clinic")),
     "GET /pharmacy": fixed(lambda w: Call("/pharmacy")),
     "GET /static/<path:filename>": fixed(lambda w: Call("/static/css/app.css")),
     "GET /api/openapi.json": fixed(lambda w: Call("/api/openapi.json")),

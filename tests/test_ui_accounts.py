@@ -170,3 +170,32 @@ async def test_the_admin_approves_a_clinic_application_and_deactivates_a_user(st
     await expect(page.page.locator(f"li[data-user-id='{patient['id']}']")).to_contain_text("deactivated")
     refused = await stack_api.post("/api/auth/login", {"email": patient["email"], "password": DEFAULT_PASSWORD})
     assert refused.status == 403
+
+
+async def test_a_clinic_admin_invites_a_receptionist_and_brands_the_clinic(stack_api, accounts_stack, open_page, tmp_path):
+    provider = accounts_stack.provider
+    admin = await login(stack_api, ADMIN_EMAIL, ADMIN_PASSWORD)
+    body = {"clinic": {"name": f"Pier Clinic {uuid.uuid4().hex[:6]}", "timezone": "UTC"}, "applicant": {"name": "Ana Lima", "email": unique_email("applicant"), "password": DEFAULT_PASSWORD}}
+    applied = await stack_api.post("/api/clinic-applications", body)
+    assert (await stack_api.post(f"/api/admin/clinic-applications/{applied.body['application']['id']}/approve", token=admin.access_token)).status == 200
+    page = await open_page(base_url=accounts_stack.web.url)
+    await page.login("/clinic", body["applicant"]["email"], DEFAULT_PASSWORD)
+
+    desk = unique_email("desk")
+    await page.page.get_by_label("Email", exact=True).fill(desk)
+    await page.page.get_by_role("button", name="Send invitation").click()
+    await expect(page.page.locator("ul.staff-list li", has_text=desk)).to_have_count(1)
+    token = link_token(email_text(await next_message(provider, desk)), "reset-password")
+    assert (await stack_api.post("/api/auth/password/reset", {"token": token, "password": NEW_PASSWORD})).status == 200
+
+    await page.page.get_by_role("tab", name="Branding").click()
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#0a7f5c"/></svg>')
+    await page.page.get_by_label("Logo (PNG or SVG, at most 512 KB)").set_input_files(str(logo))
+    await page.page.get_by_role("button", name="Upload logo").click()
+    await expect(page.page.locator("img.clinic-logo")).to_be_visible()
+    page.expect_console_error(r"status of 422")
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')
+    await page.page.get_by_label("Logo (PNG or SVG, at most 512 KB)").set_input_files(str(logo))
+    await page.page.get_by_role("button", name="Upload logo").click()
+    await expect(page.page.get_by_text("event attributes")).to_be_visible()

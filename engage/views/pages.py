@@ -47,6 +47,11 @@ async def admin_page() -> Response:
     return await _page("admin.html")
 
 
+@blueprint.get("/clinic")
+async def clinic_page() -> Response:
+    return await _page("clinic.html")
+
+
 @blueprint.get("/pharmacy")
 async def pharmacy_desk() -> Response:
     return await _page("pharmacy.html")

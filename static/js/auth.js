@@ -18,7 +18,7 @@ export function renderAuth(root, { api, role, title, onLoggedIn }) {
   const onUser = async (user) => {
     if (user.role !== role) {
       await api.session.logout();
-      const where = { patient: "/", doctor: "/console", admin: "/admin" }[user.role] || "/";
+      const where = { patient: "/", doctor: "/console", admin: "/admin", clinic_admin: "/clinic", pharmacist: "/pharmacy" }[user.role] || "/";
       throw new Error(`This is the ${role} page; ${user.role} accounts sign in at ${location.origin}${where}.`);
     }
     onLoggedIn(user);
@@ -42,7 +42,7 @@ export function renderAuth(root, { api, role, title, onLoggedIn }) {
   });
 
   const parts = [h("h1", { class: "brand" }, title), loginForm];
-  if (role !== "admin") {
+  if (role === "patient" || role === "doctor") {
     const registerError = errorBox();
     const registerNote = h("p", { class: "note", role: "status" });
     const registerForm = h(
