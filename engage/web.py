@@ -20,8 +20,8 @@ from engage.actions.users import ensure_admin
 from engage.config import Settings
 from engage.errors import ApiError
 from engage.errors import unavailable_error
-from engage.lib.message_layout import prepare_chat_storage
 from engage.lib.no_store import NoStoreSocketIOApp
+from engage.migrations import run_pending_migrations
 from engage.lib.protocol_logging import log_malformed_packets_briefly
 from engage.sockets import build_socketio_server
 from engage.views.documents import document_upload_request_class
@@ -91,7 +91,7 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
     @app.before_serving
     async def start_services() -> None:
         await extensions.init_database(settings)
-        await prepare_chat_storage()
+        await run_pending_migrations()
         extensions.init_redis(settings)
         extensions.set_emitter(sio)
         # python-socketio starts its Redis listener at the first connection; start it now so
