@@ -154,6 +154,7 @@ from schemas.vitals import AlertsQuery
 from schemas.vitals import DoseOut
 from schemas.vitals import FhirObservationQuery
 from schemas.vitals import MonitoringRequest
+from schemas.vitals import DispensingOut
 from schemas.vitals import PrescriptionOut
 from schemas.vitals import PrescriptionRequest
 from schemas.vitals import ReadingIn
@@ -413,6 +414,7 @@ class PrescriptionEnvelope(BaseModel):
 class PrescriptionWithAdherence(BaseModel):
     prescription: PrescriptionOut
     adherence: AdherenceOut
+    dispensed: list[DispensingOut]  # newest first
 
 
 class PrescriptionListOut(BaseModel):

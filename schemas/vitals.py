@@ -319,6 +319,14 @@ class PrescriptionOut(BaseModel):
     created_at: datetime
 
 
+class DispensingOut(BaseModel):
+    """A pharmacy handed this prescription's medication to the patient."""
+
+    at: datetime
+    quantity: int
+    order_id: str | None
+
+
 class AdherenceOut(BaseModel):
     prescription_id: str
     taken: int

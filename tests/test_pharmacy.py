@@ -120,6 +120,11 @@ async def test_prescription_only_items_need_an_active_prescription_and_dispensin
     dispensed = [e for e in await ledger(item["id"]) if e.kind == "dispensed"]
     assert [(e.quantity, str(e.prescription_id)) for e in dispensed] == [(1, prescribed.body["prescription"]["id"])]
     assert await stock_of(item["id"]) == (9, 0)
+    # the dose schedule sees it: the prescription lists what was dispensed against it
+    for reader in (patient, doctor):
+        listed = await api.get(f"/api/patients/{patient.id}/prescriptions", token=reader.access_token)
+        (entry,) = [p for p in listed.body["prescriptions"] if p["prescription"]["id"] == prescribed.body["prescription"]["id"]]
+        assert [(d["quantity"], d["order_id"]) for d in entry["dispensed"]] == [(1, order["id"])]
 
 
 async def test_order_states_emit_to_the_patient_and_the_pharmacists_and_notify_without_medication_names(

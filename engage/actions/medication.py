@@ -34,8 +34,10 @@ from engage.lib.vital_rules import Finding
 from engage.models.base import utcnow
 from engage.models.medication import MedicationDose
 from engage.models.medication import Prescription
+from engage.models.pharmacy import StockEntry
 from engage.models.user import Role
 from engage.models.user import User
+from schemas.vitals import DispensingOut
 from schemas.vitals import DoseEvent
 from schemas.vitals import DoseOut
 from schemas.vitals import PrescriptionOut
@@ -225,8 +227,14 @@ async def check_list_prescriptions(user_id: str, role: str, patient_id: str) -> 
     out = []
     for p in await Prescription.find(Prescription.patient_id == patient.id).sort(-Prescription.created_at).to_list():
         doses = await MedicationDose.find(MedicationDose.prescription_id == p.id).to_list()
-        out.append({"prescription": prescription_out(p).model_dump(mode="json"), "adherence": adherence(p, doses)})
+        out.append({"prescription": prescription_out(p).model_dump(mode="json"), "adherence": adherence(p, doses), "dispensed": await dispensings_of(p)})
     return out
+
+
+async def dispensings_of(prescription: Prescription) -> list[dict]:
+    """What pharmacies handed out against the prescription (the stock ledger's dispensed entries), newest first."""
+    entries = await StockEntry.find({"prescription_id": prescription.id, "kind": "dispensed"}).sort(-StockEntry.at).to_list()
+    return [DispensingOut(at=e.at, quantity=e.quantity, order_id=str(e.order_id) if e.order_id else None).model_dump(mode="json") for e in entries]
 
 
 async def check_list_doses(user_id: str, role: str, prescription_id: str) -> tuple[Prescription, list[MedicationDose]]:

@@ -71,6 +71,7 @@ class StockEntry(Document):
         indexes = [
             IndexModel([("key", ASCENDING)], unique=True, name="key_unique"),
             IndexModel([("item_id", ASCENDING), ("at", DESCENDING)], name="item_at"),
+            IndexModel([("prescription_id", ASCENDING), ("at", DESCENDING)], name="prescription_at"),  # a prescription's dispensings
         ]
 
 

@@ -299,6 +299,7 @@ export async function renderMedications(panel, ctx) {
           h("p", { class: "muted" }, `At ${p.times.join(", ")} (${p.timezone}), ${p.start_date} to ${p.end_date}`),
           p.instructions ? h("p", {}, p.instructions) : null,
           adherence && adherence.adherence_percent !== null ? h("p", {}, `Adherence: ${Math.round(adherence.adherence_percent)} % (${adherence.taken} taken, ${adherence.missed} missed)`) : null,
+          item.dispensed?.length ? h("p", { class: "muted dispensed" }, `Collected from the pharmacy: ${item.dispensed[0].quantity} on ${formatDateTime(item.dispensed[0].at)}`) : null,
           h("ul", { class: "plain-list doses" }, doses.map((d) => h("li", { class: "row", dataset: { doseId: d.id, status: d.status } },
             h("span", {}, `${d.local_date} ${d.local_time}`),
             d.status === "pending" && new Date(d.scheduled_at).getTime() - now < 2 * 3600000
