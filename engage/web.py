@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-# Background tasks started at serving time (capabilities append coroutine factories).
-serving_tasks: list = []
-
 
 def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
     app = Quart(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
@@ -102,7 +99,8 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
         if settings.admin_email and settings.admin_password:
             await ensure_admin(settings.admin_email, settings.admin_password)
         await warm_up_assistant()  # the intent model trains in about a second, before the first request
-        for start_task in serving_tasks:
+        # The socket layer's serving tasks (token expiry, typing, presence), listed where the server is built.
+        for start_task in sio.serving_tasks:
             app.add_background_task(start_task, settings)
 
     @app.after_serving

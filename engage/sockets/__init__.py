@@ -1,11 +1,11 @@
-"""Socket.IO: the server, authentication on connect, and the handler registry.
+"""Socket.IO: the server, authentication on connect, and the wiring of every socket module.
 
-Each capability module defines register(sio) and is listed in SOCKET_MODULES.
+Each capability module defines register(sio); build_socketio_server wires them, their
+connect/disconnect reactions and their serving tasks in one place.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -14,7 +14,11 @@ from engineio.payload import Payload
 from socketio import packet
 
 from engage import extensions
+from engage.actions.online import heartbeat_forever
+from engage.actions.presence import presence_heartbeat_forever
 from engage.actions.rate_limits import hit_socket_event_limit
+from engage.actions.sessions import SocketDeadlines
+from engage.actions.typing import sweep_typing_forever
 from engage.config import Settings
 from engage.lib import socket_json
 from engage.errors import ApiError
@@ -22,6 +26,10 @@ from engage.errors import forbidden
 from engage.policy import RESERVED_EVENTS
 from engage.policy import NoPolicy
 from engage.policy import event_rule
+from engage.sockets import booking
+from engage.sockets import chat
+from engage.sockets import connection
+from engage.sockets import vitals
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,9 @@ class EngageSocketServer(socketio.AsyncServer):
 
     All hook python-socketio 5.x's packet dispatch (_handle_event, _handle_event_internal).
     """
+
+    # Coroutine functions taking the settings that the web process runs while it serves.
+    serving_tasks: tuple = ()
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: list) -> None:
         if not isinstance(data, list) or not data or not isinstance(data[0], str):
@@ -99,15 +110,8 @@ def event_refusal(event: str, role: str | None) -> ApiError | None:
     return None
 
 
-SOCKET_MODULES = [
-    "engage.sockets.connection",
-    "engage.sockets.chat",
-    "engage.sockets.booking",
-    "engage.sockets.vitals",
-]
-
-
-def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
+def build_socketio_server(settings: Settings) -> EngageSocketServer:
+    """The server with every socket module's handlers; its serving_tasks are the web process's to run."""
     # python-engineio keeps this limit on the class only; a web process serves one server.
     Payload.max_decode_packets = settings.polling_max_packets
     sio = EngageSocketServer(
@@ -121,6 +125,15 @@ def build_socketio_server(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
-    for module_name in SOCKET_MODULES:
-        importlib.import_module(module_name).register(sio)
+    deadlines = SocketDeadlines(sio)
+    connection.register(
+        sio,
+        deadlines,
+        on_connect=(chat.on_connect, vitals.on_connect),
+        on_disconnect=(chat.on_disconnect, vitals.on_disconnect),
+    )
+    chat.register(sio)
+    booking.register(sio)
+    vitals.register(sio)
+    sio.serving_tasks = (deadlines.run_forever, sweep_typing_forever, presence_heartbeat_forever, heartbeat_forever)
     return sio

@@ -6,43 +6,31 @@ from typing import Any
 
 import socketio
 
-from engage import web
 from engage.actions.conversations import check_mark_read
 from engage.actions.messages import check_send_message, check_sync_messages
 from engage.actions.presence import (
     do_socket_connected,
     do_socket_disconnected,
-    presence_heartbeat_forever,
 )
 from engage.actions.typing import (
     check_set_typing,
     stop_typing_of_socket,
-    sweep_typing_forever,
 )
 from engage.lib.validation import parse_model
-from engage.sockets import connection
 from engage.sockets.handlers import SocketUser, socket_handler
 from schemas.chat import ReadRequest, SendMessageRequest, SyncRequest, TypingRequest
 
 
-async def _on_connect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
+async def on_connect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
     await do_socket_connected(user_id, sid)
 
 
-async def _on_disconnect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
+async def on_disconnect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
     await stop_typing_of_socket(sid)
     await do_socket_disconnected(user_id, sid)
 
 
 def register(sio: socketio.AsyncServer) -> None:
-    for hooks, hook in (
-        (connection.connect_hooks, _on_connect),
-        (connection.disconnect_hooks, _on_disconnect),
-        (web.serving_tasks, sweep_typing_forever),
-        (web.serving_tasks, presence_heartbeat_forever),
-    ):
-        if hook not in hooks:  # building a second server in one process must not double them
-            hooks.append(hook)
     handler = socket_handler(sio)
 
     @sio.on("chat:send")

@@ -4,12 +4,13 @@ access token last (engage.actions.sessions)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from collections.abc import Callable
 from typing import Any
 
 import socketio
 from socketio.exceptions import ConnectionRefusedError
 
-from engage import web
 from engage.actions.sessions import SocketDeadlines
 from engage.actions.sessions import access_session_user
 from engage.actions.sessions import check_socket_refresh
@@ -26,14 +27,16 @@ from schemas.sessions import AuthRefreshRequest
 
 log = logging.getLogger(__name__)
 
-# Capabilities hook in here to react to connects/disconnects (presence, typing expiry).
-connect_hooks: list = []
-disconnect_hooks: list = []
+# A capability's reaction to a socket of a user connecting or disconnecting: (sio, sid, user_id, role).
+ConnectionHook = Callable[[socketio.AsyncServer, str, str, str], Awaitable[None]]
 
 
-def register(sio: socketio.AsyncServer) -> None:
-    deadlines = SocketDeadlines(sio)
-    web.serving_tasks.append(deadlines.run_forever)
+def register(
+    sio: socketio.AsyncServer,
+    deadlines: SocketDeadlines,
+    on_connect: tuple[ConnectionHook, ...],
+    on_disconnect: tuple[ConnectionHook, ...],
+) -> None:
     handler = socket_handler(sio)
 
     @sio.event
@@ -51,7 +54,7 @@ def register(sio: socketio.AsyncServer) -> None:
             raise ConnectionRefusedError("unauthorized")  # the session ended while we connected
         deadlines.track(sid, claims, get_settings().access_token_warning_seconds)
         await sio.enter_room(sid, user_room(str(user.id)))
-        for hook in connect_hooks:
+        for hook in on_connect:
             await hook(sio, sid, str(user.id), user.role.value)
 
     @sio.event
@@ -67,7 +70,7 @@ def register(sio: socketio.AsyncServer) -> None:
             await do_unbind_socket(session["family_id"], sid)
         except Exception:
             log.exception("forgetting a socket of a session failed")
-        for hook in disconnect_hooks:
+        for hook in on_disconnect:
             try:
                 await hook(sio, sid, session["user_id"], session["role"])
             except Exception:

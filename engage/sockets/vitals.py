@@ -6,8 +6,6 @@ from typing import Any
 
 import socketio
 
-from engage import web
-from engage.actions.online import heartbeat_forever
 from engage.actions.online import mark_socket_offline
 from engage.actions.online import mark_socket_online
 from engage.actions.medication import check_mark_taken
@@ -18,7 +16,6 @@ from engage.actions.vitals import check_watch_patient
 from engage.errors import ApiError
 from engage.events.vitals import vitals_room
 from engage.lib.validation import parse_model
-from engage.sockets import connection
 from engage.sockets.handlers import SocketUser
 from engage.sockets.handlers import socket_handler
 from schemas.vitals import AckRequest
@@ -26,10 +23,15 @@ from schemas.vitals import DoseTakenRequest
 from schemas.vitals import WatchRequest
 
 
+async def on_connect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
+    await mark_socket_online(sio, sid, user_id, role)
+
+
+async def on_disconnect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
+    await mark_socket_offline(sio, sid, user_id, role)
+
+
 def register(sio: socketio.AsyncServer) -> None:
-    connection.connect_hooks.append(mark_socket_online)
-    connection.disconnect_hooks.append(mark_socket_offline)
-    web.serving_tasks.append(heartbeat_forever)
     handler = socket_handler(sio)
 
     @sio.on("vitals:submit")
