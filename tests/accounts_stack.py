@@ -14,6 +14,7 @@ from tests.notify_stack import stack_env
 from tests.provider_server import ProviderServer
 from tests.provider_server import Recorded
 from tests.servers import start_engage
+from tests.waiting import wait_until
 
 REDIS_DB = 11
 
@@ -52,7 +53,7 @@ def sms_text(message: Recorded) -> str:
 
 async def next_message(provider: ProviderServer, to: str, count: int = 1, provider_name: str | None = None) -> Recorded:
     """The count-th message captured for this recipient, waiting for it to arrive."""
-    assert await provider.await_until(lambda: len(provider.sent_to(to, provider_name)) >= count), f"no message {count} to {to}"
+    await wait_until(lambda: len(provider.sent_to(to, provider_name)) >= count, what=f"message {count} to {to}")
     return provider.sent_to(to, provider_name)[count - 1]
 
 

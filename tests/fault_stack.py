@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -121,16 +120,6 @@ async def health(url: str) -> tuple[int, dict]:
     except (aiohttp.ClientError, asyncio.TimeoutError):
         return 0, {}
 
-
-async def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    """Poll an async predicate until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"{what} not reached within {timeout:g} s"
-        await asyncio.sleep(0.05)
 
 
 async def patient_and_doctor(api: Api) -> tuple[Account, Account, str]:

@@ -91,22 +91,6 @@ class ProviderServer:
         with self._lock:
             return [r for r in self.requests if r.method == "POST"]
 
-    def wait_until(self, predicate, timeout: float = 20.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.02)
-        return predicate()
-
-    async def await_until(self, predicate, timeout: float = 20.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            await asyncio.sleep(0.02)
-        return predicate()
-
     # --- handlers -----------------------------------------------------------------------
     def _next_answer(self, recipient: str) -> tuple[int, dict] | None:
         with self._lock:

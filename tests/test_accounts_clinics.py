@@ -19,6 +19,7 @@ from tests.conftest import DEFAULT_PASSWORD
 from tests.conftest import login
 from tests.servers import ADMIN_EMAIL
 from tests.servers import ADMIN_PASSWORD
+from tests.waiting import wait_until
 
 NEW_PASSWORD = "front-desk-2027"
 
@@ -73,7 +74,7 @@ async def test_an_approved_application_creates_the_clinic_and_its_admin(stack_ap
     assert clinic_admin.user["role"] == "clinic_admin" and clinic_admin.user["clinic_id"] == approved.body["application"]["clinic_id"]
     clinics = await stack_api.get("/api/clinics", token=clinic_admin.access_token)
     assert body["clinic"]["name"] in {c["name"] for c in clinics.body["clinics"]}
-    await provider.await_until(lambda: any("approved" in email_text(m) for m in provider.sent_to(email)))
+    await wait_until(lambda: any("approved" in email_text(m) for m in provider.sent_to(email)), what="the approval email")
     texts = [email_text(m) for m in provider.sent_to(email)]
     assert any("verify-email" in t for t in texts) and any("Thank you for applying" in t for t in texts)
 
@@ -88,7 +89,7 @@ async def test_a_rejected_applicant_is_told_why_and_stays_signed_out(stack_api, 
     )
     assert rejected.status == 200 and rejected.body["application"]["status"] == "rejected"
     email = body["applicant"]["email"]
-    assert await provider.await_until(lambda: any("could not confirm the licence" in email_text(m) for m in provider.sent_to(email)))
+    await wait_until(lambda: any("could not confirm the licence" in email_text(m) for m in provider.sent_to(email)), what="the rejection email")
     assert (await stack_api.post("/api/auth/login", {"email": email, "password": DEFAULT_PASSWORD})).status == 403
 
 

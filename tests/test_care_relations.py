@@ -25,6 +25,7 @@ from tests.booking_support import iso
 from tests.booking_support import make_clinic
 from tests.booking_support import make_scheduled_doctor
 from tests.vitals_helpers import vital
+from tests.waiting import wait_until
 
 REASON = "Patient unconscious in the emergency department"
 
@@ -247,13 +248,9 @@ async def test_when_emergency_access_runs_out_the_doctors_sockets_stop_following
     await CareRelation.get_pymongo_collection().update_one({"_id": relation_id}, {"$set": {"until": datetime.now(UTC) - timedelta(seconds=1)}})
     queue = extensions.queue("default", extensions.sync_redis(settings))
     job = await asyncio.to_thread(queue.enqueue, "workers.care.end_expired_care_relations")
-    async with asyncio.timeout(30):
-        while (await CareRelation.get(relation_id)).ended_at is None:
-            await asyncio.sleep(0.05)
+    await wait_until(lambda: CareRelation.find_one({"_id": relation_id, "ended_at": {"$ne": None}}), 30, what="the relation ended")
     assert (await CareRelation.get(relation_id)).ended_reason == "expired"
-    async with asyncio.timeout(30):
-        while await asyncio.to_thread(job.get_status, True) != "finished":  # the rooms are left after the write
-            await asyncio.sleep(0.05)
+    await wait_until(lambda: job.get_status(refresh=True) == "finished", 30, what="the scan job finished")  # the rooms are left after the write
 
     patient_socket = await connect(patient.access_token)
     ack = await patient_socket.call("vitals:submit", vital("heart_rate", 75, taken_at=iso(datetime.now(UTC) - timedelta(seconds=10))))

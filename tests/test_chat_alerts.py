@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from beanie import PydanticObjectId
@@ -12,6 +11,7 @@ from engage import extensions
 from engage.models.notification import Notification, NotificationPreferences
 from tests.chat_factories import open_pair, send
 from tests.servers import start_engage
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -26,19 +26,6 @@ def alert_jobs(settings, conversation_id: str) -> list[Job]:
     connection = extensions.sync_redis(settings)
     keys = connection.keys(f"rq:job:chat-missed-{conversation_id}-*")
     return [Job.fetch(key.decode().removeprefix("rq:job:"), connection=connection) for key in keys]
-
-
-async def wait_until(condition, timeout: float = 20):
-    async def poll():
-        while not (result := await condition()):
-            await asyncio.sleep(0.1)
-        return result
-
-    try:
-        return await asyncio.wait_for(poll(), timeout)
-    except TimeoutError:
-        print("DIAG", await Notification.find({"kind": "missed_messages"}).to_list())
-        raise
 
 
 async def test_unread_messages_get_one_alert_without_their_text(api, connect, make_patient, make_doctor, db, settings, worker, alert_web):

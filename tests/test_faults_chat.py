@@ -21,7 +21,7 @@ from tests.chat_peer import finish
 from tests.clients import Api
 from tests.fault_stack import FaultStack
 from tests.fault_stack import patient_and_doctor
-from tests.fault_stack import wait_for
+from tests.waiting import wait_until
 
 # 1,000 forced disconnects over the two transports (500 each): the whole set of fault tests
 # must stay within a few minutes on a 2-core machine.
@@ -67,10 +67,10 @@ async def test_web_process_killed_mid_chat_loses_and_duplicates_nothing(stack):
     senders = [asyncio.create_task(chatter(peer, stop, at_least=120)) for peer in everyone]
     try:
         # Kill A once chat is flowing through it, with sends of its clients still in flight.
-        await wait_for(lambda: _true(sum(len(p.messages) for p in on_a) >= 80), what="chat flowing through A")
+        await wait_until(lambda: sum(len(p.messages) for p in on_a) >= 80, timeout=30, what="chat flowing through A")
         os.kill(web_a.process.pid, signal.SIGKILL)
         web_a.process.wait()
-        await wait_for(lambda: _true(all(p.url == web_b.url and p.connects == 2 for p in on_a)), what="A's clients on B")
+        await wait_until(lambda: all(p.url == web_b.url and p.connects == 2 for p in on_a), timeout=30, what="A's clients on B")
         stop.set()
         await finish(senders, everyone)
         await settle(peers)
@@ -120,6 +120,3 @@ async def test_forced_disconnects_during_steady_chat(stack, transport):
     assert sum(peer.connects for peer in everyone) == len(everyone) + DISCONNECTS
     assert sum(peer.resends for peer in everyone) > 0
 
-
-async def _true(value: bool) -> bool:
-    return value

@@ -23,7 +23,7 @@ from tests.clients import Api
 from tests.fault_stack import FaultStack
 from tests.fault_stack import health
 from tests.fault_stack import patient_and_doctor
-from tests.fault_stack import wait_for
+from tests.waiting import wait_until
 
 
 
@@ -47,7 +47,7 @@ async def test_database_restart_answers_503_and_loses_no_chat_message(stack):
         stop = asyncio.Event()
         senders = [asyncio.create_task(chatter(peer, stop, at_least=40)) for peer in peers]
         try:
-            await wait_for(lambda: _true(len(peers[0].messages) >= 20), what="chat flowing")
+            await wait_until(lambda: len(peers[0].messages) >= 20, timeout=30, what="chat flowing")
             stack.stop_mongo()
             outage = await api.get("/api/conversations", token=patient.access_token)
             assert outage.status == 503, outage.body
@@ -57,10 +57,10 @@ async def test_database_restart_answers_503_and_loses_no_chat_message(stack):
             assert status == 503 and body["down"] == ["mongodb"]
             # Sends keep coming during the outage; the writer refuses them and the clients resend.
             refused_before = sum(p.resends for p in peers)
-            await wait_for(lambda: _true(sum(p.resends for p in peers) > refused_before), timeout=30, what="refused sends")
+            await wait_until(lambda: sum(p.resends for p in peers) > refused_before, timeout=30, what="refused sends")
 
             stack.start_mongo()
-            await wait_for(lambda: _healthy(web.url), timeout=40, what="web healthy again")
+            await wait_until(lambda: _healthy(web.url), timeout=40, what="web healthy again")
             stop.set()
             await finish(senders, peers)
             for peer in peers:
@@ -74,7 +74,7 @@ async def test_database_restart_answers_503_and_loses_no_chat_message(stack):
             # Periodic scans the scheduler queued during the outage run (and fail) first; on a busy
             # machine that backlog takes a while, so the wait is generous and the failure says why.
             try:
-                await wait_for(lambda: _true(job.get_status(refresh=True) in ("finished", "failed")), timeout=180, what="job done")
+                await wait_until(lambda: job.get_status(refresh=True) in ("finished", "failed"), timeout=180, what="job done")
             except AssertionError:
                 raise AssertionError(f"job not done within 180 s; worker log:\n{worker.log_tail(80)}") from None
             assert job.get_status() == "finished", job.exc_info
@@ -90,6 +90,3 @@ async def test_database_restart_answers_503_and_loses_no_chat_message(stack):
 async def _healthy(url: str) -> bool:
     return (await health(url))[0] == 200
 
-
-async def _true(value: bool) -> bool:
-    return value

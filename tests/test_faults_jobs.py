@@ -20,8 +20,8 @@ from engage import extensions
 from engage.scheduler import LOCK_KEY
 from tests.fault_stack import FaultStack
 from tests.fault_stack import kill_tree
-from tests.fault_stack import wait_for
 from tests.servers import ROOT
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ async def test_workers_killed_mid_job_on_every_queue_leave_each_job_done_once(st
     victims = [stack.start("worker") for _ in names]
     for name in names:
         extensions.queue(name, connection).enqueue("tests.fault_jobs.hold_then_record", "done", name, "gate", job_timeout=600)
-    await wait_for(lambda: _true(connection.llen("done:started") == len(names)), timeout=90, what="a job running on every queue")  # four workers starting on a busy machine
+    await wait_until(lambda: connection.llen("done:started") == len(names), timeout=90, what="a job running on every queue")  # four workers starting on a busy machine
     assert check(stack, "worker").returncode == 0
     for victim in victims:
         kill_tree(victim.process.pid)
@@ -52,7 +52,7 @@ async def test_workers_killed_mid_job_on_every_queue_leave_each_job_done_once(st
 
     stack.start("worker")
     expected = sorted([*names, *(f"{name}-queued" for name in names)])
-    await wait_for(lambda: _true(connection.llen("done") >= len(expected)), timeout=40, what="every job done")
+    await wait_until(lambda: connection.llen("done") >= len(expected), timeout=40, what="every job done")
     assert sorted(v.decode() for v in connection.lrange("done", 0, -1)) == expected
     # Each held job started twice (killed once), and finished once.
     assert sorted(v.decode() for v in connection.lrange("done:started", 0, -1)) == sorted([*names, *names])
@@ -66,12 +66,12 @@ async def test_a_second_scheduler_takes_over_the_lock_of_a_killed_one(stack):
         value = connection.get(LOCK_KEY)
         return int(value.decode().rsplit(":", 1)[1]) if value else None
 
-    first = await wait_for(holder, timeout=40, what="a scheduler holding the lock")
+    first = await wait_until(holder, timeout=40, what="a scheduler holding the lock")
     assert first in schedulers
     os.kill(first, signal.SIGKILL)
     schedulers[first].process.wait()
     (other,) = set(schedulers) - {first}
-    await wait_for(lambda: _equal(holder(), other), timeout=30, what="the other scheduler holding the lock")
+    await wait_until(lambda: _equal(holder(), other), timeout=30, what="the other scheduler holding the lock")
     assert schedulers[other].process.poll() is None
     assert check(stack, "scheduler").returncode == 0
 
@@ -84,6 +84,3 @@ def check(stack: FaultStack, role: str) -> subprocess.CompletedProcess:
 async def _equal(value, expected) -> bool:
     return (await value) == expected
 
-
-async def _true(value: bool) -> bool:
-    return value

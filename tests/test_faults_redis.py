@@ -27,7 +27,7 @@ from tests.clients import RecordingClient
 from tests.fault_stack import FaultStack
 from tests.fault_stack import health
 from tests.fault_stack import patient_and_doctor
-from tests.fault_stack import wait_for
+from tests.waiting import wait_until
 
 JOBS_PER_QUEUE = 5
 
@@ -52,13 +52,13 @@ async def test_redis_restart_resubscribes_listeners_and_keeps_queued_jobs(stack)
     worker, scheduler = stack.start("worker"), stack.start("scheduler")
     queued = sync_redis(stack)
     assert queued.pubsub_numsub(SOCKETIO_CHANNEL) == [(SOCKETIO_CHANNEL.encode(), 2)]
-    await wait_for(lambda: _true(bool(Worker.all(connection=queued)) and queued.exists(LOCK_KEY)), timeout=60, what="worker and scheduler up")
+    await wait_until(lambda: bool(Worker.all(connection=queued)) and queued.exists(LOCK_KEY), timeout=60, what="worker and scheduler up")
     # Jobs waiting when Redis goes down: the running worker is told to take none until after. A
     # worker already waiting in its dequeue takes one more job first: give it one, and go on once
     # it says it is suspended.
     suspend(queued)
     extensions.queue("default", queued).enqueue("tests.fault_jobs.record", "warm-up", "taken")
-    await wait_for(lambda: _true(any(w.get_state() == "suspended" for w in Worker.all(connection=queued))), timeout=30, what="worker suspended")
+    await wait_until(lambda: any(w.get_state() == "suspended" for w in Worker.all(connection=queued)), timeout=30, what="worker suspended")
     for name in extensions.QUEUE_NAMES:
         queue = extensions.queue(name, queued)
         for i in range(JOBS_PER_QUEUE):
@@ -86,7 +86,7 @@ async def test_redis_restart_resubscribes_listeners_and_keeps_queued_jobs(stack)
         during = asyncio.create_task(sender.send("during the outage"))
 
         stack.start_redis()
-        await wait_for(lambda: _all_healthy(web_a.url, web_b.url), timeout=40, what="both webs healthy again")
+        await wait_until(lambda: _all_healthy(web_a.url, web_b.url), timeout=40, what="both webs healthy again")
         assert sync_redis(stack).pubsub_numsub(SOCKETIO_CHANNEL) == [(SOCKETIO_CHANNEL.encode(), 2)]
         await asyncio.wait_for(during, 30)
 
@@ -107,9 +107,9 @@ async def test_redis_restart_resubscribes_listeners_and_keeps_queued_jobs(stack)
     assert recorded.llen("ran") == 0
     resume(recorded)
     expected = sorted(f"{name}-{i}" for name in extensions.QUEUE_NAMES for i in range(JOBS_PER_QUEUE))
-    await wait_for(lambda: _true(recorded.llen("ran") >= len(expected)), timeout=60, what="queued jobs run")
+    await wait_until(lambda: recorded.llen("ran") >= len(expected), timeout=60, what="queued jobs run")
     assert sorted(v.decode() for v in recorded.lrange("ran", 0, -1)) == expected
-    await wait_for(lambda: _true(recorded.get(LOCK_KEY) == f"{socket.gethostname()}:{scheduler.process.pid}".encode()), what="scheduler lock")
+    await wait_until(lambda: recorded.get(LOCK_KEY) == f"{socket.gethostname()}:{scheduler.process.pid}".encode(), timeout=30, what="scheduler lock")
     assert worker.process.poll() is None and scheduler.process.poll() is None
 
 
@@ -122,11 +122,11 @@ async def test_healthz_names_a_dead_socketio_listener_until_it_resubscribes(stac
     client.execute_command("ACL", "SETUSER", "default", "resetchannels")
     client.client_kill_filter(_id=listener["id"])
     try:
-        status, body = await wait_for(lambda: _named(web.url, "socketio_listener"), timeout=20, what="listener named down")
+        status, body = await wait_until(lambda: _named(web.url, "socketio_listener"), timeout=20, what="listener named down")
     finally:
         client.execute_command("ACL", "SETUSER", "default", "allchannels")
     assert status == 503 and body["down"] == ["socketio_listener"]
-    await wait_for(lambda: healthy(web.url), timeout=40, what="listener back")
+    await wait_until(lambda: healthy(web.url), timeout=40, what="listener back")
     assert client.pubsub_numsub(SOCKETIO_CHANNEL) == [(SOCKETIO_CHANNEL.encode(), 1)]
 
 
@@ -138,6 +138,3 @@ async def _named(url: str, name: str):
 async def _all_healthy(*urls: str) -> bool:
     return all(await asyncio.gather(*(healthy(url) for url in urls)))
 
-
-async def _true(value: bool) -> bool:
-    return value

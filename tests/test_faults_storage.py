@@ -17,8 +17,8 @@ import pytest
 
 from tests.fault_stack import FaultStack
 from tests.fault_stack import health
-from tests.fault_stack import wait_for
 from tests.servers import ROOT
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ async def test_a_full_disk_is_named_in_healthz_until_there_is_room_again(tmp_pat
         assert "No space left on device" in body["error"]["message"]
 
         filler.unlink()
-        await wait_for(lambda: _healthy(web.url), timeout=30, what="healthy with room again")
+        await wait_until(lambda: _healthy(web.url), timeout=30, what="healthy with room again")
     finally:
         stack.close()
 

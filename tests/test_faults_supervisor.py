@@ -23,13 +23,13 @@ from engage.supervisor import Supervisor
 from engage.supervisor import forward_output
 from tests.fault_stack import descendants
 from tests.fault_stack import health
-from tests.fault_stack import wait_for
 from tests.servers import ROOT
 from tests.test_main_command import alive
 from tests.test_main_command import cmdline
 from tests.test_main_command import parent_of
 from tests.test_main_command import start_main
 from tests.test_main_command import stop_main
+from tests.waiting import wait_until
 
 
 class Clock:
@@ -90,7 +90,7 @@ def test_a_dead_child_is_restarted_after_1_s_doubling_to_30_s():
     supervisor.stop_all()
 
 
-def test_a_minute_up_resets_the_backoff_and_five_crashes_in_two_minutes_stop_everything():
+async def test_a_minute_up_resets_the_backoff_and_five_crashes_in_two_minutes_stop_everything():
     clock = Clock()
     supervisor = Supervisor(clock=clock)
     child = supervisor.add(crashing_child("worker"))
@@ -98,10 +98,7 @@ def test_a_minute_up_resets_the_backoff_and_five_crashes_in_two_minutes_stop_eve
     clock.now += 61  # up a minute before its next crash: back to 1 s
     assert crash_and_restart(supervisor, child, clock) == 1
     child.process.wait()
-    deadline = time.monotonic() + 10
-    while not any("boom 5" in line for line in child.output):  # its output reaches us through a pipe
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    await wait_until(lambda: any("boom 5" in line for line in child.output), 10, what="its last output")  # it reaches us through a pipe
     with pytest.raises(CrashLoop) as crash:
         supervisor.check()  # the 5th crash within 120 s (the first was 68 s ago)
     message = str(crash.value)
@@ -109,7 +106,7 @@ def test_a_minute_up_resets_the_backoff_and_five_crashes_in_two_minutes_stop_eve
     assert "boom 4\nboom 5" in message  # the tail of its log
 
 
-def test_stop_all_stops_applications_before_the_servers_they_use(tmp_path):
+async def test_stop_all_stops_applications_before_the_servers_they_use(tmp_path):
     trace = tmp_path / "trace"
     ready = tmp_path / "ready"
     ready.mkdir()
@@ -129,10 +126,7 @@ def test_stop_all_stops_applications_before_the_servers_they_use(tmp_path):
     supervisor = Supervisor()
     for name, tier in (("database", 0), ("redis", 0), ("web", 1), ("worker", 1)):
         supervisor.add(child(name, tier))
-    deadline = time.monotonic() + 20
-    while len(list(ready.iterdir())) < 4:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    await wait_until(lambda: len(list(ready.iterdir())) == 4, 20, what="all four children ready")
     supervisor.stop_all()
     order = trace.read_text().split()
     assert sorted(order[:2]) == ["web", "worker"] and sorted(order[2:]) == ["database", "redis"]
@@ -158,8 +152,8 @@ async def test_the_main_command_brings_back_each_process_after_a_sigkill(tmp_pat
             victim = role_pid(process.pid, role)
             assert victim, role
             os.kill(victim, signal.SIGKILL)
-            await wait_for(lambda r=role, v=victim: _true(role_pid(process.pid, r) not in (None, v)), timeout=60, what=f"{role} restarted")
-            await wait_for(lambda: _healthy(url), timeout=60, what=f"Engage healthy after {role} came back")
+            await wait_until(lambda r=role, v=victim: role_pid(process.pid, r) not in (None, v), timeout=60, what=f"{role} restarted")
+            await wait_until(lambda: _healthy(url), timeout=60, what=f"Engage healthy after {role} came back")
         async with aiohttp.ClientSession() as http:
             body = {"email": "after-crashes@example.org", "password": "survives-crashes-1", "name": "After Crashes", "role": "patient"}
             async with http.post(f"{url}/api/auth/register", json=body) as resp:
@@ -204,6 +198,3 @@ def test_a_crash_loop_stops_the_main_command_naming_the_child_and_its_log(tmp_pa
 async def _healthy(url: str) -> bool:
     return (await health(url))[0] == 200
 
-
-async def _true(value: bool) -> bool:
-    return value

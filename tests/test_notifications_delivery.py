@@ -6,7 +6,6 @@ a worker SIGKILLed mid-call, and two schedulers at once.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -44,6 +43,7 @@ from tests.provider_server import ProviderServer
 from tests.servers import ADMIN_EMAIL
 from tests.servers import ADMIN_PASSWORD
 from tests.servers import start_engage
+from tests.waiting import wait_until
 
 REDIS_DB = 3
 APPOINTMENT = {
@@ -95,14 +95,11 @@ def key() -> str:
 
 
 async def wait_status(nid, statuses: set[str], timeout: float = 20) -> Notification:
-    deadline = time.monotonic() + timeout
-    while True:
+    async def reached() -> Notification | None:
         doc = await Notification.get(PydanticObjectId(str(nid)))
-        if doc is not None and doc.status.value in statuses:
-            return doc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"notification {nid} stayed {doc.status if doc else None}, wanted {statuses}")
-        await asyncio.sleep(0.05)
+        return doc if doc is not None and doc.status.value in statuses else None
+
+    return await wait_until(reached, timeout, what=f"notification {nid} {'/'.join(sorted(statuses))}")
 
 
 async def signed_post(api: Api, path: str, form: dict[str, str], signature: str | None = None):
@@ -333,7 +330,7 @@ async def test_sigkill_mid_provider_call_still_sends_each_notification_exactly_o
     # One worker taking one call at a time: the held call first, the other three not yet claimed.
     victim = on_stack.start("worker", ENGAGE_NOTIFICATION_CONCURRENCY="1")
     await enqueue_notifications(docs)
-    assert await provider.await_until(lambda: len(provider.sent_to(held_phone)) == 1, timeout=30)
+    await wait_until(lambda: len(provider.sent_to(held_phone)) == 1, timeout=30, what="the held SMS sent")
     os.kill(victim.process.pid, signal.SIGKILL)
     victim.process.wait()
     provider.release()

@@ -28,6 +28,7 @@ from tests.pharmacy_support import checkout
 from tests.pharmacy_support import fill_cart
 from tests.pharmacy_support import make_pharmacy
 from tests.vitals_helpers import relate
+from tests.waiting import wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -228,9 +229,7 @@ async def test_orders_not_collected_in_time_are_released_by_the_scan(api, admin,
     await PharmacyOrder.get_pymongo_collection().update_one({"_id": ObjectId(order["id"])}, {"$set": {"hold_until": datetime.now(UTC) - timedelta(seconds=1)}})
     queue = extensions.queue("default", extensions.sync_redis(settings))
     await asyncio.to_thread(queue.enqueue, "workers.pharmacy.release_expired_orders")
-    async with asyncio.timeout(30):
-        while (await PharmacyOrder.get(order["id"])).status != "cancelled":
-            await asyncio.sleep(0.05)
+    await wait_until(lambda: PharmacyOrder.find_one({"_id": ObjectId(order["id"]), "status": "cancelled"}), 30, what="the order released")
     assert (await PharmacyOrder.get(order["id"])).cancel_reason == "not collected in time"
     assert await stock_of(item["id"]) == (4, 0)
 

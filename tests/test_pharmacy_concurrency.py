@@ -20,6 +20,7 @@ from tests.pharmacy_support import add_item
 from tests.pharmacy_support import checkout
 from tests.pharmacy_support import fill_cart
 from tests.pharmacy_support import make_pharmacy
+from tests.waiting import wait_until
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # a hold that ran out: the next scan releases the order
 
@@ -106,9 +107,7 @@ async def test_a_random_run_of_checkouts_cancellations_and_expiries_leaves_ledge
 
     await asyncio.gather(restocker(), *(shopper(p) for p in patients))
     job = await asyncio.to_thread(queue.enqueue, "workers.pharmacy.release_expired_orders")
-    async with asyncio.timeout(60):
-        while await asyncio.to_thread(job.get_status, True) != "finished":
-            await asyncio.sleep(0.05)
+    await wait_until(lambda: job.get_status(refresh=True) == "finished", 60, what="the release job finished")
     assert outcomes[201] and outcomes[409], outcomes  # the run did meet contention
     assert await PharmacyOrder.find({"clinic_id": ObjectId(pharmacy.clinic_id), "cancel_reason": "not collected in time"}).count() > 0
     await ledger_agrees([item["id"] for item in items])

@@ -3,7 +3,6 @@ sees it live in their Privacy tab with who looked and why, and the admin finds i
 
 from __future__ import annotations
 
-import asyncio
 
 from beanie import PydanticObjectId
 from playwright.async_api import expect
@@ -14,15 +13,9 @@ from tests.browser import browser  # noqa: F401
 from tests.browser import open_page  # noqa: F401
 from tests.servers import ADMIN_EMAIL
 from tests.servers import ADMIN_PASSWORD
+from tests.waiting import wait_until
 
 REASON = "Found unresponsive in the waiting room"
-
-
-async def wait_until(found, timeout: float = 10) -> None:
-    """Poll a database condition until it holds (the browser's own requests are not ours to await)."""
-    async with asyncio.timeout(timeout):
-        while not await found():
-            await asyncio.sleep(0.05)
 
 
 async def test_emergency_access_from_the_console_shows_in_the_patients_privacy_tab_and_the_audit_log(api, make_patient, make_doctor, open_page, db):  # noqa: F811
