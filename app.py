@@ -29,6 +29,9 @@ from rq import Worker
 from engage import embedded
 from engage.config import Settings
 from engage.config import get_settings
+from engage.logs import configure_logging
+from engage.metrics import MULTIPROC_ENV
+from engage.metrics import prepare_multiprocess_dir
 from engage.scheduler import ALIVE_KEY
 from engage.supervisor import Child
 from engage.supervisor import CrashLoop
@@ -151,6 +154,12 @@ def run_all(settings: Settings, demo: bool = False) -> int:
         else:
             require_secret(settings)
 
+        # One metrics directory for every child (prometheus-client's multiprocess mode, engage.metrics),
+        # emptied first: counts start at zero with the run.
+        metrics_dir = Path(os.environ.get(MULTIPROC_ENV) or settings.data_dir.resolve() / "metrics")
+        prepare_multiprocess_dir(metrics_dir)
+        env[MULTIPROC_ENV] = str(metrics_dir)
+        env["ENGAGE_LOG_FORMAT"] = settings.log_format
         child_env = embedded.child_env(env)
         for role in ("web", "worker", "scheduler"):
             supervisor.add(app_child(role, child_env))
@@ -211,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo", action="store_true", help="seed a demo clinic and print the demo logins")
     args = parser.parse_args(argv)
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.role == "all" and "ENGAGE_LOG_FORMAT" not in os.environ and sys.stderr.isatty():
+        settings = settings.model_copy(update={"log_format": "text"})  # a person reads the main command's terminal
+    configure_logging(settings.log_level, settings.log_format)
     if args.role == "check":
         return check_role(settings, args.checked or "web")
 

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     # default is 700; 0 keeps it). See engage.lib.runtime.tune_garbage_collector.
     gc_young_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
     log_level: str = "info"
+    # Log lines: "json" (one object per line, for log collectors) or "text" (for reading at a terminal).
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+    # When set, GET /metrics wants it as "Authorization: Bearer <token>"; unset, /metrics is open
+    # (deploy/nginx.conf does not pass it on: Prometheus scrapes each web process directly).
+    metrics_token: str | None = Field(default=None, min_length=16)
 
     # Chat: typing expiry, missed-message alert delay, per-user send rate limit.
     typing_ttl: float = Field(default=6.0, gt=0, le=300)

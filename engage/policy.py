@@ -89,6 +89,9 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "GET /api/openapi.json": Rule.public,
     "GET /api/asyncapi.json": Rule.public,
     "GET /api/docs": Rule.public,
+    # Prometheus's scrape: open unless ENGAGE_METRICS_TOKEN is set, then that token as a bearer token
+    # (checked by the view: it stands for no user); deploy/nginx.conf keeps it off the public side.
+    "GET /metrics": Rule.public,
     # Sign-up and sessions
     "POST /api/auth/register": Rule.public,
     "POST /api/auth/login": Rule.public,

@@ -15,6 +15,7 @@ from quart import request
 from werkzeug.exceptions import HTTPException
 
 from engage import extensions
+from engage import metrics
 from engage.actions.assistant import warm_up_assistant
 from engage.actions.users import ensure_admin
 from engage.config import Settings
@@ -26,6 +27,8 @@ from engage.lib.protocol_logging import log_malformed_packets_briefly
 from engage.sockets import build_socketio_server
 from engage.views.documents import document_upload_request_class
 from engage.views.http import authorize_request
+from engage.views.request_log import finish_request
+from engage.views.request_log import start_request
 from engage.views import BLUEPRINT_MODULES
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,10 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
     app.extensions["sio"] = sio
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).blueprint)
-    # Every request passes the route's rule in engage.policy before its view runs.
+    # Every request gets an id and one log line and count (first in, so even a refusal has them),
+    # then passes the route's rule in engage.policy before its view runs.
+    app.before_request(start_request)
+    app.after_request(finish_request)
     app.before_request(authorize_request)
     # Document uploads (and only they) may be larger than other bodies.
     app.request_class = document_upload_request_class(settings.document_max_bytes)
@@ -99,6 +105,7 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
         if settings.admin_email and settings.admin_password:
             await ensure_admin(settings.admin_email, settings.admin_password)
         await warm_up_assistant()  # the intent model trains in about a second, before the first request
+        app.add_background_task(metrics.count_sockets_forever, sio.eio)
         # The socket layer's serving tasks (token expiry, typing, presence), listed where the server is built.
         for start_task in sio.serving_tasks:
             app.add_background_task(start_task, settings)
@@ -134,10 +141,11 @@ def run_web(settings: Settings) -> None:
         # instead of falling back to the slower pure-Python ones.
         loop="uvloop",
         http="httptools",
-        ws="websockets",
+        ws="websockets-sansio",
         ws_per_message_deflate=False,  # deflate costs CPU and memory per socket (STACK.md)
         timeout_graceful_shutdown=2,  # open long-polls would otherwise hold shutdown
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go through the root logger's format (engage.logs)
         access_log=False,
         lifespan="on",
     )

@@ -527,6 +527,7 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "GET /api/openapi.json": RouteSchema("This OpenAPI document", {200: JsonDocument}),
     "GET /api/asyncapi.json": RouteSchema("The AsyncAPI document of the Socket.IO events", {200: JsonDocument}),
     "GET /api/docs": RouteSchema("The API reference page", {200: HTML}),
+    "GET /metrics": RouteSchema("Prometheus metrics of every Engage process (bearer ENGAGE_METRICS_TOKEN when set)", {200: Text("text/plain")}),
     # Sign-up and sessions
     "POST /api/auth/register": RouteSchema("Create a patient or doctor account", {201: UserEnvelope}, RegisterRequest, errors=(409,)),
     "POST /api/auth/login": RouteSchema(

@@ -43,9 +43,12 @@ def services(tmp_root):
 
 
 @pytest.fixture(scope="session")
-def engage_environment(services):
-    """The environment every Engage child process of the suite runs with."""
-    return engage_env(services["mongodb_url"], services["redis_url"])
+def engage_environment(services, tmp_root):
+    """The environment every Engage child process of the suite runs with: one metrics directory for
+    all, as under the main command (engage/metrics.py)."""
+    metrics_dir = tmp_root / "metrics"
+    metrics_dir.mkdir()
+    return engage_env(services["mongodb_url"], services["redis_url"], PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
 
 
 @pytest.fixture(scope="session")

@@ -319,6 +319,7 @@ SAMPLES: dict[str, Sample] = {
     "GET /api/openapi.json": fixed(lambda w: Call("/api/openapi.json")),
     "GET /api/asyncapi.json": fixed(lambda w: Call("/api/asyncapi.json")),
     "GET /api/docs": fixed(lambda w: Call("/api/docs")),
+    "GET /metrics": fixed(lambda w: Call("/metrics")),
     "POST /api/auth/register": fixed(lambda w: Call("/api/auth/register", {"email": f"m-{uuid.uuid4().hex[:8]}@example.org", "password": "correct-horse-42", "name": "M", "role": "patient"})),
     "POST /api/auth/login": fixed(lambda w: Call("/api/auth/login", {"email": "nobody@example.org", "password": "wrong-password-1"})),
     "POST /api/auth/refresh": fixed(lambda w: Call("/api/auth/refresh", {"refresh_token": "not-a-token"})),

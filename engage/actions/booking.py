@@ -20,6 +20,7 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from engage import metrics
 from engage.actions.audit import record_health_data_access
 from engage.actions.care import do_care_may_have_ended
 from engage.actions.booking_jobs import enqueue_appointment_notifications
@@ -170,6 +171,7 @@ async def slot_taken_error(
         {"doctor_id": resource.doctor_id, "test_centre_id": resource.test_centre_id, "start": start, "alternatives": alternatives}
     )
     await publish_to_users("booking:conflict", event, [patient_id])
+    metrics.booking_conflict()
     return ApiError(409, "slot_taken", "That slot has just been taken. Here are the nearest free ones.", field="start", alternatives=alternatives)
 
 
@@ -264,6 +266,7 @@ async def do_book(
         if isinstance(exc, DuplicateKeyError):
             raise
         raise await slot_taken_error(settings, resource, start, str(patient_id), now, alternatives=conflict) from None
+    metrics.booked()
     # Independent Redis round trips after the write: run them together.
     await asyncio.gather(
         publish_slot("slot:taken", resource, start, end),

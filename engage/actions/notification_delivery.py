@@ -25,6 +25,7 @@ from beanie import PydanticObjectId
 from pymongo import UpdateOne
 
 from engage import extensions
+from engage import metrics
 from engage.actions.notifications import MARKER_PREFIX
 from engage.actions.notifications import _sync_twin_of_async_redis
 from engage.actions.notifications import enqueue_ids
@@ -147,6 +148,7 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
                 UpdateOne({"_id": doc["_id"], "status": QUEUED}, {"$set": {"status": "suppressed", "suppressed_reason": reason, "updated_at": now}})
             )
             stats["suppressed"] += 1
+            metrics.notification_outcome(doc["channel"], "suppressed")
             continue
         if not doc.get("critical") and pref is not None:
             # Preferences may have changed since the request: check quiet hours again at send time.
@@ -167,6 +169,7 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
                 UpdateOne({"_id": doc["_id"], "status": QUEUED}, {"$set": {"status": "failed", "last_error": f"template: {exc}"[:500], "updated_at": now}})
             )
             stats["failed"] += 1
+            metrics.notification_outcome(doc["channel"], "failed")
             continue
         ready.append((doc, {"to": address, "subject": rendered.subject, "text": rendered.text, "html": rendered.html}))
     if decisions:
@@ -260,6 +263,7 @@ async def _claim_and_send(
             )
         )
         stats["sent"] += 1
+        metrics.notification_outcome(doc["channel"], "sent")
 
     await asyncio.gather(*(send_one(doc) for doc in claimed))
 
@@ -274,9 +278,11 @@ def _record_failure(doc, token, exc, settings, recorder, stats, retries, transie
         recorder.add(UpdateOne({"_id": doc["_id"], "claim_token": token, "status": SENDING}, {"$set": {**base, "status": QUEUED, "due_at": now + delay}}))
         retries.append((str(doc["_id"]), bool(doc.get("critical")), delay))
         stats["retry"] += 1
+        metrics.notification_outcome(doc["channel"], "retry")
     else:
         recorder.add(UpdateOne({"_id": doc["_id"], "claim_token": token, "status": SENDING}, {"$set": {**base, "status": "failed"}}))
         stats["failed"] += 1
+        metrics.notification_outcome(doc["channel"], "failed")
 
 
 def _release_own_markers(ids: list[str], job_id: str | None) -> None:

@@ -14,6 +14,7 @@ import socketio
 
 from engage.errors import ApiError
 from engage.errors import unavailable_error
+from engage.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def socket_handler(sio: socketio.AsyncServer) -> Callable[[Handler], Callable[[s
     def wrap(handler: Handler) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
         @functools.wraps(handler)
         async def run(sid: str, data: Any = None) -> dict[str, Any]:
+            log_context.set({"socket_id": sid})  # on every line this event logs (each event runs in its own task)
             try:
                 user = await socket_user(sio, sid)
                 result = await handler(user, sid, data)

@@ -2,6 +2,7 @@
 
 BLUEPRINT_MODULES = [
     "engage.views.health",
+    "engage.views.metrics",
     "engage.views.auth",
     "engage.views.me",
     "engage.views.admin",
