@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.clients import Api
 from tests.clients import unique_email
 from tests.conftest import DEFAULT_PASSWORD
@@ -24,6 +26,18 @@ ACCOUNT_RULES = {
     "ENGAGE_PASSWORD_FORGOT_LIMIT_PER_EMAIL_HOUR": "5",
     "ENGAGE_OTP_DAILY_LIMIT_PER_DESTINATION": "4",
 }
+
+
+@pytest.fixture(scope="module")
+def accounts_stack(request, engage_environment, tmp_root, web):
+    """The stack, one per test module, stopped after it; a module may set ACCOUNTS_STACK_ENV
+    (a dict of extra environment) to vary a rule. Import the fixture to use it."""
+    yield from running_accounts_stack(engage_environment, tmp_root, **getattr(request.module, "ACCOUNTS_STACK_ENV", {}))
+
+
+@pytest.fixture(scope="module")
+async def stack_api(http_session, accounts_stack) -> Api:
+    return Api(http_session, accounts_stack.web.url)
 
 
 def running_accounts_stack(engage_environment: dict[str, str], tmp_root, **extra: str):

@@ -11,6 +11,7 @@ from dataclasses import field
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from engage.embedded import ServerProcess
 from engage.embedded import free_port
@@ -134,3 +135,12 @@ async def patient_and_doctor(api: Api) -> tuple[Account, Account, str]:
     resp = await api.post("/api/conversations", {"doctor_id": doctor.id}, token=patient.access_token)
     assert resp.status in (200, 201), resp.body
     return patient, doctor, resp.body["conversation"]["id"]
+
+
+@pytest.fixture
+async def stack(request, tmp_path):
+    """Servers of a test's own (its processes are started by the test); a module may set
+    FAULT_STACK_ENV (a dict of extra environment). Import the fixture to use it."""
+    stack = FaultStack(tmp_path, getattr(request.module, "FAULT_STACK_ENV", {})).start_servers()
+    yield stack
+    stack.close()

@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 
 import aiohttp
-import pytest
 
+from tests.accounts_stack import accounts_stack  # noqa: F401
+from tests.accounts_stack import stack_api  # noqa: F401
 from tests.accounts_stack import email_text
 from tests.accounts_stack import link_token
 from tests.accounts_stack import next_message
 from tests.accounts_stack import register_on
-from tests.accounts_stack import running_accounts_stack
 from tests.clients import Api
 from tests.clients import unique_email
 from tests.conftest import DEFAULT_PASSWORD
@@ -24,14 +24,6 @@ from tests.waiting import wait_until
 NEW_PASSWORD = "front-desk-2027"
 
 
-@pytest.fixture(scope="module")
-def accounts_stack(engage_environment, tmp_root, web):
-    yield from running_accounts_stack(engage_environment, tmp_root)
-
-
-@pytest.fixture(scope="module")
-async def stack_api(http_session, accounts_stack) -> Api:
-    return Api(http_session, accounts_stack.web.url)
 
 
 def application(clinic_name: str | None = None) -> dict:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from beanie import PydanticObjectId
 
 from engage.models.account import AccountSecret
 from engage.models.notification import InboundSms
 from engage.models.user import User
+from tests.accounts_stack import accounts_stack  # noqa: F401
+from tests.accounts_stack import stack_api  # noqa: F401
 from tests.accounts_stack import REDIS_DB
 from tests.accounts_stack import email_text
 from tests.accounts_stack import next_message
 from tests.accounts_stack import register_on
-from tests.accounts_stack import running_accounts_stack
 from tests.accounts_stack import six_digits
 from tests.accounts_stack import sms_text
 from tests.clients import Api
@@ -31,15 +31,8 @@ from tests.servers import start_engage
 from tests.waiting import wait_until
 
 
-@pytest.fixture(scope="module")
-def accounts_stack(engage_environment, tmp_root, web):
-    # A short resend cooldown: a second account may ask for the same number's code soon after.
-    yield from running_accounts_stack(engage_environment, tmp_root, ENGAGE_OTP_RESEND_SECONDS="3")
-
-
-@pytest.fixture(scope="module")
-async def stack_api(http_session, accounts_stack) -> Api:
-    return Api(http_session, accounts_stack.web.url)
+# A short resend cooldown: a second account may ask for the same number's code soon after.
+ACCOUNTS_STACK_ENV = {"ENGAGE_OTP_RESEND_SECONDS": "3"}
 
 
 def other_code(code: str) -> str:

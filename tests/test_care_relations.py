@@ -30,9 +30,7 @@ from tests.waiting import wait_until
 REASON = "Patient unconscious in the emergency department"
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Tests here check what was stored."""
+pytestmark = pytest.mark.usefixtures("db")  # tests here check what was stored.
 
 
 def soon(days: int = 3, slot: int = 0) -> str:

@@ -27,9 +27,7 @@ from tests.vitals_helpers import relate
 PROCESSING_TIMEOUT = 120  # OCR on a busy 2-core machine
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Every test here checks what was stored."""
+pytestmark = pytest.mark.usefixtures("db")  # every test here checks what was stored.
 
 
 async def care_pair(make_patient, make_doctor, **patient_fields):

@@ -19,7 +19,7 @@ from tests.chat_peer import chatter
 from tests.chat_peer import check_conversation
 from tests.chat_peer import finish
 from tests.clients import Api
-from tests.fault_stack import FaultStack
+from tests.fault_stack import stack  # noqa: F401
 from tests.fault_stack import patient_and_doctor
 from tests.waiting import wait_until
 
@@ -28,11 +28,7 @@ from tests.waiting import wait_until
 DISCONNECTS = 500
 
 
-@pytest.fixture
-async def stack(tmp_path):
-    stack = FaultStack(tmp_path, {"ENGAGE_SOCKET_EVENT_LIMITS": "chat:sync=1000000/10"}).start_servers()
-    yield stack
-    stack.close()
+FAULT_STACK_ENV = {"ENGAGE_SOCKET_EVENT_LIMITS": "chat:sync=1000000/10"}
 
 
 async def settle(peers_by_conversation: dict[str, list[ChatPeer]]) -> None:

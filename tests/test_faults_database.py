@@ -20,18 +20,12 @@ from tests.chat_peer import chatter
 from tests.chat_peer import check_conversation
 from tests.chat_peer import finish
 from tests.clients import Api
-from tests.fault_stack import FaultStack
+from tests.fault_stack import stack  # noqa: F401
 from tests.fault_stack import health
 from tests.fault_stack import patient_and_doctor
 from tests.waiting import wait_until
 
 
-
-@pytest.fixture
-async def stack(tmp_path):
-    stack = FaultStack(tmp_path).start_servers()
-    yield stack
-    stack.close()
 
 
 @pytest.mark.timeout(360)  # an outage, a restart and the backlog of jobs queued meanwhile, on a busy machine

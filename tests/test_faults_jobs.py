@@ -7,28 +7,23 @@ killed one.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 
-import pytest
 import redis
 
 from engage import extensions
 from engage.scheduler import LOCK_KEY
 from tests.fault_stack import FaultStack
+from tests.fault_stack import stack  # noqa: F401
 from tests.fault_stack import kill_tree
 from tests.servers import ROOT
 from tests.waiting import wait_until
 
 
-@pytest.fixture
-async def stack(tmp_path):
-    stack = FaultStack(tmp_path, {"ENGAGE_SCHEDULER_LOCK_SECONDS": "3"}).start_servers()
-    yield stack
-    stack.close()
+FAULT_STACK_ENV = {"ENGAGE_SCHEDULER_LOCK_SECONDS": "3"}
 
 
 async def test_workers_killed_mid_job_on_every_queue_leave_each_job_done_once(stack):

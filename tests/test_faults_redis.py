@@ -11,7 +11,6 @@ import asyncio
 import socket
 
 import aiohttp
-import pytest
 import redis
 from rq import Worker
 from rq.suspension import resume
@@ -25,18 +24,13 @@ from tests.chat_peer import check_conversation
 from tests.clients import Api
 from tests.clients import RecordingClient
 from tests.fault_stack import FaultStack
+from tests.fault_stack import stack  # noqa: F401
 from tests.fault_stack import health
 from tests.fault_stack import patient_and_doctor
 from tests.waiting import wait_until
 
 JOBS_PER_QUEUE = 5
 
-
-@pytest.fixture
-async def stack(tmp_path):
-    stack = FaultStack(tmp_path).start_servers()
-    yield stack
-    stack.close()
 
 
 def sync_redis(stack: FaultStack) -> redis.Redis:

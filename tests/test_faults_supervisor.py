@@ -3,7 +3,6 @@ ordered stop; and `python app.py` bringing back each of its processes after a SI
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import signal

@@ -18,9 +18,7 @@ from tests.vitals_helpers import relate
 from tests.vitals_helpers import vital
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Relations are created directly in the database."""
+pytestmark = pytest.mark.usefixtures("db")  # relations are created directly in the database.
 
 
 async def test_observation_bundle_with_loinc_and_ucum(api, make_patient, make_doctor):

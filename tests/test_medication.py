@@ -30,9 +30,7 @@ from tests.vitals_helpers import relate
 NY = ZoneInfo("America/New_York")
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Every test here checks what was stored."""
+pytestmark = pytest.mark.usefixtures("db")  # every test here checks what was stored.
 
 
 def test_dose_times_follow_the_local_clock_across_dst():

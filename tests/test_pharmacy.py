@@ -31,9 +31,7 @@ from tests.vitals_helpers import relate
 from tests.waiting import wait_until
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """The ledger and orders are read from the database."""
+pytestmark = pytest.mark.usefixtures("db")  # the ledger and orders are read from the database.
 
 
 async def stock_of(item_id: str) -> tuple[int, int]:

@@ -19,9 +19,7 @@ from tests.vitals_helpers import raw_db
 from tests.vitals_helpers import relate
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Every test here checks what was stored."""
+pytestmark = pytest.mark.usefixtures("db")  # every test here checks what was stored.
 
 
 async def care_pair(make_patient, make_doctor):

@@ -21,9 +21,7 @@ from tests.vitals_helpers import relate
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Every test here checks what was stored."""
+pytestmark = pytest.mark.usefixtures("db")  # every test here checks what was stored.
 
 
 def test_filler_words_drop_out_of_a_query():

@@ -18,9 +18,7 @@ from tests.vitals_helpers import bp
 from tests.vitals_helpers import relate
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Audit entries are read from the database."""
+pytestmark = pytest.mark.usefixtures("db")  # audit entries are read from the database.
 
 
 def birth_date(age: int) -> str:

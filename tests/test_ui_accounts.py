@@ -9,19 +9,18 @@ import uuid
 from pathlib import Path
 
 import pyotp
-import pytest
 from playwright.async_api import expect
 
+from tests.accounts_stack import accounts_stack  # noqa: F401
+from tests.accounts_stack import stack_api  # noqa: F401
 from tests.accounts_stack import email_text
 from tests.accounts_stack import link_token
 from tests.accounts_stack import next_message
 from tests.accounts_stack import register_on
-from tests.accounts_stack import running_accounts_stack
 from tests.accounts_stack import six_digits
 from tests.accounts_stack import sms_text
 from tests.browser import browser  # noqa: F401
 from tests.browser import open_page  # noqa: F401
-from tests.clients import Api
 from tests.clients import unique_email
 from tests.conftest import DEFAULT_PASSWORD
 from tests.conftest import login
@@ -32,14 +31,6 @@ from tests.servers import ADMIN_PASSWORD
 NEW_PASSWORD = "lighthouse-keeper-9"
 
 
-@pytest.fixture(scope="module")
-def accounts_stack(engage_environment, tmp_root, web):
-    yield from running_accounts_stack(engage_environment, tmp_root)
-
-
-@pytest.fixture(scope="module")
-async def stack_api(http_session, accounts_stack) -> Api:
-    return Api(http_session, accounts_stack.web.url)
 
 
 async def test_forgot_password_then_the_emailed_link_sets_a_new_one(stack_api, accounts_stack, open_page):

@@ -8,9 +8,7 @@ from schemas.vitals import TrendOut
 from tests.vitals_helpers import relate
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Relations are created directly in the database."""
+pytestmark = pytest.mark.usefixtures("db")  # relations are created directly in the database.
 
 
 def hr(value: float, at: str) -> dict:
