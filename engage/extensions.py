@@ -6,6 +6,7 @@ code reaches them through the getters so a missing initialisation fails loudly.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import redis
@@ -17,6 +18,7 @@ from rq import Queue
 
 from engage.config import Settings
 from engage.lib.redis_fanout import BatchingRedisManager
+from engage.models import DOCUMENT_MODELS
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,6 @@ _emitter: socketio.AsyncServer | socketio.AsyncRedisManager | None = None
 async def init_database(settings: Settings, create_indexes: bool = True) -> AsyncMongoClient:
     """Connect to Mongo (tz-aware) and initialise Beanie with every document model."""
     global _mongo
-    from engage.models import DOCUMENT_MODELS
-
     client: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000)
     database = client.get_default_database(default=settings.db_name)
     # Web processes create indexes at start; jobs skip that work (it runs per job).
@@ -77,8 +77,18 @@ def redis_client() -> aioredis.Redis:
 
 
 def sync_redis(settings: Settings) -> redis.Redis:
-    """A synchronous Redis connection, for RQ (which is synchronous)."""
-    return redis.Redis.from_url(settings.redis_url)
+    """The process's synchronous Redis connection (RQ is synchronous): one per Redis URL, never closed
+    by its users. redis-py's pool is thread-safe and starts afresh in a forked process."""
+    assert settings.redis_url, "no Redis URL"
+    return sync_redis_of(settings.redis_url)
+
+
+@functools.cache
+def sync_redis_of(url: str, socket_timeout: float | None = None) -> redis.Redis:
+    """The process's synchronous connection to this Redis URL (sync_redis, or a health check's with a timeout)."""
+    # from_url keeps TLS for rediss:// URLs (and the password, database and options of the URL).
+    # The pool is passed in, so a caller's close() cannot disconnect it under the others.
+    return redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, socket_timeout=socket_timeout))
 
 
 def queue(name: str, connection: redis.Redis) -> Queue:

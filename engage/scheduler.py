@@ -10,12 +10,21 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.exceptions import RedisError
 
 from engage import extensions
+from engage.actions.account_jobs import enqueue_erasure_scan
+from engage.actions.booking_jobs import enqueue_offer_expiry_scan
+from engage.actions.care_jobs import enqueue_care_expiry_scan
+from engage.actions.pharmacy_jobs import enqueue_order_expiry_scan
+from engage.actions.vital_jobs import enqueue_medication_scan
+from engage.actions.vital_jobs import enqueue_no_data_scan
 from engage.config import Settings
+from engage.notification_scans import notifications_scan
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +32,23 @@ LOCK_KEY = "engage:scheduler:lock"
 # Each scheduler process says it is alive under its host name (the container's health check).
 ALIVE_KEY = "engage:scheduler:alive:{host}"
 
-# Capabilities register periodic jobs here: (function(settings), trigger kwargs).
-# Example: scheduled_jobs.append((enqueue_due_reminders, {"trigger": "interval", "seconds": 30})).
-scheduled_jobs: list = []
+
+def periodic_jobs(settings: Settings) -> tuple[tuple[Callable[[Settings], Any], dict[str, Any]], ...]:
+    """Every periodic job of Engage, in one place: (function(settings), APScheduler trigger)."""
+
+    def every(seconds: float) -> dict[str, Any]:
+        return {"trigger": "interval", "seconds": seconds}
+
+    return (
+        (notifications_scan, every(settings.notification_scan_seconds)),
+        (enqueue_offer_expiry_scan, every(30)),
+        (enqueue_no_data_scan, every(settings.vitals_no_data_scan_seconds)),
+        (enqueue_medication_scan, every(settings.medication_scan_seconds)),
+        (enqueue_care_expiry_scan, every(settings.care_expiry_scan_seconds)),
+        (enqueue_erasure_scan, every(settings.account_erasure_scan_seconds)),
+        (enqueue_order_expiry_scan, every(settings.pharmacy_expiry_scan_seconds)),
+    )
+
 
 # Take the lock if it is free, renew it if it is ours: a scheduler that comes back after a Redis
 # restart (the key survives in the append-only file) keeps its lock instead of waiting it out.
@@ -49,8 +72,6 @@ async def run_scheduler(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    import engage.notification_scans  # noqa: F401  (registers its periodic scan)
-
     ttl = settings.scheduler_lock_seconds
     scheduler: AsyncIOScheduler | None = None
     held_at = 0.0  # loop time the lock was last taken or renewed
@@ -69,7 +90,7 @@ async def run_scheduler(settings: Settings) -> None:
             if held and scheduler is None:
                 log.info("scheduler lock acquired by %s", me)
                 scheduler = AsyncIOScheduler(timezone="UTC")
-                for func, trigger in scheduled_jobs:
+                for func, trigger in periodic_jobs(settings):
                     scheduler.add_job(func, args=[settings], max_instances=1, coalesce=True, **trigger)
                 scheduler.start()
             elif not held and scheduler is not None:
@@ -89,11 +110,3 @@ async def run_scheduler(settings: Settings) -> None:
                 pass  # it expires by itself
         await extensions.close_redis()
         await extensions.close_database()
-
-
-# Capabilities register their periodic jobs when imported.
-import engage.actions.booking_jobs  # noqa: E402,F401
-import engage.actions.vital_jobs  # noqa: E402,F401
-import engage.actions.care_jobs  # noqa: E402,F401
-import engage.actions.account_jobs  # noqa: E402,F401
-import engage.actions.pharmacy_jobs  # noqa: E402,F401

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import redis.exceptions
 import socketio
+import uvicorn
 from pymongo.errors import ConnectionFailure
 from quart import Quart
 from quart import request
@@ -23,6 +24,7 @@ from engage.errors import ApiError
 from engage.errors import unavailable_error
 from engage.lib.no_store import NoStoreSocketIOApp
 from engage.migrations import run_pending_migrations
+from engage.lib.runtime import tune_garbage_collector
 from engage.lib.protocol_logging import log_malformed_packets_briefly
 from engage.sockets import build_socketio_server
 from engage.views.documents import document_upload_request_class
@@ -126,10 +128,6 @@ def create_asgi_app(settings: Settings) -> socketio.ASGIApp:
 
 
 def run_web(settings: Settings) -> None:
-    import uvicorn
-
-    from engage.lib.runtime import tune_garbage_collector
-
     log_malformed_packets_briefly()  # before the Socket.IO server is built (see the module)
     asgi_app = create_asgi_app(settings)
     tune_garbage_collector(settings.gc_young_threshold)

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from bson import ObjectId
 
-from engage.actions.booking import _sms_reply_handler
+from engage.actions.booking import booking_sms_reply
 from engage.actions.booking import handle_sms_reply
-from engage.actions.sms_replies import reply_handlers
+from engage.actions.sms_replies import REPLY_HANDLERS
 from engage.models.appointment import Appointment
 from engage.models.notification import Notification
 from engage.models.user import User
@@ -112,7 +112,7 @@ async def _booked_notice(aid: str):
 
 
 async def test_sms_reply_confirms_or_cancels_the_next_appointment(api, admin, make_doctor, make_patient, db, settings):
-    assert _sms_reply_handler in reply_handlers
+    assert booking_sms_reply in REPLY_HANDLERS
     doctor, _ = await make_scheduled_doctor(api, admin, make_doctor)
     patient = await make_patient(phone="+14155550177")
     day = future_day(2)

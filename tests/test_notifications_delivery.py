@@ -20,7 +20,6 @@ from beanie import PydanticObjectId
 from engage.actions.notifications import enqueue_notifications
 from engage.actions.notifications import request_notification
 from engage.actions.sms_replies import handle_inbound_sms
-from engage.actions.sms_replies import register_reply_handler
 from engage.models.base import utcnow
 from engage.models.notification import InboundSms
 from engage.models.notification import Notification
@@ -251,7 +250,7 @@ async def test_unclear_reply_is_stored_for_staff(on_stack, make_patient, stack_a
     assert len(mine) == 1 and mine[0]["body"] == "what time again?" and mine[0]["user_id"] == patient.id
 
 
-async def test_a_registered_reply_handler_takes_the_reply_and_gets_its_confirmation_sent(on_stack, make_patient):
+async def test_a_reply_handler_takes_the_reply_and_gets_its_confirmation_sent(on_stack, make_patient):
     phone = unique_phone()
     patient = await make_patient(phone=phone)
     # Inbound SMS match verified numbers only (issue 19); this process reads the default settings.
@@ -259,15 +258,14 @@ async def test_a_registered_reply_handler_takes_the_reply_and_gets_its_confirmat
     seen: list[tuple[str, str]] = []
 
     async def confirm(user: User, text: str) -> str | None:
-        # A keyword no other capability's handler takes (booking takes C/YES, vitals TAKEN).
+        # Handed in instead of the capabilities' handlers (engage.actions.sms_replies.REPLY_HANDLERS).
         if text.upper() == "PING" and str(user.id) == patient.id:
             seen.append((str(user.id), text))
             return "Your appointment is confirmed."
         return None
 
-    register_reply_handler(confirm)
     sid = "SM" + uuid.uuid4().hex
-    assert await handle_inbound_sms(sid, phone, "PING", "Call us.") is None
+    assert await handle_inbound_sms(sid, phone, "PING", "Call us.", handlers=(confirm,)) is None
     assert seen == [(patient.id, "PING")]
     (reply,) = await Notification.find({"idempotency_key": f"sms-reply:{sid}"}).to_list()
     assert reply.kind == "booking_sms_reply" and reply.channel == "sms" and reply.critical

@@ -320,9 +320,9 @@ async def test_scheduler_enqueues_each_scan_once_per_period(settings):
     from rq import Queue
 
     from engage.actions import vital_jobs
-    from engage.scheduler import scheduled_jobs
+    from engage.scheduler import periodic_jobs
 
-    registered = {func for func, _trigger in scheduled_jobs}
+    registered = {func for func, _trigger in periodic_jobs(settings)}
     assert {vital_jobs.enqueue_no_data_scan, vital_jobs.enqueue_medication_scan} <= registered
     connection = extensions.sync_redis(settings)
     queue = Queue("default", connection=connection)

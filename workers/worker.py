@@ -12,15 +12,10 @@ from rq import Worker
 from engage import extensions
 from engage.assistant.understanding import understander
 from engage.config import Settings
-from workers.recovery import requeue_abandoned_jobs
-
-# Registers the booking SMS reply handler in the worker (forked jobs inherit it).
-import engage.actions.booking  # noqa: E402,F401
+from workers.recovery import recover_after_dead_workers
+from workers.runtime import stop_runtime
 
 log = logging.getLogger(__name__)
-
-# Capabilities add callables run once at worker start (e.g. recovering dead workers' jobs).
-startup_hooks: list = []
 
 MAINTENANCE_SECONDS = 30
 
@@ -28,13 +23,12 @@ MAINTENANCE_SECONDS = 30
 def run_worker(settings: Settings, burst: bool = False) -> None:
     connection = extensions.sync_redis(settings)
     queues = [extensions.queue(name, connection) for name in extensions.QUEUE_NAMES]
-    import engage.notification_scans  # noqa: F401  (adds its start hook: recovering dead workers' sends)
-
     worker_class = SimpleWorker if settings.worker_class == "simple" else Worker
     wait_for_redis(connection)
-    requeue_abandoned_jobs(connection)
-    for hook in startup_hooks:
-        hook(settings, connection)
+    # Start-up work, in order: jobs and notification sends of workers that died.
+    recover_after_dead_workers(settings, connection)
+    if worker_class is Worker:
+        stop_runtime()  # work horses are forked: each builds its own loop and clients
     understander()  # trained once here: forked jobs inherit the assistant's model instead of training it each
     while True:
         # A short maintenance interval: RQ restarts its scheduler process (enqueue_in, retries)

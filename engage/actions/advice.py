@@ -11,6 +11,7 @@ from pymongo import ReturnDocument
 
 from engage import extensions
 from engage.actions.audit import record_health_data_access
+from engage.actions.notifications import request_notification
 from engage.config import get_settings
 from engage.errors import ApiError
 from engage.events import publish_to_users
@@ -126,8 +127,6 @@ async def do_generate_advice(advice_id: str) -> str:
     ready = Advice.model_validate(raw)
     recipients = list(dict.fromkeys([str(ready.patient_id), str(ready.requested_by)]))
     if str(ready.patient_id) not in await online_user_ids([str(ready.patient_id)]):
-        from engage.actions.notifications import request_notification
-
         await request_notification(recipient_id=str(ready.patient_id), kind="advice_ready", idempotency_key=f"advice_ready:{ready.id}",
                                    context={"advice_id": str(ready.id)})
     await publish_to_users(ADVICE_READY, AdviceReadyEvent(advice=advice_out(ready)), recipients)

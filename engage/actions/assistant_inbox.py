@@ -25,11 +25,7 @@ async def note_messages_for_assistant(messages: list[tuple[str, str, str, int]])
 
 
 def _enqueue_replies(to_answer: list[tuple[str, int]]) -> None:
-    connection = extensions.sync_redis(get_settings())
-    try:
-        queue = extensions.queue(REPLY_QUEUE, connection)
-        for conversation_id, seq in to_answer:
-            # One job per message: a second enqueue of the same id (a retried publish) is a no-op.
-            queue.enqueue(REPLY_JOB, conversation_id, seq, job_id=f"assistant-reply-{conversation_id}-{seq}", result_ttl=600, failure_ttl=86400)
-    finally:
-        connection.close()
+    queue = extensions.queue(REPLY_QUEUE, extensions.sync_redis(get_settings()))
+    for conversation_id, seq in to_answer:
+        # One job per message: a second enqueue of the same id (a retried publish) is a no-op.
+        queue.enqueue(REPLY_JOB, conversation_id, seq, job_id=f"assistant-reply-{conversation_id}-{seq}", result_ttl=600, failure_ttl=86400)

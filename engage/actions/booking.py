@@ -15,8 +15,10 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
+from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -24,21 +26,24 @@ from engage import metrics
 from engage.actions.audit import record_health_data_access
 from engage.actions.care import do_care_may_have_ended
 from engage.actions.booking_jobs import enqueue_appointment_notifications
-from engage.actions.sms_replies import register_reply_handler
+from engage.actions.slot_claims import PatientBusy
+from engage.actions.slot_claims import SlotTaken
+from engage.actions.slot_claims import duplicate_index
+from engage.actions.slot_claims import free_seats
+from engage.actions.slot_claims import insert_claim
+from engage.actions.slot_claims import new_appointment
+from engage.actions.slot_claims import publish_appointment
+from engage.actions.slot_claims import publish_slot
+from engage.actions.waitlist import offer_freed_slot
 from engage.config import Settings
+from engage.config import get_settings
 from engage.errors import ApiError
 from engage.errors import forbidden
-from engage.events import publish_event
 from engage.events import publish_to_users
-from engage.events.booking import schedule_room
 from engage.lib.booking import Resource
 from engage.lib.booking import access_resource
-from engage.lib.booking import appointment_out
 from engage.lib.booking import earliest_bookable
 from engage.lib.booking import find_alternatives
-from engage.lib.booking import new_token
-from engage.lib.booking import occupied_intervals
-from engage.lib.booking import remaining_capacity
 from engage.lib.booking import resource_of
 from engage.lib.slots import buckets
 from engage.lib.slots import place_in_availability
@@ -48,24 +53,13 @@ from engage.models.appointment import CLIENT_INDEX
 from engage.models.appointment import HELD
 from engage.models.appointment import PATIENT_INDEX
 from engage.models.appointment import SLOT_INDEX
-from engage.models.appointment import TOKEN_INDEX
 from engage.models.appointment import Appointment
 from engage.models.user import Role
 from engage.models.user import User
-from schemas.booking import AppointmentEvent
 from schemas.booking import BookingConflictEvent
 from schemas.booking import BookRequest
-from schemas.booking import SlotChangedEvent
 
 log = logging.getLogger(__name__)
-
-
-class SlotTaken(Exception):
-    """The slot (or every seat of it) is held by another active appointment."""
-
-
-class PatientBusy(Exception):
-    """The patient already holds an appointment overlapping this time."""
 
 
 # ---- shared checks ----
@@ -88,77 +82,6 @@ def check_start(settings: Settings, resource: Resource, start: datetime, now: da
     if place == "outside":
         raise ApiError(422, "outside_availability", f"{resource.name} is not available at that time.", field=field)
     return start
-
-
-def duplicate_index(exc: DuplicateKeyError) -> str:
-    """Which unique index refused the write."""
-    details = exc.details or {}
-    pattern = details.get("keyPattern") or {}
-    if "client_id" in pattern:
-        return CLIENT_INDEX
-    if "token" in pattern:
-        return TOKEN_INDEX
-    if "resource_id" in pattern:
-        return SLOT_INDEX
-    if "buckets" in pattern:
-        return PATIENT_INDEX
-    message = str(details.get("errmsg") or exc)
-    for name in (CLIENT_INDEX, TOKEN_INDEX, SLOT_INDEX, PATIENT_INDEX):
-        if name in message:
-            return name
-    return "unknown"
-
-
-async def _free_seats(resource: Resource, start: datetime, end: datetime) -> list[int]:
-    if resource.capacity == 1:
-        return [0]  # no read: the insert itself decides
-    busy = await occupied_intervals([resource.id], start, end)
-    taken = {b["seat"] for b in busy if b["start"] < end and b["end"] > start}
-    return [seat for seat in range(resource.capacity) if seat not in taken]
-
-
-async def insert_claim(resource: Resource, appointment: Appointment) -> Appointment:
-    """Insert an appointment (or hold) into a free seat of its slot; raises SlotTaken / PatientBusy.
-
-    DuplicateKeyError on the client index propagates: the caller decides what a replay means.
-    """
-    seats = await _free_seats(resource, appointment.start, appointment.end)
-    token_retries = 3
-    while seats:
-        appointment.seat = seats[0]
-        try:
-            await appointment.insert()
-            return appointment
-        except DuplicateKeyError as exc:
-            appointment.id = None
-            index = duplicate_index(exc)
-            if index == TOKEN_INDEX and token_retries:
-                token_retries -= 1
-                appointment.token = new_token()
-                continue
-            if index == PATIENT_INDEX:
-                raise PatientBusy() from None
-            if index != SLOT_INDEX:
-                raise
-            # Someone took this seat between our read and our insert: look again.
-            seats = await _free_seats(resource, appointment.start, appointment.end) if resource.capacity > 1 else []
-    raise SlotTaken()
-
-
-async def publish_slot(event: str, resource: Resource, start: datetime, end: datetime) -> None:
-    remaining = None
-    if resource.capacity > 1:
-        remaining = remaining_capacity(resource, start, end, await occupied_intervals([resource.id], start, end))
-    payload = SlotChangedEvent(doctor_id=resource.doctor_id, test_centre_id=resource.test_centre_id, start=start, end=end, remaining=remaining)
-    await publish_event(event, payload, schedule_room(str(resource.id)))
-
-
-async def publish_appointment(event: str, appointment: Appointment, previous_start: datetime | None = None) -> None:
-    users = [str(appointment.patient_id)]
-    if appointment.doctor_id is not None:
-        users.append(str(appointment.doctor_id))
-    payload = AppointmentEvent.model_validate({"appointment": appointment_out(appointment), "previous_start": previous_start})
-    await publish_to_users(event, payload, users)
 
 
 async def slot_taken_error(
@@ -202,28 +125,6 @@ async def check_book(settings: Settings, actor: User, request: BookRequest) -> A
     return appointment
 
 
-
-def new_appointment(resource: Resource, patient_id: PydanticObjectId, start: datetime, now: datetime, **fields: Any) -> Appointment:
-    """An unsaved appointment holding this resource's slot at start (bookings and waitlist holds)."""
-    end = resource.end_of(start)
-    return Appointment(
-        patient_id=patient_id,
-        doctor_id=resource.id if resource.kind == "doctor" else None,
-        test_centre_id=resource.id if resource.kind == "test_centre" else None,
-        resource_id=resource.id,
-        clinic_id=resource.clinic_id,
-        start=start,
-        end=end,
-        timezone=resource.timezone,
-        resource_name=resource.name,
-        clinic_name=resource.clinic_name,
-        buckets=buckets(start, end),
-        token=new_token(),
-        kind="consultation" if resource.kind == "doctor" else "diagnostic",
-        created_at=now,
-        updated_at=now,
-        **fields,
-    )
 
 async def do_book(
     settings: Settings,
@@ -281,8 +182,6 @@ async def do_book(
 
 async def access_appointment(actor: User, appointment_id: str) -> Appointment:
     """An appointment the actor may see: the patient's own, the doctor's own, or any for an admin."""
-    from bson import ObjectId
-
     if not ObjectId.is_valid(appointment_id):
         raise ApiError(404, "not_found", "Appointment was not found.")
     appointment = await Appointment.get(PydanticObjectId(appointment_id))
@@ -338,7 +237,7 @@ async def do_reschedule(settings: Settings, resource: Resource, appointment: App
     end = resource.end_of(start)
     previous_start, previous_end = appointment.start, appointment.end
     collection = Appointment.get_pymongo_collection()
-    seats = [0] if resource.capacity == 1 else await _free_seats(resource, start, end)
+    seats = [0] if resource.capacity == 1 else await free_seats(resource, start, end)
     updated = None
     while seats:
         try:
@@ -357,7 +256,7 @@ async def do_reschedule(settings: Settings, resource: Resource, appointment: App
                 raise PATIENT_BUSY from None
             if index != SLOT_INDEX:
                 raise
-            seats = await _free_seats(resource, start, end) if resource.capacity > 1 else []
+            seats = await free_seats(resource, start, end) if resource.capacity > 1 else []
     else:
         raise await slot_taken_error(settings, resource, start, str(appointment.patient_id), now)
     if updated is None:
@@ -412,8 +311,6 @@ async def do_cancel(settings: Settings, appointment: Appointment, by: str, reaso
 
 async def slot_freed(settings: Settings, resource: Resource, start: datetime, end: datetime, exclude_patient: PydanticObjectId | None = None) -> None:
     """A slot became free: offer it to the waitlist first, else tell the watchers."""
-    from engage.actions.waitlist import offer_freed_slot
-
     if start > datetime.now(UTC) and resource.kind == "doctor" and await offer_freed_slot(settings, resource, start, end, exclude_patient):
         return
     await publish_slot("slot:freed", resource, start, end)
@@ -518,16 +415,10 @@ async def handle_sms_reply(settings: Settings, user: User, text: str) -> str | N
 
 
 def _sms_time(appointment: Appointment) -> str:
-    from zoneinfo import ZoneInfo
-
     local = appointment.start.astimezone(ZoneInfo(appointment.timezone))
     return f"{local:%a %d %b %H:%M} ({appointment.timezone})"
 
 
-async def _sms_reply_handler(user: User, text: str) -> str | None:
-    from engage.config import get_settings
-
+async def booking_sms_reply(user: User, text: str) -> str | None:
+    """engage.actions.sms_replies' handler: C/YES confirms, X/CANCEL cancels the next appointment."""
     return await handle_sms_reply(get_settings(), user, text)
-
-
-register_reply_handler(_sms_reply_handler)

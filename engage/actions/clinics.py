@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 
 from engage.assistant.specialties import canonical_specialty
@@ -108,8 +109,6 @@ async def list_doctor_profiles(specialty: str | None, clinic_id: str | None) -> 
         cleaned = " ".join(specialty.split()).lower()
         query["specialties"] = canonical_specialty(cleaned) or cleaned
     if clinic_id:
-        from beanie import PydanticObjectId
-
         query["clinic_id"] = PydanticObjectId(clinic_id)
     profiles = await DoctorProfile.find(query).sort("doctor_name").limit(500).to_list()
     listed = await listed_doctor_ids([p.doctor_id for p in profiles])
@@ -132,8 +131,6 @@ async def list_test_centres(kind: str | None, clinic_id: str | None) -> list[Tes
     if kind:
         query["kind"] = kind
     if clinic_id:
-        from beanie import PydanticObjectId
-
         query["clinic_id"] = PydanticObjectId(clinic_id)
     return await TestCentre.find(query).sort("name").to_list()
 

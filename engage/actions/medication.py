@@ -17,7 +17,6 @@ from pymongo.errors import BulkWriteError
 from engage.actions.audit import record_health_data_access
 from engage.actions.notifications import cancel_notifications
 from engage.actions.notifications import request_notification
-from engage.actions.sms_replies import register_reply_handler
 from engage.actions.vital_alerts import do_clear_alert
 from engage.actions.vital_alerts import do_raise_alert
 from engage.config import get_settings
@@ -263,9 +262,8 @@ async def check_stop_prescription(user_id: str, role: str, prescription_id: str)
     return prescription
 
 
-@register_reply_handler
 async def take_dose_by_sms(user: User, text: str) -> str | None:
-    """SMS reply "TAKEN" marks the dose due now; other replies are not ours."""
+    """engage.actions.sms_replies' handler: "TAKEN" marks the dose due now; other replies are not ours."""
     if text.strip().strip(".!").upper() != "TAKEN" or user.role != Role.patient:
         return None
     try:

@@ -21,6 +21,7 @@ from beanie import PydanticObjectId
 from bson import ObjectId
 
 from engage import extensions
+from engage.actions.notifications import request_notification
 from engage.config import get_settings
 from engage.lib.conversations import latest_seq, messages_between
 from engage.models.base import utcnow
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 ALERT_MARKER = "engage:chat:alert:{}:{}"  # conversation id, recipient id
 ALERT_KIND = "missed_messages"
+ALERT_JOB = "workers.chat.send_missed_messages_alert"  # by path: engage does not import workers
 
 
 def _marker_ms(window_seconds: float) -> int:
@@ -58,24 +60,18 @@ async def note_messages_for_alerts(messages: list[tuple[str, str, str, int]]) ->
 
 
 def _enqueue_checks(checks: list[tuple[str, str, int, float]], delays: list[float] | None = None) -> None:
-    from workers.chat import send_missed_messages_alert
-
-    connection = extensions.sync_redis(get_settings())
-    try:
-        queue = extensions.queue("notifications", connection)
-        for index, (conversation_id, recipient_id, seq, window) in enumerate(checks):
-            queue.enqueue_in(
-                timedelta(seconds=delays[index] if delays else window),
-                send_missed_messages_alert,
-                conversation_id,
-                recipient_id,
-                seq,
-                window,
-                job_id=f"chat-missed-{conversation_id}-{recipient_id}-{seq}",
-                result_ttl=3600,
-            )
-    finally:
-        connection.close()
+    queue = extensions.queue("notifications", extensions.sync_redis(get_settings()))
+    for index, (conversation_id, recipient_id, seq, window) in enumerate(checks):
+        queue.enqueue_in(
+            timedelta(seconds=delays[index] if delays else window),
+            ALERT_JOB,
+            conversation_id,
+            recipient_id,
+            seq,
+            window,
+            job_id=f"chat-missed-{conversation_id}-{recipient_id}-{seq}",
+            result_ttl=3600,
+        )
 
 
 async def _first_unread(conversation_id: str, recipient_id: str) -> tuple[Conversation | None, dict | None, int]:
@@ -107,8 +103,6 @@ async def do_send_missed_messages_alert(conversation_id: str, recipient_id: str,
     if first is not None:
         sender = await User.get(PydanticObjectId(conversation.other_participant(recipient_id)))
         unread = len([m async for m in messages_between(conversation_id, first["seq"], newest, where={"sender_id": first["sender_id"]})])
-        from engage.actions.notifications import request_notification
-
         # A count and the conversation id for the link: the text is health data and stays in the app.
         await request_notification(
             recipient_id=recipient_id,

@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -27,7 +25,6 @@ from pymongo import UpdateOne
 from engage import extensions
 from engage import metrics
 from engage.actions.notifications import MARKER_PREFIX
-from engage.actions.notifications import _sync_twin_of_async_redis
 from engage.actions.notifications import enqueue_ids
 from engage.actions.notifications import enqueue_notifications
 from engage.actions.notification_secrets import SecretGone
@@ -38,7 +35,10 @@ from engage.config import get_settings
 from engage.integrations.notification_providers import NotificationProvider
 from engage.integrations.notification_providers import OutgoingMessage
 from engage.integrations.notification_providers import ProviderError
-from engage.integrations.notification_providers import providers_for
+from engage.integrations.provider_choice import providers_for
+from engage.jobs import HOST
+from engage.jobs import job_is_live
+from engage.jobs import pid_alive
 from engage.lib.notification_templates import render_notification
 from engage.lib.notifications import address_unverified
 from engage.lib.notifications import effective_channels
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 QUEUED = NotificationStatus.queued.value
 SENDING = NotificationStatus.sending.value
-HOST = socket.gethostname()
 CHUNK_SIZE = 8  # notifications claimed per write; notification_concurrency / CHUNK_SIZE chunks run at once
 
 
@@ -175,34 +174,30 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
     if decisions:
         await _collection().bulk_write(decisions, ordered=False)
 
-    # The SDKs block: give them as many threads as calls in flight (the loop is this job's own).
-    executor = ThreadPoolExecutor(max_workers=settings.notification_concurrency + 4)
-    asyncio.get_running_loop().set_default_executor(executor)
-    try:
-        if ready:
-            providers = providers_for(settings)
-            recorder = OutcomeRecorder()
-            retries: list[tuple[str, bool, timedelta]] = []
-            try:
-                # Several small chunks in flight at once: one chunk's claim write overlaps another's
-                # provider calls, and each claim still comes right before its own calls.
-                size = min(CHUNK_SIZE, settings.notification_concurrency)
-                chunks = iter([ready[start : start + size] for start in range(0, len(ready), size)])
+    # The SDKs block in threads of the loop's default executor, which the worker's runtime sizes
+    # for notification_concurrency calls in flight (workers.runtime).
+    if ready:
+        providers = providers_for(settings)
+        recorder = OutcomeRecorder()
+        retries: list[tuple[str, bool, timedelta]] = []
+        try:
+            # Several small chunks in flight at once: one chunk's claim write overlaps another's
+            # provider calls, and each claim still comes right before its own calls.
+            size = min(CHUNK_SIZE, settings.notification_concurrency)
+            chunks = iter([ready[start : start + size] for start in range(0, len(ready), size)])
 
-                async def lane() -> None:
-                    for chunk in chunks:
-                        await _claim_and_send(chunk, providers, settings, recorder, stats, retries, unredacted)
+            async def lane() -> None:
+                for chunk in chunks:
+                    await _claim_and_send(chunk, providers, settings, recorder, stats, retries, unredacted)
 
-                await asyncio.gather(*(lane() for _ in range(max(1, settings.notification_concurrency // size))))
-                await recorder.drain()
-            finally:
-                for provider in providers.values():
-                    await provider.close()
-            if retries:
-                await asyncio.to_thread(_schedule_retries, settings, retries, job_id)
-        await asyncio.to_thread(_release_own_markers, notification_ids, job_id)
-    finally:
-        executor.shutdown(wait=False)
+            await asyncio.gather(*(lane() for _ in range(max(1, settings.notification_concurrency // size))))
+            await recorder.drain()
+        finally:
+            for provider in providers.values():
+                await provider.close()
+        if retries:
+            await asyncio.to_thread(_schedule_retries, settings, retries, job_id)
+    await asyncio.to_thread(_release_own_markers, notification_ids, job_id)
     return stats
 
 
@@ -289,50 +284,29 @@ def _release_own_markers(ids: list[str], job_id: str | None) -> None:
     """Drop the enqueue markers this job holds, so the scan may enqueue these ids again later."""
     if not job_id or not ids:
         return
-    connection = _sync_twin_of_async_redis()
-    try:
-        keys = [MARKER_PREFIX + i for i in ids]
-        values = connection.mget(keys)
-        mine = [k for k, v in zip(keys, values, strict=True) if v is not None and v.decode() == job_id]
-        if mine:
-            connection.delete(*mine)
-    finally:
-        connection.close()
+    connection = extensions.sync_redis(get_settings())
+    keys = [MARKER_PREFIX + i for i in ids]
+    values = connection.mget(keys)
+    mine = [k for k, v in zip(keys, values, strict=True) if v is not None and v.decode() == job_id]
+    if mine:
+        connection.delete(*mine)
 
 
 def _schedule_retries(settings: Settings, retries: list[tuple[str, bool, timedelta]], job_id: str | None) -> None:
     """Enqueue each retry for its backoff time (RQ's scheduler in the worker runs it then)."""
-    connection = _sync_twin_of_async_redis()
-    try:
-        keys = [MARKER_PREFIX + nid for nid, _, _ in retries]
-        if job_id:
-            values = connection.mget(keys)
-            mine = [k for k, v in zip(keys, values, strict=True) if v is not None and v.decode() == job_id]
-            if mine:
-                connection.delete(*mine)
-        for nid, critical, delay in retries:
-            # RQ schedules in whole seconds (it may fire up to 1 s early): add one so a retry never runs before due_at.
-            enqueue_ids(connection, "critical" if critical else "notifications", [nid], 1, delay=delay + timedelta(seconds=1))
-    finally:
-        connection.close()
+    connection = extensions.sync_redis(settings)
+    keys = [MARKER_PREFIX + nid for nid, _, _ in retries]
+    if job_id:
+        values = connection.mget(keys)
+        mine = [k for k, v in zip(keys, values, strict=True) if v is not None and v.decode() == job_id]
+        if mine:
+            connection.delete(*mine)
+    for nid, critical, delay in retries:
+        # RQ schedules in whole seconds (it may fire up to 1 s early): add one so a retry never runs before due_at.
+        enqueue_ids(connection, "critical" if critical else "notifications", [nid], 1, delay=delay + timedelta(seconds=1))
 
 
 # --- recovery and the scheduler's scans -------------------------------------------------------
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (killed, not yet reaped) counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def claim_is_dead(claimed_by: str | None, lease_until: datetime | None, now: datetime) -> bool:
@@ -342,7 +316,7 @@ def claim_is_dead(claimed_by: str | None, lease_until: datetime | None, now: dat
     if claimed_by:
         host, _, pid = claimed_by.rpartition(":")
         if host == HOST and pid.isdigit():
-            return not _pid_alive(int(pid))
+            return not pid_alive(int(pid))
     return False
 
 
@@ -392,40 +366,7 @@ async def recover_stalled_notifications(settings: Settings | None = None) -> dic
 
 
 def _drop_markers(ids: list[str]) -> None:
-    connection = _sync_twin_of_async_redis()
-    try:
-        connection.delete(*[MARKER_PREFIX + i for i in ids])
-    finally:
-        connection.close()
-
-
-def _job_is_live(connection: redis.Redis, job_id: str) -> bool:
-    from rq import Queue
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-    from rq.job import JobStatus
-    from rq.worker import Worker
-
-    try:
-        job = Job.fetch(job_id, connection=connection)
-        status = job.get_status()
-    except NoSuchJobError:
-        return False
-    if status == JobStatus.QUEUED:
-        # A worker killed while taking the job leaves it "queued" yet out of the queue (seen in the
-        # crash benchmark): only a job still in the queue's list counts.
-        return connection.lpos(Queue.redis_queue_namespace_prefix + job.origin, job.id) is not None
-    if status in (JobStatus.SCHEDULED, JobStatus.DEFERRED):
-        return True
-    if status != JobStatus.STARTED:
-        return False  # finished or failed: whatever is still queued was left behind
-    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name, connection=connection) if job.worker_name else None
-    if worker is None:
-        return False
-    if worker.hostname == HOST and worker.pid:
-        return _pid_alive(int(worker.pid))
-    heartbeat = worker.last_heartbeat
-    return heartbeat is None or (utcnow() - heartbeat.replace(tzinfo=heartbeat.tzinfo or utcnow().tzinfo)) < timedelta(seconds=120)
+    extensions.sync_redis(get_settings()).delete(*[MARKER_PREFIX + i for i in ids])
 
 
 def requeue_lost_jobs_blocking(connection: redis.Redis, ids: list[str]) -> list[str]:
@@ -440,7 +381,7 @@ def requeue_lost_jobs_blocking(connection: redis.Redis, ids: list[str]) -> list[
         else:
             by_job.setdefault(value.decode(), []).append(nid)
     for job_id, job_ids in by_job.items():
-        if not _job_is_live(connection, job_id):
+        if not job_is_live(connection, job_id):
             lost.extend(job_ids)
     if lost:
         # Only drop markers still naming a dead job (a live job may have re-marked one meanwhile).
@@ -476,17 +417,14 @@ async def enqueue_due_notifications(settings: Settings | None = None, full: bool
     cursor = _collection().find({"status": QUEUED, "due_at": window}, {"_id": 1, "critical": 1}, batch_size=PAGE).limit(limit)
     total = 0
     page: list[dict] = []
-    connection = _sync_twin_of_async_redis()
-    try:
-        async for doc in cursor:
-            page.append(doc)
-            if len(page) >= PAGE:  # workers start on the first page while the rest is read
-                total += await _enqueue_page(connection, page, settings)
-                page = []
-        if page:
+    connection = extensions.sync_redis(settings)
+    async for doc in cursor:
+        page.append(doc)
+        if len(page) >= PAGE:  # workers start on the first page while the rest is read
             total += await _enqueue_page(connection, page, settings)
-    finally:
-        connection.close()
+            page = []
+    if page:
+        total += await _enqueue_page(connection, page, settings)
     await redis_async.set(SCAN_MARK_KEY, now.isoformat())
     return total
 
@@ -508,26 +446,3 @@ async def scan_notifications(settings: Settings | None = None, full: bool | None
     recovered = await recover_stalled_notifications(settings)
     enqueued = await enqueue_due_notifications(settings, full=full)
     return {**recovered, "enqueued": enqueued}
-
-
-def recover_dead_worker_jobs(connection: redis.Redis) -> int:
-    """Requeue send jobs that RQ left in its started registry when their worker died (safe: claims are atomic)."""
-    from rq.registry import StartedJobRegistry
-
-    from rq.job import Job
-
-    requeued = 0
-    for name in ("critical", "notifications"):
-        registry = StartedJobRegistry(name, connection=connection)
-        queue = extensions.queue(name, connection)
-        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
-            if not job_id.startswith("notify-send-") or _job_is_live(connection, job_id):
-                continue
-            # RQ 3 keys started entries by job and execution; only the one who removes it requeues.
-            if connection.zrem(registry.key, f"{job_id}:{execution_id}"):
-                try:
-                    queue.enqueue_job(Job.fetch(job_id, connection=connection))
-                    requeued += 1
-                except Exception:
-                    log.exception("could not requeue send job %s; the scan will enqueue its notifications", job_id)
-    return requeued

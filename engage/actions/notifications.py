@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from datetime import UTC
 from datetime import datetime
@@ -24,6 +25,8 @@ from pymongo.errors import BulkWriteError
 from engage import extensions
 from engage.config import Settings
 from engage.config import get_settings
+from engage.errors import ApiError
+from engage.errors import not_found
 from engage.lib.notifications import category_of
 from engage.lib.notifications import effective_channels
 from engage.lib.notifications import quiet_hours_end
@@ -119,8 +122,6 @@ async def cancel_notifications(idempotency_key_prefix: str) -> int:
     """Suppress (reason "cancelled") every queued notification whose key starts with the prefix."""
     if not idempotency_key_prefix:
         raise ValueError("an idempotency key prefix is required")
-    import re
-
     result = await Notification.get_pymongo_collection().update_many(
         {"idempotency_key": {"$regex": "^" + re.escape(idempotency_key_prefix)}, "status": NotificationStatus.queued.value},
         {"$set": {"status": NotificationStatus.suppressed.value, "suppressed_reason": "cancelled", "updated_at": utcnow()}},
@@ -140,19 +141,8 @@ async def enqueue_notifications(notifications: list[Notification], settings: Set
     return total
 
 
-def _sync_twin_of_async_redis() -> redis.Redis:
-    """A sync connection to the Redis this process initialised (RQ is synchronous)."""
-    kwargs = extensions.redis_client().connection_pool.connection_kwargs
-    keep = ("host", "port", "db", "username", "password")
-    return redis.Redis(**{k: kwargs[k] for k in keep if k in kwargs})
-
-
 def _enqueue_ids_blocking(settings: Settings, queue_name: str, ids: list[str]) -> int:
-    connection = _sync_twin_of_async_redis()
-    try:
-        return enqueue_ids(connection, queue_name, ids, settings.notification_batch_size)
-    finally:
-        connection.close()
+    return enqueue_ids(extensions.sync_redis(settings), queue_name, ids, settings.notification_batch_size)
 
 
 def enqueue_ids(connection: redis.Redis, queue_name: str, ids: list[str], batch_size: int, delay: timedelta | None = None) -> int:
@@ -185,9 +175,6 @@ def release_markers(connection: redis.Redis, ids: list[str]) -> None:
 
 async def do_retry_notification(notification_id: str) -> Notification:
     """Admin retry: a failed notification goes back to queued (attempts reset) and is enqueued now."""
-    from engage.errors import ApiError
-    from engage.errors import not_found
-
     if not ObjectId.is_valid(notification_id):
         raise not_found("Notification")
     now = utcnow()

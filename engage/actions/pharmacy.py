@@ -9,8 +9,6 @@ same transaction, so they always agree.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import uuid
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -25,7 +23,6 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
-from pymongo.errors import PyMongoError
 
 from engage.actions.notifications import request_notification
 from engage.config import get_settings
@@ -68,7 +65,6 @@ from schemas.pharmacy import StockEntryOut
 ORDER_UPDATED = "order:updated"
 PHARMACY_ORDER = "pharmacy:order"
 PHARMACY_LOW_STOCK = "pharmacy:low_stock"
-TRANSACTION_ATTEMPTS = 40
 CENTS = Decimal("0.01")
 
 T = TypeVar("T")
@@ -125,19 +121,12 @@ def entry_out(entry: dict[str, Any]) -> StockEntryOut:
 
 
 async def in_transaction(body: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-    """Run body in a transaction, again on a write conflict with a concurrent one (jittered back-off)."""
+    """Run body(session) in a transaction. pymongo's with_transaction runs it again on a transient
+    error (a write conflict with a concurrent one), with jittered back-off, and retries a commit
+    whose outcome is unknown; body must therefore be safe to run again."""
     client = PharmacyItem.get_pymongo_collection().database.client
-    for attempt in range(TRANSACTION_ATTEMPTS):
-        try:
-            async with client.start_session() as session:
-                async with await session.start_transaction():
-                    return await body(session)
-        except PyMongoError as exc:
-            transient = exc.has_error_label("TransientTransactionError") or exc.has_error_label("UnknownTransactionCommitResult")
-            if not transient or attempt == TRANSACTION_ATTEMPTS - 1:
-                raise
-            await asyncio.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
-    raise AssertionError("unreachable")
+    async with client.start_session() as session:
+        return await session.with_transaction(body)
 
 
 async def _move(

@@ -1,4 +1,4 @@
-"""Inbound SMS replies: capabilities register handlers (booking: C/YES confirms, X/CANCEL cancels)."""
+"""Inbound SMS replies: STOP/START/HELP here, other words offered to each capability's handler."""
 
 from __future__ import annotations
 
@@ -6,27 +6,30 @@ import logging
 from collections.abc import Awaitable
 from collections.abc import Callable
 
+from pymongo.errors import DuplicateKeyError
+
+from engage.actions.booking import booking_sms_reply
+from engage.actions.medication import take_dose_by_sms
+from engage.actions.notifications import request_notification
 from engage.config import get_settings
+from engage.models.base import utcnow
+from engage.models.notification import InboundSms
+from engage.models.notification import Notification
+from engage.models.notification import SmsOptOut
 from engage.models.user import User
 
 log = logging.getLogger(__name__)
 
 ReplyHandler = Callable[[User, str], Awaitable[str | None]]
 
-# Asked in registration order; the first handler returning a text took the reply.
-reply_handlers: list[ReplyHandler] = []
+# Every capability that answers SMS replies, asked in this order; the first returning a text
+# took the reply (None means not mine). Booking: C/YES confirms, X/CANCEL cancels; medication: TAKEN.
+REPLY_HANDLERS: tuple[ReplyHandler, ...] = (booking_sms_reply, take_dose_by_sms)
 
 
-def register_reply_handler(handler: ReplyHandler) -> ReplyHandler:
-    """Register `async def handler(user, text) -> str | None` (usable as a decorator); None means not mine."""
-    if handler not in reply_handlers:
-        reply_handlers.append(handler)
-    return handler
-
-
-async def dispatch_reply(user: User, text: str) -> str | None:
+async def dispatch_reply(user: User, text: str, handlers: tuple[ReplyHandler, ...] = REPLY_HANDLERS) -> str | None:
     """Offer a reply to each handler; the confirmation text of the first that takes it, else None."""
-    for handler in list(reply_handlers):
+    for handler in handlers:
         try:
             answer = await handler(user, text)
         except Exception:
@@ -47,19 +50,13 @@ def keyword_of(text: str) -> str:
     return "".join(ch for ch in text.strip().upper() if ch.isalnum())
 
 
-async def handle_inbound_sms(message_sid: str, from_number: str, body: str, clinic_contact: str) -> str | None:
+async def handle_inbound_sms(
+    message_sid: str, from_number: str, body: str, clinic_contact: str, handlers: tuple[ReplyHandler, ...] = REPLY_HANDLERS
+) -> str | None:
     """Handle one inbound SMS once (by MessageSid): STOP/START/HELP, else the reply handlers, else "unclear".
 
     Returns the text to answer in the webhook's TwiML (START and HELP), or None.
     """
-    from pymongo.errors import DuplicateKeyError
-
-    from engage.actions.notifications import request_notification
-    from engage.models.base import utcnow
-    from engage.models.notification import InboundSms
-    from engage.models.notification import Notification
-    from engage.models.notification import SmsOptOut
-
     existing = await InboundSms.find_one({"message_sid": message_sid})
     if existing is not None and existing.outcome != "received":
         return existing.reply  # Twilio retried a webhook we already handled: change nothing
@@ -95,7 +92,7 @@ async def handle_inbound_sms(message_sid: str, from_number: str, body: str, clin
     elif user is None:
         outcome = "unknown_sender"
     else:
-        answer = await dispatch_reply(user, body.strip())
+        answer = await dispatch_reply(user, body.strip(), handlers)
         if answer:
             outcome = "handled"
             await request_notification(

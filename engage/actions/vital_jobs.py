@@ -6,7 +6,6 @@ import time
 
 from engage import extensions
 from engage.config import Settings
-from engage.scheduler import scheduled_jobs
 
 NO_DATA_SCAN_JOB = "workers.vitals.scan_no_data"
 MEDICATION_SCAN_JOB = "workers.medication.scan_medication"
@@ -32,17 +31,3 @@ def enqueue_medication_scan(settings: Settings) -> None:
     """Enqueue the medication scan: schedule upcoming doses, mark missed ones, escalate."""
     enqueue_once_per_period(settings, MEDICATION_SCAN_JOB, "medication-scan", settings.medication_scan_seconds)
 
-
-def _register() -> None:
-    from engage.config import get_settings
-
-    try:
-        settings = get_settings()
-        no_data_seconds, medication_seconds = settings.vitals_no_data_scan_seconds, settings.medication_scan_seconds
-    except Exception:  # settings are validated (with a clear message) when the process starts
-        no_data_seconds, medication_seconds = 300, 300
-    scheduled_jobs.append((enqueue_no_data_scan, {"trigger": "interval", "seconds": no_data_seconds}))
-    scheduled_jobs.append((enqueue_medication_scan, {"trigger": "interval", "seconds": medication_seconds}))
-
-
-_register()

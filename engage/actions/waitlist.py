@@ -16,12 +16,12 @@ from beanie import PydanticObjectId
 from bson import ObjectId
 from pymongo import ReturnDocument
 
-from engage.actions.booking import PatientBusy
-from engage.actions.booking import SlotTaken
-from engage.actions.booking import insert_claim
-from engage.actions.booking import new_appointment
-from engage.actions.booking import publish_appointment
-from engage.actions.booking import publish_slot
+from engage.actions.slot_claims import PatientBusy
+from engage.actions.slot_claims import SlotTaken
+from engage.actions.slot_claims import insert_claim
+from engage.actions.slot_claims import new_appointment
+from engage.actions.slot_claims import publish_appointment
+from engage.actions.slot_claims import publish_slot
 from engage.actions.booking_jobs import enqueue
 from engage.actions.booking_jobs import enqueue_appointment_notifications
 from engage.config import Settings

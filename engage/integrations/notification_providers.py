@@ -1,4 +1,5 @@
-"""The one small interface every email/SMS provider implements, and the choice by settings.
+"""The one small interface every email/SMS provider implements (the choice by settings is
+engage.integrations.provider_choice, which imports the adapters that import this).
 
 A provider's `send` raises TransientProviderError (timeouts, 429, 5xx: retried with backoff) or
 PermanentProviderError (an invalid number, other 4xx: not retried). `find_sent` looks a message up
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from engage.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,28 +79,3 @@ class OutboxProvider:
 
     async def close(self) -> None:
         return None
-
-
-def email_provider(settings: Settings) -> NotificationProvider:
-    if settings.email_provider == "sendgrid":
-        from engage.integrations.sendgrid_email import SendGridEmail
-
-        return SendGridEmail(settings)
-    if settings.email_provider == "smtp":
-        from engage.integrations.smtp_email import SmtpEmail
-
-        return SmtpEmail(settings)
-    return OutboxProvider("email")
-
-
-def sms_provider(settings: Settings) -> NotificationProvider:
-    if settings.sms_provider == "twilio":
-        from engage.integrations.twilio_sms import TwilioSms
-
-        return TwilioSms(settings)
-    return OutboxProvider("sms")
-
-
-def providers_for(settings: Settings) -> dict[str, NotificationProvider]:
-    """The configured provider per channel."""
-    return {"email": email_provider(settings), "sms": sms_provider(settings)}
