@@ -5,6 +5,9 @@
     python app.py web          the web server only (Quart + Socket.IO on $PORT)
     python app.py worker       one RQ worker with its scheduler
     python app.py scheduler    the APScheduler process
+    python app.py migrate      bring stored data up to this version (engage/migrations.py); 2 if
+                               the database is newer than this code. Run before the roles above,
+                               which refuse to start (exit 2) on a database at another version.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from rq import Worker
 from engage import embedded
 from engage.config import Settings
 from engage.config import get_settings
+from engage.migrations import VERSION_MISMATCH
+from engage.migrations import check_version
+from engage.migrations import run_migrate_command
 from engage.logs import configure_logging
 from engage import extensions
 from engage.metrics import MULTIPROC_ENV
@@ -162,6 +168,15 @@ def run_all(settings: Settings, demo: bool = False) -> int:
         env[MULTIPROC_ENV] = str(metrics_dir)
         env["ENGAGE_LOG_FORMAT"] = settings.log_format
         child_env = embedded.child_env(env)
+        # Data is brought up to this version before any process that reads it starts.
+        migration = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "migrate"], env=child_env, stdout=sys.stderr, preexec_fn=embedded.die_with_parent
+        )
+        if supervisor.stopping:
+            return 0
+        if migration.returncode != 0:
+            print(f"engage: `python app.py migrate` failed (exit {migration.returncode}); not starting", file=sys.stderr, flush=True)
+            return migration.returncode if migration.returncode > 0 else 1
         for role in ("web", "worker", "scheduler"):
             supervisor.add(app_child(role, child_env))
         url = f"http://{settings.host}:{settings.port}"
@@ -216,7 +231,7 @@ def check_role(settings: Settings, role: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Engage: realtime patient engagement for clinics.")
-    parser.add_argument("role", nargs="?", choices=["all", "web", "worker", "scheduler", "check"], default="all")
+    parser.add_argument("role", nargs="?", choices=["all", "web", "worker", "scheduler", "check", "migrate"], default="all")
     parser.add_argument("checked", nargs="?", choices=["web", "worker", "scheduler"], help="with check: the role to check")
     parser.add_argument("--demo", action="store_true", help="seed a demo clinic and print the demo logins")
     args = parser.parse_args(argv)
@@ -229,10 +244,19 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.role == "all":
         return run_all(settings, demo=args.demo)
+    if args.role == "migrate":
+        if not settings.mongodb_url:
+            print("engage: MONGODB_URL must be set to migrate", file=sys.stderr)
+            return 2
+        return asyncio.run(run_migrate_command(settings))
     if settings.embedded:
         print("engage: MONGODB_URL and REDIS_URL must be set to run a single role", file=sys.stderr)
         return 2
     require_secret(settings)
+    problem = asyncio.run(check_version(settings))
+    if problem:  # data of another version: refuse before serving or running anything on it
+        print(f"engage: {args.role} not started: {problem}", file=sys.stderr)
+        return VERSION_MISMATCH
     if args.role == "web":
         problem = port_problem(settings.host, settings.port)
         if problem:  # say so now, not after the whole start-up work

@@ -23,7 +23,6 @@ from engage.config import Settings
 from engage.errors import ApiError
 from engage.errors import unavailable_error
 from engage.lib.no_store import NoStoreSocketIOApp
-from engage.migrations import run_pending_migrations
 from engage.lib.runtime import tune_garbage_collector
 from engage.lib.protocol_logging import log_malformed_packets_briefly
 from engage.sockets import build_socketio_server
@@ -95,8 +94,8 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
 
     @app.before_serving
     async def start_services() -> None:
+        # No data is migrated here: app.py checked the version first (engage/migrations.py).
         await extensions.init_database(settings)
-        await run_pending_migrations()
         extensions.init_redis(settings)
         extensions.set_emitter(sio)
         # python-socketio starts its Redis listener at the first connection; start it now so

@@ -20,6 +20,7 @@ from tests.clients import unique_email
 from tests.servers import ADMIN_EMAIL
 from tests.servers import ADMIN_PASSWORD
 from tests.servers import engage_env
+from tests.servers import run_app
 from tests.servers import start_engage
 
 DEFAULT_PASSWORD = "correct-horse-42"
@@ -53,7 +54,9 @@ def engage_environment(services, tmp_root):
 
 @pytest.fixture(scope="session")
 def web(engage_environment, tmp_root):
-    """Engage's web server (Quart + Socket.IO under uvicorn) as a real process."""
+    """Engage's web server (Quart + Socket.IO under uvicorn) as a real process, after `migrate` as in production."""
+    migrated = run_app(engage_environment, "migrate")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     proc = start_engage("web", engage_environment, tmp_root)
     yield proc
     proc.stop()

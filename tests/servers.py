@@ -100,6 +100,11 @@ def start_engage(role: str, env: dict[str, str], log_dir: Path, port: int | None
     return proc
 
 
+def run_app(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python app.py <args>` to completion (e.g. migrate, or a role expected to refuse to start)."""
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
 def wait_healthy(proc: EngageProcess, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

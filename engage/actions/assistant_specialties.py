@@ -1,6 +1,6 @@
 """Migrating doctors' free-text specialties to the catalogue's slugs.
 
-An idempotent step of engage.migrations (run once, before a web process serves): profiles written before the catalogue hold names like "general practice" or
+An idempotent step of engage.migrations (run once by `python app.py migrate`): profiles written before the catalogue hold names like "general practice" or
 "Family medicine"; each one that means a catalogue specialty becomes its slug, the rest stay.
 """
 
