@@ -85,6 +85,7 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "GET /admin": Rule.public,
     "GET /clinic": Rule.public,
     "GET /pharmacy": Rule.public,
+    "GET /frontdesk": Rule.public,
     "GET /static/<path:filename>": Rule.public,
     "GET /api/openapi.json": Rule.public,
     "GET /api/asyncapi.json": Rule.public,
@@ -128,6 +129,14 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "PUT /api/clinics/<clinic_id>/branding": Rule.clinic_admin,
     "POST /api/clinics/<clinic_id>/logo": Rule.clinic_admin,
     "GET /api/clinics/<clinic_id>/logo": Rule.public,  # an <img> sends no token; a logo is public
+    # The front desk (receptionists and the clinic_admin of the clinic in the path; engage/actions/front_desk.py)
+    "GET /api/clinics/<clinic_id>/front-desk/appointments": Rule.clinic_staff,
+    "GET /api/clinics/<clinic_id>/front-desk/appointments/by-token/<token>": Rule.clinic_staff,
+    "GET /api/clinics/<clinic_id>/front-desk/patients": Rule.clinic_staff,
+    "POST /api/clinics/<clinic_id>/front-desk/appointments": Rule.clinic_staff,
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/reschedule": Rule.clinic_staff,
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/cancel": Rule.clinic_staff,
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/check-in": Rule.clinic_staff,
     "POST /api/admin/users/<user_id>/deactivate": Rule.admin,
     "POST /api/admin/users/<user_id>/reactivate": Rule.admin,
     "GET /api/me/preferences": Rule.any_user,

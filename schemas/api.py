@@ -91,6 +91,13 @@ from schemas.chat import MessageOut
 from schemas.chat import PostMessageRequest
 from schemas.chat import ReadBody
 from schemas.common import RequestModel
+from schemas.front_desk import FrontDeskAppointmentEnvelope
+from schemas.front_desk import FrontDeskBookRequest
+from schemas.front_desk import FrontDeskCancelRequest
+from schemas.front_desk import FrontDeskDayOut
+from schemas.front_desk import FrontDeskDayQuery
+from schemas.front_desk import PatientSearchOut
+from schemas.front_desk import PatientSearchQuery
 from schemas.notifications import InboundSmsOut
 from schemas.notifications import NotificationOut
 from schemas.notifications import OutboxQuery
@@ -523,6 +530,7 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "GET /admin": RouteSchema("The admin page", {200: HTML}),
     "GET /clinic": RouteSchema("The clinic page (clinic admins)", {200: HTML}),
     "GET /pharmacy": RouteSchema("The pharmacist desk", {200: HTML}),
+    "GET /frontdesk": RouteSchema("The front desk (receptionists)", {200: HTML}),
     "GET /static/<path:filename>": RouteSchema("A static file of the browser UI", {200: Text("*/*")}),
     "GET /api/openapi.json": RouteSchema("This OpenAPI document", {200: JsonDocument}),
     "GET /api/asyncapi.json": RouteSchema("The AsyncAPI document of the Socket.IO events", {200: JsonDocument}),
@@ -601,6 +609,29 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
         {200: BrandingEnvelope}, Json(LogoUpload, "multipart/form-data"), errors=(413, 415),
     ),
     "GET /api/clinics/<clinic_id>/logo": RouteSchema("The clinic's logo", {200: Text(("image/png", "image/svg+xml"))}),
+    "GET /api/clinics/<clinic_id>/front-desk/appointments": RouteSchema(
+        "The clinic's appointments on one local day, with patient names (front desk; audited)", {200: FrontDeskDayOut}, query=FrontDeskDayQuery
+    ),
+    "GET /api/clinics/<clinic_id>/front-desk/appointments/by-token/<token>": RouteSchema(
+        "An appointment of the clinic by its front-desk token (front desk; audited)", {200: FrontDeskAppointmentEnvelope}
+    ),
+    "GET /api/clinics/<clinic_id>/front-desk/patients": RouteSchema(
+        "Find the clinic's patients by name, email or phone, or any patient by a whole email (front desk; audited)",
+        {200: PatientSearchOut},
+        query=PatientSearchQuery,
+    ),
+    "POST /api/clinics/<clinic_id>/front-desk/appointments": RouteSchema(
+        "Book a patient with one of the clinic's doctors or test centres (front desk)", {201: FrontDeskAppointmentEnvelope}, FrontDeskBookRequest, errors=(409,)
+    ),
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/reschedule": RouteSchema(
+        "Move an appointment of the clinic (front desk)", {200: FrontDeskAppointmentEnvelope}, RescheduleRequest, errors=(409,)
+    ),
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/cancel": RouteSchema(
+        "Cancel an appointment of the clinic with a reason (front desk)", {200: FrontDeskAppointmentEnvelope}, FrontDeskCancelRequest, errors=(409,)
+    ),
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/check-in": RouteSchema(
+        "Check the patient in, on the appointment's day (front desk)", {200: FrontDeskAppointmentEnvelope}, errors=(409,)
+    ),
     "DELETE /api/clinics/<clinic_id>/staff/<user_id>": RouteSchema("Remove a member: their account is deactivated and signed out", {200: UserEnvelope}, errors=(409,)),
     "GET /api/admin/users": RouteSchema("Users, a page at a time, by search, role and status", {200: AdminUserListOut}, query=AdminUserListQuery),
     "POST /api/admin/users/<user_id>/deactivate": RouteSchema(

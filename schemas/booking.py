@@ -27,7 +27,7 @@ STEP_MINUTES = 5  # every clock time and duration sits on the 5-minute grid the 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 DiagnosticKind = Literal["blood_test", "xray", "ct", "mri", "health_check"]
-AppointmentStatus = Literal["booked", "confirmed", "cancelled", "completed", "no_show"]
+AppointmentStatus = Literal["booked", "confirmed", "checked_in", "cancelled", "completed", "no_show"]
 
 
 def _clock(value: str) -> str:
@@ -346,6 +346,7 @@ class AppointmentOut(BaseModel):
     token: str
     created_at: datetime
     confirmed_at: datetime | None
+    checked_in_at: datetime | None = None  # the front desk checked the patient in
     cancelled_at: datetime | None
     cancelled_by: str | None
     cancel_reason: str | None

@@ -141,6 +141,16 @@ def on_fresh_appointment(suffix: str, body: Callable[[World], Any]) -> Sample:
     return sample
 
 
+def _on_fresh_desk_appointment(step: str, body: Callable[[World], Any]) -> Sample:
+    """A fresh appointment of the world's clinic, acted on through its front desk."""
+
+    async def sample(world: World, actor: str) -> Call:
+        appointment = await world.fresh_appointment()
+        return Call(f"/api/clinics/{world.clinic['id']}/front-desk/appointments/{appointment['id']}/{step}", body(world))
+
+    return sample
+
+
 async def _emergency(world: World, actor: str) -> Call:
     # Each try names a patient of its own: access granted here must not relate U to P.
     patient = await world.make_patient()
@@ -315,6 +325,7 @@ SAMPLES: dict[str, Sample] = {
     "GET /admin": fixed(lambda w: Call("/admin")),
     "GET /clinic": fixed(lambda w: Call("/clinic")),
     "GET /pharmacy": fixed(lambda w: Call("/pharmacy")),
+    "GET /frontdesk": fixed(lambda w: Call("/frontdesk")),
     "GET /static/<path:filename>": fixed(lambda w: Call("/static/css/app.css")),
     "GET /api/openapi.json": fixed(lambda w: Call("/api/openapi.json")),
     "GET /api/asyncapi.json": fixed(lambda w: Call("/api/asyncapi.json")),
@@ -359,6 +370,17 @@ SAMPLES: dict[str, Sample] = {
     "POST /api/clinics/<clinic_id>/logo": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/logo")),  # not multipart: 415 once through
     "GET /api/clinics/<clinic_id>/logo": _clinic_logo,
     "DELETE /api/clinics/<clinic_id>/staff/<user_id>": _fresh_staff_member,
+    "GET /api/clinics/<clinic_id>/front-desk/appointments": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/front-desk/appointments", params={"date": _day(3)})),
+    "GET /api/clinics/<clinic_id>/front-desk/appointments/by-token/<token>": fixed(
+        lambda w: Call(f"/api/clinics/{w.clinic['id']}/front-desk/appointments/by-token/{w.appointment['token']}")
+    ),
+    "GET /api/clinics/<clinic_id>/front-desk/patients": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/front-desk/patients", params={"q": "Test"})),
+    "POST /api/clinics/<clinic_id>/front-desk/appointments": fixed(
+        lambda w: Call(f"/api/clinics/{w.clinic['id']}/front-desk/appointments", {"patient_id": w.id(P), "doctor_id": w.id(D), "start": w.next_start(), "client_id": uuid.uuid4().hex})
+    ),
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/reschedule": _on_fresh_desk_appointment("reschedule", lambda w: {"start": w.next_start()}),
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/cancel": _on_fresh_desk_appointment("cancel", lambda w: {"reason": "The doctor is ill"}),
+    "POST /api/clinics/<clinic_id>/front-desk/appointments/<appointment_id>/check-in": _on_fresh_desk_appointment("check-in", lambda w: None),  # not today: 409 once through
     "GET /api/admin/users": fixed(lambda w: Call("/api/admin/users", params={"role": "doctor", "limit": "5"})),
     "POST /api/admin/users/<user_id>/deactivate": _deactivate_fresh,
     "POST /api/admin/users/<user_id>/reactivate": _deactivate_fresh_then("reactivate"),

@@ -30,3 +30,17 @@ async def record_health_data_access(actor_id: str, actor_role: str, subject_id: 
         emergency=emergency is not None,
         reason=emergency.reason if emergency else None,
     ).insert()
+
+
+async def record_staff_access(actor_id: str, actor_role: str, subject_ids: list[str], action: str, resource: str) -> None:
+    """Audit clinic staff (front desk) seeing several patients at once: one entry per patient, one write.
+
+    Staff never hold emergency access, so no entry is flagged.
+    """
+    subjects = sorted({str(s) for s in subject_ids if str(s) != str(actor_id)})
+    if not subjects:
+        return
+    actor = PydanticObjectId(str(actor_id))
+    await AuditEvent.insert_many(
+        [AuditEvent(actor_id=actor, actor_role=actor_role, subject_id=PydanticObjectId(s), action=action, resource=resource) for s in subjects]
+    )

@@ -49,7 +49,7 @@ from engage.lib.slots import buckets
 from engage.lib.slots import place_in_availability
 from engage.lib.users import access_user
 from engage.models.appointment import ACTIVE_STATUSES
-from engage.models.appointment import CLIENT_INDEX
+from engage.models.appointment import CHECKED_IN
 from engage.models.appointment import HELD
 from engage.models.appointment import PATIENT_INDEX
 from engage.models.appointment import SLOT_INDEX
@@ -207,7 +207,7 @@ def _cutoff_check(settings: Settings, actor: User, appointment: Appointment, now
         )
 
 
-def _require_active(appointment: Appointment) -> None:
+def require_active(appointment: Appointment) -> None:
     if appointment.status not in ACTIVE_STATUSES:
         raise ApiError(409, "appointment_not_active", f"The appointment is {appointment.status}.")
 
@@ -222,7 +222,7 @@ def _by(actor: User) -> str:
 async def check_reschedule(settings: Settings, actor: User, appointment_id: str, new_start: datetime) -> Appointment:
     """Authorize and validate a move, then move the appointment atomically."""
     appointment = await access_appointment(actor, appointment_id)
-    _require_active(appointment)
+    require_active(appointment)
     now = datetime.now(UTC)
     _cutoff_check(settings, actor, appointment, now, "moved")
     resource = await resource_of(appointment)
@@ -277,7 +277,7 @@ async def check_cancel(settings: Settings, actor: User, appointment_id: str, rea
     appointment = await access_appointment(actor, appointment_id)
     if appointment.status == "cancelled":
         return appointment
-    _require_active(appointment)
+    require_active(appointment)
     _cutoff_check(settings, actor, appointment, datetime.now(UTC), "cancelled")
     return await do_cancel(settings, appointment, _by(actor), reason)
 
@@ -339,14 +339,17 @@ async def check_set_status(settings: Settings, actor: User, appointment_id: str,
 
 
 async def do_set_status(settings: Settings, appointment: Appointment, status: str) -> Appointment:
-    """Move an active appointment to confirmed, completed or no_show (the slot stays taken)."""
+    """Move an active appointment to confirmed, checked_in, completed or no_show (the slot stays taken)."""
     if appointment.status == status:
         return appointment
-    allowed_from = ["booked"] if status == "confirmed" else list(ACTIVE_STATUSES)
+    # A checked-in patient is still seen (completed) or leaves unseen (no_show).
+    allowed_from = {"confirmed": ["booked"], CHECKED_IN: list(ACTIVE_STATUSES)}.get(status, [*ACTIVE_STATUSES, CHECKED_IN])
     now = datetime.now(UTC)
     fields: dict[str, Any] = {"status": status, "updated_at": now}
     if status == "confirmed":
         fields["confirmed_at"] = now
+    if status == CHECKED_IN:
+        fields["checked_in_at"] = now
     updated = await Appointment.get_pymongo_collection().find_one_and_update(
         {"_id": appointment.id, "status": {"$in": allowed_from}}, {"$set": fields}, return_document=ReturnDocument.AFTER
     )

@@ -278,6 +278,7 @@ def appointment_out(appointment: Appointment) -> dict[str, Any]:
         token=appointment.token,
         created_at=appointment.created_at,
         confirmed_at=appointment.confirmed_at,
+        checked_in_at=appointment.checked_in_at,
         cancelled_at=appointment.cancelled_at,
         cancelled_by=appointment.cancelled_by,
         cancel_reason=appointment.cancel_reason,

@@ -30,7 +30,7 @@ from engage.models.user import Role
 from engage.models.user import User
 
 # Cancelled and no-show appointments do not make a doctor someone's doctor.
-ACTIVE_APPOINTMENT_STATUSES = ["booked", "confirmed", "completed"]
+ACTIVE_APPOINTMENT_STATUSES = ["booked", "confirmed", "checked_in", "completed"]
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-st
 ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 FLAG_CODES = {"normal": ("N", "Normal"), "low": ("L", "Low"), "high": ("H", "High"), "critical_low": ("LL", "Critical low"), "critical_high": ("HH", "Critical high")}
-APPOINTMENT_STATUS = {"booked": "booked", "confirmed": "booked", "completed": "fulfilled", "cancelled": "cancelled", "no_show": "noshow"}
+APPOINTMENT_STATUS = {"booked": "booked", "confirmed": "booked", "checked_in": "checked-in", "completed": "fulfilled", "cancelled": "cancelled", "no_show": "noshow"}
 PROGRESS_NOTE = ("11506-3", "Progress note")
 
 # What /fhir serves, for the CapabilityStatement (GET /fhir/metadata).

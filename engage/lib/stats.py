@@ -90,7 +90,7 @@ async def clinic_stats(days: int) -> StatsOut:
     per_day = await appointments_per_day(since, now + timedelta(days=7))
     no_shows = sum(d.no_show for d in per_day)
     past = await Appointment.get_pymongo_collection().count_documents(
-        {"start": {"$gte": since, "$lt": now}, "status": {"$in": ["completed", "no_show", "confirmed", "booked"]}, "kind": {"$ne": "diagnostic"}}
+        {"start": {"$gte": since, "$lt": now}, "status": {"$in": ["completed", "no_show", "confirmed", "checked_in", "booked"]}, "kind": {"$ne": "diagnostic"}}
     )
     return StatsOut(
         days=days,

@@ -21,7 +21,10 @@ from engage.models.base import utcnow
 
 # Statuses of the contract; "held" marks a waitlist offer's hold (never listed as an appointment).
 ACTIVE_STATUSES = ("booked", "confirmed")
-STATUSES = ("booked", "confirmed", "cancelled", "completed", "no_show")
+# The front desk checks a patient in on the appointment's day (engage/actions/front_desk.py): the slot
+# stays taken, it can no longer be moved or cancelled, and the doctor then records completed or no_show.
+CHECKED_IN = "checked_in"
+STATUSES = ("booked", "confirmed", CHECKED_IN, "cancelled", "completed", "no_show")
 HELD = "held"
 BUCKET_MINUTES = 5
 
@@ -60,6 +63,7 @@ class Appointment(Document):
     cancelled_by: str | None = None  # patient | doctor | admin | sms | system
     cancelled_at: datetime | None = None
     confirmed_at: datetime | None = None
+    checked_in_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -26,4 +26,5 @@ BLUEPRINT_MODULES = [
     "engage.views.assistant",
     "engage.views.account",
     "engage.views.clinic_admin",
+    "engage.views.front_desk",
 ]

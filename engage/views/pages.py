@@ -55,3 +55,8 @@ async def clinic_page() -> Response:
 @blueprint.get("/pharmacy")
 async def pharmacy_desk() -> Response:
     return await _page("pharmacy.html")
+
+
+@blueprint.get("/frontdesk")
+async def front_desk() -> Response:
+    return await _page("frontdesk.html")

@@ -5,6 +5,9 @@ import { accountForms, continueSignIn } from "./account.js";
 
 let formCount = 0;
 
+// Each role's own page (its session is kept under engage.session.<role>, static/js/api.js).
+const ROLE_PAGES = { patient: "/", doctor: "/console", admin: "/admin", clinic_admin: "/clinic", receptionist: "/frontdesk", pharmacist: "/pharmacy" };
+
 function field(label, input) {
   const id = `f${++formCount}`;
   input.id = id;
@@ -17,9 +20,16 @@ export function renderAuth(root, { api, role, title, onLoggedIn }) {
   // Whichever way the sign-in went (password, code, second factor): the right page for the role.
   const onUser = async (user) => {
     if (user.role !== role) {
-      await api.session.logout();
-      const where = { patient: "/", doctor: "/console", admin: "/admin", clinic_admin: "/clinic", pharmacist: "/pharmacy" }[user.role] || "/";
-      throw new Error(`This is the ${role} page; ${user.role} accounts sign in at ${location.origin}${where}.`);
+      const where = ROLE_PAGES[user.role];
+      if (!where) {
+        await api.session.logout();
+        throw new Error("This account does not sign in here.");
+      }
+      // Signed in on another role's page: hand the session to the role's own page and go there.
+      localStorage.setItem(`engage.session.${user.role}`, JSON.stringify(api.session.data));
+      api.session.clear();
+      location.assign(where);
+      return;
     }
     onLoggedIn(user);
   };

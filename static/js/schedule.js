@@ -44,7 +44,7 @@ export async function renderSchedule(panel, ctx) {
       toast(`${label}.`);
       await refresh();
     }) }, label);
-    const active = ["booked", "confirmed"].includes(a.status);
+    const active = ["booked", "confirmed", "checked_in"].includes(a.status); // checked in at the front desk: still to be seen
     return h("li", { class: `appointment status-${a.status}`, dataset: { appointmentId: a.id } },
       h("strong", {}, today ? timeOnly(a.start, a.timezone) : formatDateTime(a.start, a.timezone)),
       " ", h("span", { class: `status ${a.status}` }, a.status.replace("_", " ")),
