@@ -1,6 +1,7 @@
 // The front desk (/frontdesk) for a clinic's receptionists: the day's appointments with check-in,
 // moving and cancelling; finding a booking by its token; finding a patient and booking them with a
-// doctor or test centre of the clinic on a free slot.
+// doctor or test centre of the clinic on a free slot. The day follows the clinic's schedules live
+// (schedule:watch on each doctor and test centre: bookings, moves and cancellations reload it).
 
 import { boot } from "./shell.js";
 import { clientId } from "./api.js";
@@ -30,6 +31,17 @@ async function slotButtons(api, resource, day, onPick) {
   return h("div", { class: "slot-buttons", role: "group", "aria-label": "Free slots" }, slots.map((slot) =>
     h("button", { type: "button", class: "slot", dataset: { start: slot.start }, onclick: (event) => onPick(slot, event.currentTarget) },
       slot.remaining != null ? `${slot.local_time} (${slot.remaining} left)` : slot.local_time)));
+}
+
+// The clinic's doctors and test centres (one request pair per page).
+function clinicResources(ctx) {
+  ctx.resources ??= Promise.all([
+    ctx.api.get("/api/doctors", { clinic_id: ctx.me.clinic_id }), ctx.api.get("/api/test-centres", { clinic_id: ctx.me.clinic_id }),
+  ]).then(([{ doctors }, { test_centres: centres }]) => [
+    ...doctors.map((d) => ({ kind: "doctor", id: d.id, label: `Dr ${d.name}` })),
+    ...centres.map((c) => ({ kind: "test_centre", id: c.id, label: `${c.name} (test centre)` })),
+  ]);
+  return ctx.resources;
 }
 
 // ---- the day ---------------------------------------------------------------------------------
@@ -113,10 +125,30 @@ async function renderDay(panel, ctx) {
     });
   });
   dateInput.addEventListener("change", refresh);
+  // Live: every booking, move or cancellation on the clinic's schedules reloads the day (one reload at a time).
+  let reloading = null;
+  let again = false;
+  const reloadSoon = () => {
+    if (reloading) { again = true; return; }
+    reloading = busy(null, error, load).finally(() => {
+      reloading = null;
+      if (again) { again = false; reloadSoon(); }
+    });
+  };
+  const watchAll = async () => {
+    for (const r of await clinicResources(ctx)) {
+      await ctx.live.call("schedule:watch", r.kind === "doctor" ? { doctor_id: r.id } : { test_centre_id: r.id });
+    }
+  };
+  ctx.live.on("slot:taken", reloadSoon);
+  ctx.live.on("slot:freed", reloadSoon);
+  ctx.live.onReconnect(() => { watchAll().catch((err) => showError(error, err)); reloadSoon(); });
   clear(panel, h("div", { class: "row" }, h("label", { for: "desk-date" }, "Day"), dateInput,
     h("button", { type: "button", onclick: refresh }, "Refresh")), tokenForm, found, error, title, list);
   ctx.day = { refresh, load };
   await refresh();
+  await watchAll().catch((err) => showError(error, err));
+  document.body.dataset.watching = "yes"; // for tests: the day follows the schedules from here on
 }
 
 // ---- booking -----------------------------------------------------------------------------------
@@ -151,7 +183,7 @@ async function renderBook(panel, ctx) {
     });
   });
 
-  const resources = new Map();
+  const resources = new Map((await clinicResources(ctx)).map((r) => [`${r.kind}:${r.id}`, r]));
   const showSlots = () => busy(null, error, async () => {
     const resource = resources.get(resourceSelect.value);
     if (!resource || !dateInput.value) return clear(slots);
@@ -178,13 +210,7 @@ async function renderBook(panel, ctx) {
 
   clear(panel, h("h2", {}, "Book an appointment"), h("h3", {}, "Patient"), searchForm, results, chosen,
     h("h3", {}, "When"), h("div", { class: "row" }, resourceSelect, dateInput, reason), error, slots);
-  const [{ doctors }, { test_centres: centres }] = await Promise.all([
-    api.get("/api/doctors", { clinic_id: ctx.me.clinic_id }), api.get("/api/test-centres", { clinic_id: ctx.me.clinic_id })]);
-  for (const d of doctors) resources.set(`doctor:${d.id}`, { kind: "doctor", id: d.id });
-  for (const c of centres) resources.set(`test_centre:${c.id}`, { kind: "test_centre", id: c.id });
-  clear(resourceSelect,
-    doctors.map((d) => h("option", { value: `doctor:${d.id}` }, `Dr ${d.name}`)),
-    centres.map((c) => h("option", { value: `test_centre:${c.id}` }, `${c.name} (test centre)`)));
+  clear(resourceSelect, [...resources.entries()].map(([key, r]) => h("option", { value: key }, r.label)));
   await showSlots();
 }
 
@@ -192,7 +218,6 @@ if (document.body.classList.contains("app-frontdesk")) {
   boot({
     role: "receptionist",
     title: "Engage front desk",
-    withSocket: false,
     sections: [
       { name: "day", label: "Appointments", render: renderDay, eager: true, onShow: (ctx) => ctx.day?.refresh() },
       { name: "book", label: "Book", render: renderBook },
