@@ -73,7 +73,7 @@ async def make_user(client: Client, role: str, admin_token: str) -> tuple[str, s
 
 async def make_doctor(client: Client, admin_token: str, clinic_id: str) -> str:
     doctor_id, token = await make_user(client, "doctor", admin_token)
-    status, body = await client.call("PATCH", f"/api/doctors/{doctor_id}", {"clinic_id": clinic_id, "specialties": ["bench"]}, token=token)
+    status, body = await client.call("PATCH", f"/api/doctors/{doctor_id}", {"clinic_id": clinic_id, "specialties": ["bench"]}, token=admin_token)
     assert status == 200, body
     status, body = await client.call("PUT", f"/api/doctors/{doctor_id}/availability", {"slot_minutes": 30, "weekly": ALL_DAY}, token=token)
     assert status == 200, body

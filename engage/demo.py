@@ -106,7 +106,8 @@ def seed(client: Client) -> list[str]:
         user = client.call("POST", "/api/auth/register", {"email": spec["email"], "password": DEMO_PASSWORD, "name": spec["name"], "role": "doctor", "timezone": CLINIC["timezone"]})[1]["user"]
         client.call("POST", f"/api/admin/doctors/{user['id']}/approve", {}, token=admin)
         token = client.login(spec["email"], DEMO_PASSWORD)["access_token"]
-        client.call("PATCH", f"/api/doctors/{user['id']}", {"clinic_id": clinic["id"], "specialties": spec["specialties"], "bio": spec["bio"]}, token=token)
+        # The admin places the doctor (a doctor's own clinic_id would ask the clinic to approve).
+        client.call("PATCH", f"/api/doctors/{user['id']}", {"clinic_id": clinic["id"], "specialties": spec["specialties"], "bio": spec["bio"]}, token=admin)
         client.call("PUT", f"/api/doctors/{user['id']}/availability", {"slot_minutes": 30, "buffer_minutes": 0, "weekly": WEEKLY}, token=token)
         doctors.append({**user, "token": token})
 

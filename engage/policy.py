@@ -125,6 +125,13 @@ ROUTE_POLICIES: dict[str, Rule] = {
     "POST /api/clinics/<clinic_id>/staff": Rule.clinic_admin,
     "GET /api/clinics/<clinic_id>/staff": Rule.clinic_admin,
     "DELETE /api/clinics/<clinic_id>/staff/<user_id>": Rule.clinic_admin,
+    # Doctors ask to join with PATCH /api/doctors/{id} {clinic_id}; the clinic's admin decides (engage/actions/clinic_doctors.py)
+    "GET /api/clinics/<clinic_id>/doctors": Rule.clinic_admin,
+    "POST /api/clinics/<clinic_id>/doctors/<doctor_id>/approve": Rule.clinic_admin,
+    "POST /api/clinics/<clinic_id>/doctors/<doctor_id>/reject": Rule.clinic_admin,
+    "GET /api/clinics/<clinic_id>/stats": Rule.clinic_admin,
+    "GET /api/clinics/<clinic_id>/audit": Rule.clinic_admin,
+    "GET /api/me/clinic": Rule.any_user,  # my clinic and its branding (the patient app's logo and colour)
     "GET /api/clinics/<clinic_id>/branding": Rule.any_user,
     "PUT /api/clinics/<clinic_id>/branding": Rule.clinic_admin,
     "POST /api/clinics/<clinic_id>/logo": Rule.clinic_admin,

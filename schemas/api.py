@@ -90,6 +90,11 @@ from schemas.chat import HistoryQuery
 from schemas.chat import MessageOut
 from schemas.chat import PostMessageRequest
 from schemas.chat import ReadBody
+from schemas.clinic_doctors import ClinicDoctorEnvelope
+from schemas.clinic_doctors import ClinicDoctorListOut
+from schemas.clinic_doctors import ClinicDoctorQuery
+from schemas.clinic_doctors import DoctorProfileUpdateOut
+from schemas.clinic_doctors import MyClinicOut
 from schemas.common import RequestModel
 from schemas.front_desk import FrontDeskAppointmentEnvelope
 from schemas.front_desk import FrontDeskBookRequest
@@ -633,6 +638,22 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
         "Check the patient in, on the appointment's day (front desk)", {200: FrontDeskAppointmentEnvelope}, errors=(409,)
     ),
     "DELETE /api/clinics/<clinic_id>/staff/<user_id>": RouteSchema("Remove a member: their account is deactivated and signed out", {200: UserEnvelope}, errors=(409,)),
+    "GET /api/clinics/<clinic_id>/doctors": RouteSchema(
+        "Doctors' requests to join the clinic by status (pending by default); approved: the clinic's doctors", {200: ClinicDoctorListOut}, query=ClinicDoctorQuery
+    ),
+    "POST /api/clinics/<clinic_id>/doctors/<doctor_id>/approve": RouteSchema(
+        "Approve a doctor's pending request: the doctor is listed and bookable at the clinic (and emailed)", {200: ClinicDoctorEnvelope}
+    ),
+    "POST /api/clinics/<clinic_id>/doctors/<doctor_id>/reject": RouteSchema(
+        "Reject a doctor's pending request with a reason (the doctor is emailed it)", {200: ClinicDoctorEnvelope}, RejectRequest
+    ),
+    "GET /api/clinics/<clinic_id>/stats": RouteSchema(
+        "The clinic's appointment, no-show and response-time statistics (its appointments, its doctors)", {200: StatsOut}, query=StatsQuery
+    ),
+    "GET /api/clinics/<clinic_id>/audit": RouteSchema(
+        "The clinic's audit log: what its doctors and staff did, and decisions about the clinic", {200: AuditPage}, query=AuditQuery
+    ),
+    "GET /api/me/clinic": RouteSchema("My clinic and its branding (a patient's: of their latest appointment, else of their care team)", {200: MyClinicOut}),
     "GET /api/admin/users": RouteSchema("Users, a page at a time, by search, role and status", {200: AdminUserListOut}, query=AdminUserListQuery),
     "POST /api/admin/users/<user_id>/deactivate": RouteSchema(
         "Deactivate an account: its sessions and sockets end, sign-in answers 403 account_deactivated",
@@ -663,7 +684,11 @@ ROUTE_SCHEMAS: dict[str, RouteSchema] = {
     "POST /api/conversations/<conversation_id>/read": RouteSchema("Mark messages read up to seq", {200: ReadSeqOut}, ReadBody),
     # Clinics, doctors, schedules
     "GET /api/clinics": RouteSchema("Clinics", {200: ClinicListOut}),
-    "PATCH /api/doctors/<doctor_id>": RouteSchema("Set a doctor's clinic, specialties, bio and fee", {200: DoctorProfileEnvelope}, DoctorProfileRequest),
+    "PATCH /api/doctors/<doctor_id>": RouteSchema(
+        "Set a doctor's specialties, bio and fee; a doctor's clinic_id asks to join that clinic (its admin decides), an admin's applies at once",
+        {200: DoctorProfileUpdateOut},
+        DoctorProfileRequest,
+    ),
     "PUT /api/doctors/<doctor_id>/availability": RouteSchema("Set a doctor's weekly hours and exceptions", {200: DoctorProfileEnvelope}, AvailabilityRequest),
     "GET /api/doctors": RouteSchema("Bookable doctors", {200: DoctorProfileListOut}, query=DoctorListQuery),
     "GET /api/doctors/<doctor_id>": RouteSchema("One doctor's profile", {200: DoctorProfileEnvelope}),

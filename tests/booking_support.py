@@ -41,11 +41,12 @@ async def make_scheduled_doctor(
     buffer_minutes: int = 0,
     exceptions: list[dict] | None = None,
 ) -> tuple[Account, dict]:
-    """A doctor with a clinic, specialties and availability; returns (account, profile)."""
+    """A doctor with a clinic (placed there by the admin: a doctor's own clinic_id only asks to join),
+    specialties and availability; returns (account, profile)."""
     clinic = clinic or await make_clinic(api, admin, timezone)
     doctor = await make_doctor()
     resp = await api.patch(
-        f"/api/doctors/{doctor.id}", {"clinic_id": clinic["id"], "specialties": specialties or [unique("general")]}, token=doctor.access_token
+        f"/api/doctors/{doctor.id}", {"clinic_id": clinic["id"], "specialties": specialties or [unique("general")]}, token=admin.access_token
     )
     assert resp.status == 200, resp.body
     resp = await api.put(

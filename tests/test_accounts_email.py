@@ -200,7 +200,7 @@ async def test_a_deactivated_doctor_is_signed_out_unlisted_and_refused_until_rea
     assert (await stack_api.post(f"/api/admin/doctors/{user['id']}/approve", token=admin.access_token)).status == 200
     doctor = await login(stack_api, user["email"])
     profile = {"clinic_id": clinic.body["clinic"]["id"], "specialties": ["accounts"]}
-    assert (await stack_api.patch(f"/api/doctors/{doctor.id}", profile, token=doctor.access_token)).status == 200
+    assert (await stack_api.patch(f"/api/doctors/{doctor.id}", profile, token=admin.access_token)).status == 200
     patient = await login(stack_api, (await register_on(stack_api))["email"])
 
     async def listed() -> bool:

@@ -272,6 +272,20 @@ async def _fresh_staff_member(world: World, actor: str) -> Call:
     return Call(f"/api/clinics/{world.clinic['id']}/staff/{resp.body['user']['id']}")
 
 
+def _on_fresh_join_request(step: str, body: Any = None) -> Sample:
+    """A new doctor's pending request to join the world's clinic, decided by `step`."""
+
+    async def sample(world: World, actor: str) -> Call:
+        user = await register(world.api, "doctor")
+        assert (await world.api.post(f"/api/admin/doctors/{user['id']}/approve", token=world.accounts[A].access_token)).status == 200
+        doctor = await login(world.api, user["email"], user["password"])
+        resp = await world.api.patch(f"/api/doctors/{doctor.id}", {"clinic_id": world.clinic["id"], "specialties": ["matrix"]}, token=doctor.access_token)
+        assert resp.status == 200 and resp.body["clinic_request"]["status"] == "pending", resp.body
+        return Call(f"/api/clinics/{world.clinic['id']}/doctors/{doctor.id}/{step}", body)
+
+    return sample
+
+
 async def _weak_password_change(world: World, actor: str) -> Call:
     password = world.accounts[actor].password if actor in world.accounts else "correct-horse-42"
     return Call("/api/me/password", {"current_password": password, "password": "short"}, own=True)
@@ -370,6 +384,12 @@ SAMPLES: dict[str, Sample] = {
     "POST /api/clinics/<clinic_id>/logo": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/logo")),  # not multipart: 415 once through
     "GET /api/clinics/<clinic_id>/logo": _clinic_logo,
     "DELETE /api/clinics/<clinic_id>/staff/<user_id>": _fresh_staff_member,
+    "GET /api/clinics/<clinic_id>/doctors": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/doctors", params={"status": "pending"})),
+    "POST /api/clinics/<clinic_id>/doctors/<doctor_id>/approve": _on_fresh_join_request("approve"),
+    "POST /api/clinics/<clinic_id>/doctors/<doctor_id>/reject": _on_fresh_join_request("reject", {"reason": "No cardiology room"}),
+    "GET /api/clinics/<clinic_id>/stats": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/stats")),
+    "GET /api/clinics/<clinic_id>/audit": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/audit")),
+    "GET /api/me/clinic": fixed(lambda w: Call("/api/me/clinic", own=True)),
     "GET /api/clinics/<clinic_id>/front-desk/appointments": fixed(lambda w: Call(f"/api/clinics/{w.clinic['id']}/front-desk/appointments", params={"date": _day(3)})),
     "GET /api/clinics/<clinic_id>/front-desk/appointments/by-token/<token>": fixed(
         lambda w: Call(f"/api/clinics/{w.clinic['id']}/front-desk/appointments/by-token/{w.appointment['token']}")
@@ -574,7 +594,7 @@ async def world(api, db) -> World:
         user = await register(api, "doctor")
         assert (await api.post(f"/api/admin/doctors/{user['id']}/approve", token=admin.access_token)).status == 200
         account = await login(api, user["email"], user["password"])
-        assert (await api.patch(f"/api/doctors/{account.id}", {"clinic_id": clinic["id"], "specialties": ["matrix"]}, token=account.access_token)).status == 200
+        assert (await api.patch(f"/api/doctors/{account.id}", {"clinic_id": clinic["id"], "specialties": ["matrix"]}, token=admin.access_token)).status == 200
         body = {"slot_minutes": 30, "buffer_minutes": 0, "weekly": ALL_DAY, "exceptions": []}
         assert (await api.put(f"/api/doctors/{account.id}/availability", body, token=account.access_token)).status == 200
         return account

@@ -65,7 +65,7 @@ async def world(api) -> dict[str, Any]:
         return resp.body
 
     clinic = (await ok(await api.post("/api/admin/clinics", {"name": unique("Clinic"), "timezone": "UTC"}, token=admin.access_token)))["clinic"]
-    await ok(await api.patch(f"/api/doctors/{doctor.id}", {"clinic_id": clinic["id"], "specialties": [unique("fuzz")]}, token=doctor.access_token))
+    await ok(await api.patch(f"/api/doctors/{doctor.id}", {"clinic_id": clinic["id"], "specialties": [unique("fuzz")]}, token=admin.access_token))
     await ok(await api.put(f"/api/doctors/{doctor.id}/availability", {"slot_minutes": 30, "weekly": ALL_DAY}, token=doctor.access_token))
     centre = (
         await ok(

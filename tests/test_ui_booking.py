@@ -24,7 +24,7 @@ async def bookable_doctor(api, admin, make_doctor) -> tuple:
     assert clinic.status == 201, clinic.body
     doctor = await make_doctor(name=f"Dr Slot {tag}")
     specialty = f"Cardiology {tag}"
-    resp = await api.patch(f"/api/doctors/{doctor.id}", {"clinic_id": clinic.body["clinic"]["id"], "specialties": [specialty]}, token=doctor.access_token)
+    resp = await api.patch(f"/api/doctors/{doctor.id}", {"clinic_id": clinic.body["clinic"]["id"], "specialties": [specialty]}, token=admin.access_token)
     assert resp.status == 200, resp.body
     resp = await api.put(f"/api/doctors/{doctor.id}/availability", {"slot_minutes": 30, "weekly": WEEK}, token=doctor.access_token)
     assert resp.status == 200, resp.body

@@ -118,6 +118,10 @@ async def test_doctor_sets_profile_and_weekly_hours_in_the_editor(api, admin, ma
     await page.page.get_by_label("Specialties (comma-separated)").fill("Dermatology, General practice")
     await page.page.get_by_role("button", name="Save profile").click()
     await expect(page.page.get_by_role("status")).to_have_text("Profile saved.")
+    # Choosing a clinic asks to join it; its admin approves (here the platform admin, by the API).
+    await expect(page.page.locator("#clinic-request")).to_contain_text("waiting for the clinic")
+    resp = await api.post(f"/api/clinics/{clinic.body['clinic']['id']}/doctors/{doctor.id}/approve", token=admin.access_token)
+    assert resp.status == 200, resp.body
     await page.page.locator("#open-0").check()
     await page.page.locator("#start-0").fill("08:30")
     await page.page.locator("#end-0").fill("12:00")

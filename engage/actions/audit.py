@@ -8,6 +8,7 @@ from engage.models.audit import AuditEvent
 from engage.models.base import utcnow
 from engage.models.care import CareRelation
 from engage.models.care import CareSource
+from engage.models.user import User
 
 
 async def record_health_data_access(actor_id: str, actor_role: str, subject_id: str, action: str, resource: str) -> None:
@@ -44,3 +45,8 @@ async def record_staff_access(actor_id: str, actor_role: str, subject_ids: list[
     await AuditEvent.insert_many(
         [AuditEvent(actor_id=actor, actor_role=actor_role, subject_id=PydanticObjectId(s), action=action, resource=resource) for s in subjects]
     )
+
+
+async def record_clinic_event(actor: User, subject_id: PydanticObjectId, action: str, clinic_id: PydanticObjectId, reason: str | None = None) -> None:
+    """Audit a decision about a clinic's membership (resource "clinic:<id>", so the clinic's log shows it)."""
+    await AuditEvent(actor_id=actor.id, actor_role=actor.role.value, subject_id=subject_id, action=action, resource=f"clinic:{clinic_id}", reason=reason).insert()

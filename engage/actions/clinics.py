@@ -10,6 +10,10 @@ from pymongo import ReturnDocument
 from engage.assistant.specialties import canonical_specialty
 from engage.assistant.specialties import slug_specialties
 from engage.assistant.specialties import specialty_catalogue
+from engage.actions.clinic_doctors import PROFILE_FIELDS
+from engage.actions.clinic_doctors import do_request_clinic
+from engage.actions.clinic_doctors import do_withdraw_requests
+from engage.actions.clinic_doctors import pending_request
 from engage.errors import ApiError
 from engage.errors import forbidden
 from engage.lib.booking import access_clinic
@@ -21,6 +25,7 @@ from engage.models.clinic import Availability
 from engage.models.clinic import Clinic
 from engage.models.clinic import DoctorProfile
 from engage.models.clinic import TestCentre
+from engage.models.clinic_membership import ClinicMembership
 from engage.models.user import Role
 from engage.models.user import User
 from schemas.booking import AvailabilityRequest
@@ -42,8 +47,16 @@ def _may_edit_doctor(actor: User, doctor_id: str) -> None:
     raise forbidden("Only the doctor or an administrator can change this profile.")
 
 
-async def check_update_doctor_profile(actor: User, doctor_id: str, request: DoctorProfileRequest) -> DoctorProfile:
-    """Set a doctor's clinic, specialties, bio and fee (the doctor or an admin)."""
+async def check_update_doctor_profile(
+    actor: User, doctor_id: str, request: DoctorProfileRequest
+) -> tuple[DoctorProfile | None, ClinicMembership | None]:
+    """Set a doctor's specialties, bio and fee (the doctor or an admin), and their clinic.
+
+    A platform admin places the doctor at a clinic at once. A doctor's clinic_id is a request to
+    join that clinic (engage/actions/clinic_doctors.py): they stay where they are until it is
+    approved, and a first profile waits in the request. Returns the profile (None while a first
+    request waits) and the pending request, if any.
+    """
     _may_edit_doctor(actor, doctor_id)
     doctor = await access_user(doctor_id, Role.doctor, what="Doctor")
     fields: dict[str, Any] = {k: v for k, v in request.model_dump(exclude_unset=True).items() if k != "clinic_id"}
@@ -52,13 +65,29 @@ async def check_update_doctor_profile(actor: User, doctor_id: str, request: Doct
         # "Family medicine" and "General practice" are the catalogue's general_practice.
         fields["specialties"] = slug_specialties(fields["specialties"])
     fields["updated_at"] = utcnow()
-    if request.clinic_id is not None:
-        clinic = await access_clinic(request.clinic_id, "clinic_id")
-        fields.update(clinic_id=clinic.id, clinic_name=clinic.name, timezone=clinic.timezone)
+    clinic = await access_clinic(request.clinic_id, "clinic_id") if request.clinic_id is not None else None
     existing = await DoctorProfile.find_one({"doctor_id": doctor.id})
-    if existing is None:
-        if request.clinic_id is None:
+    if existing is None and clinic is None:
+        waiting = await pending_request(doctor.id) if actor.role == Role.doctor else None
+        if waiting is None:
             raise ApiError(422, "validation_error", "clinic_id: required for a doctor's first profile.", field="clinic_id")
+        clinic = await access_clinic(str(waiting.clinic_id))  # edits to a first profile that still waits
+    if actor.role == Role.admin:
+        if clinic is not None:
+            fields.update(clinic_id=clinic.id, clinic_name=clinic.name, timezone=clinic.timezone)
+            await do_withdraw_requests(doctor.id)
+        return await _save_profile(doctor, existing, fields), None
+    if clinic is not None and existing is not None and existing.clinic_id == clinic.id:
+        await do_withdraw_requests(doctor.id)  # back to the clinic they are at: nothing to ask
+    elif clinic is not None:
+        first = {k: v for k, v in fields.items() if k in PROFILE_FIELDS} if existing is None else {}
+        await do_request_clinic(doctor, clinic, first)
+    profile = await _save_profile(doctor, existing, fields) if existing is not None else None
+    return profile, await pending_request(doctor.id)
+
+
+async def _save_profile(doctor: User, existing: DoctorProfile | None, fields: dict[str, Any]) -> DoctorProfile:
+    if existing is None:
         profile = DoctorProfile(doctor_id=doctor.id, **fields)
         await profile.insert()
         return profile

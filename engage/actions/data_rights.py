@@ -28,6 +28,7 @@ from engage.models.account import TotpEnrolment
 from engage.models.auth import RefreshTokenFamily
 from engage.models.base import utcnow
 from engage.models.clinic import DoctorProfile
+from engage.models.clinic_membership import ClinicMembership
 from engage.models.notification import Notification
 from engage.models.notification import NotificationPreferences
 from engage.models.user import Role
@@ -76,7 +77,7 @@ async def export_user_data(user: User) -> dict[str, Any]:
         if model in NOT_EXPORTED or model is User:
             continue
         query: dict[str, Any] = {"$or": [{field: user.id} for field in fields]}
-        if model is DoctorProfile:
+        if model in (DoctorProfile, ClinicMembership):
             query = {"doctor_id": user.id}
         rows = await model.get_pymongo_collection().find(query).limit(EXPORT_LIMIT).to_list(None)
         if rows:
@@ -126,5 +127,8 @@ async def do_erase_due_accounts() -> int:
         # The outbox's copies name the address and hold the text that was sent.
         await Notification.get_pymongo_collection().delete_many({"recipient_id": user_id})
         await DoctorProfile.get_pymongo_collection().update_many({"doctor_id": user_id}, {"$set": {"doctor_name": "Erased user", "bio": None}})
+        await ClinicMembership.get_pymongo_collection().update_many(
+            {"doctor_id": user_id}, {"$set": {"doctor_name": "Erased user", "doctor_email": f"erased-{user_id}@erased.invalid", "profile.bio": None}}
+        )
         log.info("user %s erased", user_id)
     return len(due)

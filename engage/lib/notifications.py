@@ -41,6 +41,7 @@ KIND_CATEGORY: dict[str, str] = {
     "clinic_application_received": "alerts",
     "clinic_application_decided": "alerts",
     "staff_invite": "alerts",
+    "clinic_membership_decided": "alerts",  # a clinic decided a doctor's request to join it
 }
 
 # Kinds that go to an address not verified yet: they are how it gets verified (or recovered).
@@ -59,6 +60,7 @@ FIXED_CHANNELS: dict[str, tuple[str, ...]] = {
     "clinic_application_received": ("email",),
     "clinic_application_decided": ("email",),
     "staff_invite": ("email",),
+    "clinic_membership_decided": ("email",),
 }
 
 DEFAULT_CHANNELS: dict[str, list[str]] = {"reminders": ["email", "sms"], "messages": ["email"], "alerts": ["email", "sms"]}

@@ -23,9 +23,9 @@ from schemas.stats import StatsOut
 CONCURRENT_READS = 50  # conversations whose messages are read at once
 
 
-async def appointments_per_day(since: datetime, until: datetime) -> list[AppointmentDay]:
+async def appointments_per_day(since: datetime, until: datetime, clinic_id: ObjectId | None = None) -> list[AppointmentDay]:
     pipeline = [
-        {"$match": {"start": {"$gte": since, "$lt": until}, "kind": {"$ne": "diagnostic"}}},
+        {"$match": {"start": {"$gte": since, "$lt": until}, "kind": {"$ne": "diagnostic"}, **_at_clinic(clinic_id)}},
         {"$project": {"day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$start"}}, "status": 1}},
         {"$group": {"_id": {"day": "$day", "status": "$status"}, "n": {"$sum": 1}}},
     ]
@@ -44,8 +44,9 @@ async def appointments_per_day(since: datetime, until: datetime) -> list[Appoint
     ]
 
 
-async def first_response_times(since: datetime) -> list[DoctorResponse]:
-    """Per doctor: the median time from a patient's first unanswered message to the doctor's next message."""
+async def first_response_times(since: datetime, doctor_ids: set[str] | None = None) -> list[DoctorResponse]:
+    """Per doctor (of doctor_ids, when given): the median time from a patient's first unanswered
+    message to the doctor's next message."""
     last_seqs = {
         str(a["_id"]): a.get("last_seq", 0)
         async for a in ConversationActivity.get_pymongo_collection().find({"last_message_at": {"$gte": since}}, {"last_seq": 1})
@@ -54,6 +55,7 @@ async def first_response_times(since: datetime) -> list[DoctorResponse]:
         str(c.id): (c.patient_id, c.doctor_id)
         for c in await documents_by_ids(Conversation, [ObjectId(cid) for cid in last_seqs])
         if str(c.doctor_id) != ASSISTANT_USER_ID  # the assistant is no doctor: its instant replies are not response times
+        and (doctor_ids is None or str(c.doctor_id) in doctor_ids)
     }
     if not conversations:
         return []
@@ -83,19 +85,24 @@ async def first_response_times(since: datetime) -> list[DoctorResponse]:
     )
 
 
-async def clinic_stats(days: int) -> StatsOut:
-    """Appointments per day over the last `days` days and the next week, no-shows, response times."""
+def _at_clinic(clinic_id: ObjectId | None) -> dict:
+    return {"clinic_id": clinic_id} if clinic_id is not None else {}
+
+
+async def clinic_stats(days: int, clinic_id: ObjectId | None = None, doctor_ids: set[str] | None = None) -> StatsOut:
+    """Appointments per day over the last `days` days and the next week, no-shows, response times;
+    for one clinic: its appointments and its doctors' response times."""
     now = datetime.now(UTC)
     since = now - timedelta(days=days)
-    per_day = await appointments_per_day(since, now + timedelta(days=7))
+    per_day = await appointments_per_day(since, now + timedelta(days=7), clinic_id)
     no_shows = sum(d.no_show for d in per_day)
     past = await Appointment.get_pymongo_collection().count_documents(
-        {"start": {"$gte": since, "$lt": now}, "status": {"$in": ["completed", "no_show", "confirmed", "checked_in", "booked"]}, "kind": {"$ne": "diagnostic"}}
+        {"start": {"$gte": since, "$lt": now}, "status": {"$in": ["completed", "no_show", "confirmed", "checked_in", "booked"]}, "kind": {"$ne": "diagnostic"}, **_at_clinic(clinic_id)}
     )
     return StatsOut(
         days=days,
         appointments_per_day=per_day,
         no_shows=no_shows,
         no_show_rate=round(no_shows / past, 4) if past else None,
-        doctors=await first_response_times(since),
+        doctors=await first_response_times(since, doctor_ids),
     )

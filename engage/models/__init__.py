@@ -20,6 +20,7 @@ from engage.models.message import MessageKey
 from engage.models.clinic import Clinic
 from engage.models.clinic import DoctorProfile
 from engage.models.clinic import TestCentre
+from engage.models.clinic_membership import ClinicMembership
 from engage.models.notification import InboundSms
 from engage.models.notification import Notification
 from engage.models.notification import NotificationPreferences
@@ -59,6 +60,7 @@ DOCUMENT_MODELS: list[type] = [
     Clinic,
     DoctorProfile,
     TestCentre,
+    ClinicMembership,
     Appointment,
     WaitlistEntry,
     Notification,

@@ -26,5 +26,6 @@ BLUEPRINT_MODULES = [
     "engage.views.assistant",
     "engage.views.account",
     "engage.views.clinic_admin",
+    "engage.views.clinic_doctors",
     "engage.views.front_desk",
 ]

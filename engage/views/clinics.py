@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from quart import Blueprint
 
+from engage.actions.clinic_doctors import membership_out
 from engage.actions.clinics import check_set_availability
 from engage.actions.clinics import check_update_doctor_profile
 from engage.actions.clinics import do_create_clinic
@@ -50,8 +51,13 @@ async def clinics():
 
 @blueprint.patch("/doctors/<doctor_id>")
 async def update_doctor(doctor_id: str):
-    profile = await check_update_doctor_profile(current_user(), doctor_id, await read_json(DoctorProfileRequest))
-    return {"doctor": doctor_profile_out(profile)}
+    actor = current_user()
+    profile, clinic_request = await check_update_doctor_profile(actor, doctor_id, await read_json(DoctorProfileRequest))
+    # A doctor's clinic_id is a request the clinic decides; a request is only ever the actor's own.
+    return {
+        "doctor": doctor_profile_out(profile) if profile else None,
+        "clinic_request": membership_out(clinic_request, actor) if clinic_request else None,
+    }
 
 
 @blueprint.put("/doctors/<doctor_id>/availability")

@@ -94,7 +94,8 @@ function duration(seconds) {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-export async function renderStats(panel, ctx) {
+// path: the admin's statistics of every clinic, or one clinic's (the clinic page).
+export async function renderStats(panel, ctx, path = "/api/admin/stats") {
   const { api } = ctx;
   const error = errorBox();
   const summary = h("dl", { class: "kv stats-summary" });
@@ -110,7 +111,7 @@ export async function renderStats(panel, ctx) {
 
   async function refresh() {
     try {
-      const data = await api.get("/api/admin/stats", { days: 30 });
+      const data = await api.get(path, { days: 30 });
       const perDay = data.appointments_per_day;
       clear(summary,
         h("dt", {}, "Appointments"), h("dd", {}, String(perDay.reduce((n, d) => n + d.total, 0))),

@@ -30,6 +30,9 @@ const ACTIONS = {
   "appointment.read": "Looked at an appointment",
   "conversation.read": "Read your messages",
   "care.emergency_access": "Opened emergency access",
+  "clinic.doctor_requested": "Asked to join the clinic",
+  "clinic.doctor_approved": "Approved a doctor joining the clinic",
+  "clinic.doctor_rejected": "Turned down a doctor's request to join",
 };
 
 function describe(action) {
@@ -46,7 +49,7 @@ function auditRows(entries, withSubject) {
 }
 
 // A table of audit entries that pages with "Show older" (the API's next_before cursor).
-function auditTable({ api, path, params, withSubject, label }) {
+export function auditTable({ api, path, params, withSubject, label }) {
   const body = h("tbody");
   const error = errorBox();
   const more = h("button", { type: "button", hidden: true }, "Show older");

@@ -1,7 +1,10 @@
-// The clinic page (/clinic) for a clinic's clinic_admin: staff, branding.
+// The clinic page (/clinic) for a clinic's clinic_admin: staff, doctors asking to join, branding,
+// the clinic's statistics and audit log.
 
 import { boot } from "./shell.js";
-import { h, clear, errorBox, showError, busy, toast, formValues } from "./ui.js";
+import { h, clear, errorBox, showError, busy, toast, formValues, formatDateTime } from "./ui.js";
+import { renderStats } from "./admin_more.js";
+import { auditTable } from "./care.js";
 
 async function renderStaff(panel, ctx) {
   const { api, me } = ctx;
@@ -51,6 +54,65 @@ async function renderStaff(panel, ctx) {
   await refresh();
 }
 
+// Doctors who asked to join (PATCH /api/doctors/{id} {clinic_id}): approve, or reject with a reason.
+async function renderDoctors(panel, ctx) {
+  const { api, me } = ctx;
+  const error = errorBox();
+  const pending = h("ul", { class: "plain-list join-requests", "aria-label": "Doctors to approve" });
+  const members = h("ul", { class: "plain-list clinic-doctors", "aria-label": "The clinic's doctors" });
+  clear(panel, h("h2", {}, "Doctors to approve"), error, pending, h("h2", {}, "Our doctors"), members);
+  const base = `/api/clinics/${me.clinic_id}/doctors`;
+
+  const requestItem = (d) => {
+    const itemError = errorBox();
+    const approve = h("button", { type: "button", class: "primary" }, "Approve");
+    approve.addEventListener("click", () => busy(approve, itemError, async () => {
+      await api.post(`${base}/${d.doctor_id}/approve`);
+      toast(`${d.doctor_name} joined the clinic.`, "success");
+      await refresh();
+    }));
+    const reason = h("input", { name: "reason", maxlength: 500, required: true, "aria-label": `Reason for turning down ${d.doctor_name}` });
+    const reject = h("form", { class: "row", novalidate: true }, reason, h("button", { type: "submit", class: "danger" }, "Reject"));
+    reject.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(reject.querySelector("button"), itemError, async () => {
+        if (!reason.value.trim()) throw new Error("Say why, so the doctor knows.");
+        await api.post(`${base}/${d.doctor_id}/reject`, { reason: reason.value.trim() });
+        toast(`${d.doctor_name} was told.`, "success");
+        await refresh();
+      });
+    });
+    return h("li", { class: "card", dataset: { doctorId: d.doctor_id } },
+      h("strong", {}, d.doctor_name), d.specialties.length ? ` · ${d.specialties.join(", ")}` : "",
+      h("div", { class: "muted" }, `${d.doctor_email || ""} · asked ${formatDateTime(d.requested_at)}`),
+      d.account_approved ? null : h("div", { class: "muted" }, "Their account still waits for the platform's approval: they are listed once it is approved."),
+      h("div", { class: "row" }, approve), reject, itemError);
+  };
+
+  async function refresh() {
+    try {
+      const [waiting, ours] = await Promise.all([api.get(base, { status: "pending" }), api.get(base, { status: "approved" })]);
+      clear(pending, waiting.doctors.length ? waiting.doctors.map(requestItem) : h("li", { class: "muted" }, "No doctor is waiting."));
+      clear(members, ours.doctors.length
+        ? ours.doctors.map((d) => h("li", { dataset: { doctorId: d.doctor_id } }, h("strong", {}, d.doctor_name), d.specialties.length ? ` · ${d.specialties.join(", ")}` : ""))
+        : h("li", { class: "muted" }, "No doctor yet."));
+      showError(error, null);
+    } catch (err) {
+      showError(error, err);
+    }
+  }
+  ctx.doctors = { refresh };
+  await refresh();
+}
+
+async function renderClinicAudit(panel, ctx) {
+  const { api, me } = ctx;
+  const log = auditTable({ api, path: `/api/clinics/${me.clinic_id}/audit`, params: () => ({}), withSubject: true, label: "The clinic's audit log" });
+  clear(panel, h("h2", {}, "Audit log"), h("p", { class: "muted" }, "What the clinic's doctors and staff did, and doctors joining the clinic."), log.root);
+  ctx.audit = log;
+  await log.refresh();
+}
+
 async function renderBranding(panel, ctx) {
   const { api, me } = ctx;
   const error = errorBox();
@@ -96,6 +158,9 @@ boot({
   withSocket: false,
   sections: [
     { name: "staff", label: "Staff", render: renderStaff, eager: true, onShow: (ctx) => ctx.staff?.refresh() },
+    { name: "doctors", label: "Doctors", render: renderDoctors, onShow: (ctx) => ctx.doctors?.refresh() },
     { name: "branding", label: "Branding", render: renderBranding },
+    { name: "stats", label: "Statistics", render: (panel, ctx) => renderStats(panel, ctx, `/api/clinics/${ctx.me.clinic_id}/stats`), onShow: (ctx) => ctx.stats?.refresh() },
+    { name: "audit", label: "Audit log", render: renderClinicAudit, onShow: (ctx) => ctx.audit?.refresh() },
   ],
 });

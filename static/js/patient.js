@@ -12,6 +12,7 @@ import { renderAssistant } from "./assistant.js";
 import { renderMyRecord } from "./record.js";
 import { renderPharmacy } from "./pharmacy.js";
 import { renderRisk } from "./risk.js";
+import { applyClinicBranding } from "./branding.js";
 
 async function renderMessages(panel, ctx) {
   const chat = new ChatPanel({ root: panel, api: ctx.api, live: ctx.live, me: ctx.me, title: "Conversations" });
@@ -34,6 +35,7 @@ async function renderMessages(panel, ctx) {
 boot({
   role: "patient",
   title: "Engage",
+  onReady: (ctx) => applyClinicBranding(ctx),
   sections: [
     { name: "messages", label: "Messages", render: renderMessages, eager: true },
     { name: "book", label: "Book", render: renderBooking, eager: true, onShow: (ctx) => ctx.booking?.refresh() },

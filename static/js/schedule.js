@@ -104,13 +104,21 @@ export async function renderAvailability(panel, ctx) {
   const bio = h("textarea", { id: "profile-bio", rows: 2, maxlength: 2000 }, profile?.bio || "");
   const fee = h("input", { id: "profile-fee", type: "number", min: 0, step: "any", value: profile?.fee ?? "" });
   const profileError = errorBox();
+  // A clinic chosen here is a request its admin decides; until then the doctor stays where they are.
+  const request = h("p", { id: "clinic-request", class: "note", hidden: true });
+  const showRequest = (pending) => {
+    request.hidden = !pending;
+    request.textContent = pending
+      ? `Your request to join ${pending.clinic_name} is waiting for the clinic's approval; you are emailed the decision.${profile ? "" : " You can set your hours once it is approved."}`
+      : "";
+  };
   const profileForm = h("form", { class: "card", "aria-labelledby": "profile-title", novalidate: true },
     h("h3", { id: "profile-title" }, "Profile"),
     h("label", { for: "profile-clinic" }, "Clinic"), clinic,
     h("label", { for: "profile-specialties" }, "Specialties (comma-separated)"), specialties,
     h("label", { for: "profile-bio" }, "Bio"), bio,
     h("label", { for: "profile-fee" }, "Fee"), fee,
-    profileError, h("button", { type: "submit", class: "primary" }, "Save profile"));
+    request, profileError, h("button", { type: "submit", class: "primary" }, "Save profile"));
   profileForm.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(profileForm.querySelector("button[type=submit]"), profileError, async () => {
@@ -118,8 +126,10 @@ export async function renderAvailability(panel, ctx) {
       if (clinic.value) body.clinic_id = clinic.value;
       if (bio.value.trim()) body.bio = bio.value.trim();
       if (fee.value !== "") body.fee = Number(fee.value);
-      profile = (await api.patch(`/api/doctors/${me.id}`, body)).doctor;
+      const saved = await api.patch(`/api/doctors/${me.id}`, body);
+      profile = saved.doctor || profile;
       note.textContent = "Profile saved.";
+      showRequest(saved.clinic_request);
       availabilityForm.hidden = false;
     });
   });
