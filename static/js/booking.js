@@ -271,7 +271,8 @@ export async function renderAppointments(panel, ctx) {
     try {
       const data = await api.get("/api/appointments");
       const items = (data.appointments || []).sort((a, b) => instant(a.start) - instant(b.start));
-      const upcoming = items.filter((a) => ACTIVE.has(a.status) && instant(a.end || a.start) > Date.now());
+      // Checked in at the front desk: still today's appointment, no longer movable.
+      const upcoming = items.filter((a) => (ACTIVE.has(a.status) || a.status === "checked_in") && instant(a.end || a.start) > Date.now());
       const past = items.filter((a) => !upcoming.includes(a));
       clear(list,
         upcoming.length ? upcoming.map(item) : h("li", { class: "muted" }, "No upcoming appointments."),
