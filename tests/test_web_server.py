@@ -1,5 +1,5 @@
-"""The web server's transport settings: websockets without per-message compression (STACK.md:
-deflate costs CPU and memory per socket), on uvicorn's websockets-sansio implementation."""
+"""The web server's transport settings: websockets without per-message compression (it costs CPU
+and memory per socket; see engage/web.py), on uvicorn's websockets-sansio implementation."""
 
 from __future__ import annotations
 

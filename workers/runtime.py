@@ -2,7 +2,7 @@
 
 Built once per process, at its first job, and reused by every job after: pymongo's async client
 (and redis.asyncio's pool) belong to the loop that made them, so the loop lives as long as they do
-rather than one asyncio.run per job (STACK.md). A forked work horse (RQ's default Worker) builds its
+rather than one asyncio.run per job. A forked work horse (RQ's default Worker) builds its
 own: the parent's loop and clients must not be used across a fork.
 """
 
