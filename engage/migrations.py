@@ -8,18 +8,18 @@ effect of starting: web processes, workers and the scheduler only check the vers
 newer than they know.
 
 Adding a step is one line at the end of STEPS, e.g.
-    Step(4, "chat_messages_one_document_each", move_messages_to_one_document_each),
 where the function is `async def ...() -> int | None` (documents changed, or None) and may assume
 Beanie is initialised on the database but that its indexes may not exist yet (web processes
-create them at start). A step must be safe to run again after a crash at any point and next to
-a process of the previous version still writing: it rewrites only what is still in the old shape.
-When a step's code goes away, keep its line with a function that does nothing.
+create them at start). A step must be safe to run again after a crash at any point: it rewrites
+only what is still in the old shape. When a step's code goes away, keep its line with a function
+that does nothing. Mark it backward_compatible only if the previous version's processes may keep
+running while it runs (below); otherwise the README's rolling upgrade stops them first.
 
 Versions and rolling upgrades: a step is `backward_compatible` when it only adds (a field with a
 default, a copy, an index), so that the previous version's code runs on the data after it and
 this code runs on the data before it. A process refuses a database on which a step it knows is
-not done unless that step is backward compatible (so the version it needs is its latest version
-unless the newest steps are backward compatible), and a database on which a step it does not
+not done unless that step is backward compatible (so the version it needs is that of its newest
+step not marked backward compatible: its latest, unless marked), and a database on which a step it does not
 know was run, unless the record says it is backward compatible (each record keeps that flag so
 older code can read it).
 
@@ -44,6 +44,7 @@ import os
 import socket
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -272,7 +273,10 @@ class MigrationLock:
     async def release(self) -> None:
         if self._renewer is not None:
             self._renewer.cancel()
-        await self.collection.delete_one({"_id": LOCK_ID, "owner": self.owner})
+        try:
+            await self.collection.delete_one({"_id": LOCK_ID, "owner": self.owner})
+        except PyMongoError:
+            pass  # the database went away: the lease runs out instead
 
 
 def pid_running(pid: int) -> bool:
@@ -307,11 +311,15 @@ async def migrate(database: AsyncDatabase, out: TextIO = sys.stdout, lease_secon
     lock = MigrationLock(database, out, lease_seconds)
     await lock.acquire()
     try:
+        state = await read_state(database)  # another migrator may have run while this one waited
+        if all(state.done(step) for step in STEPS):
+            print(f"nothing left to do: the database is at migration version {state.version}", file=out)
+            return OK
         if not state.records and await is_new_database(database):
             await record_new_database(database)
             print(f"a new database: recorded at migration version {LATEST_VERSION} (nothing to migrate)", file=out)
             return OK
-        print(f"migrating the database from version {(await read_state(database)).version} to {LATEST_VERSION}", file=out, flush=True)
+        print(f"migrating the database from version {state.version} to {LATEST_VERSION}", file=out, flush=True)
         for step in STEPS:
             if not await _run_step(database, step, out):
                 continue
@@ -319,6 +327,7 @@ async def migrate(database: AsyncDatabase, out: TextIO = sys.stdout, lease_secon
                 print(f"engage: this migrator's lock lease ran out after step {step.version}; stopping (run it again)", file=sys.stderr)
                 return FAILED
     except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
         print(f"engage: migration failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return FAILED
     finally:
@@ -367,8 +376,12 @@ async def _run_step(database: AsyncDatabase, step: Step, out: TextIO) -> bool:
 
 async def run_migrate_command(settings: Settings, out: TextIO = sys.stdout) -> int:
     """`python app.py migrate`: connect, migrate, disconnect; returns the exit code."""
-    client = await extensions.init_database(settings, create_indexes=False)
     try:
-        return await migrate(client.get_default_database(default=settings.db_name), out)
-    finally:
-        await extensions.close_database()
+        client = await extensions.init_database(settings, create_indexes=False)
+        try:
+            return await migrate(client.get_default_database(default=settings.db_name), out)
+        finally:
+            await extensions.close_database()
+    except PyMongoError as exc:  # outside the steps (they report their own): the database is not answering
+        print(f"engage: migrate: the database does not answer ({exc})", file=sys.stderr)
+        return FAILED
