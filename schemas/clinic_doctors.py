@@ -59,3 +59,4 @@ class MyClinicOut(BaseModel):
 
     clinic: ClinicOut | None
     branding: BrandingOut | None
+    clinic_request: ClinicDoctorOut | None = None  # a doctor's request to join a clinic, while it waits

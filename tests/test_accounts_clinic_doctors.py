@@ -4,15 +4,16 @@ statistics and audit log cover that clinic only."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
-import pytest
 
+from tests.accounts_stack import accounts_stack  # noqa: F401
+from tests.accounts_stack import stack_api  # noqa: F401
 from tests.accounts_stack import email_text
 from tests.accounts_stack import link_token
 from tests.accounts_stack import next_message
 from tests.accounts_stack import register_on
-from tests.accounts_stack import running_accounts_stack
 from tests.booking_support import ALL_DAY
 from tests.booking_support import future_day
 from tests.booking_support import local_slot
@@ -24,16 +25,6 @@ from tests.servers import ADMIN_EMAIL
 from tests.servers import ADMIN_PASSWORD
 from tests.test_accounts_clinics import approved_clinic_admin
 from tests.waiting import wait_until
-
-
-@pytest.fixture(scope="module")
-def accounts_stack(engage_environment, tmp_root, web):
-    yield from running_accounts_stack(engage_environment, tmp_root)
-
-
-@pytest.fixture(scope="module")
-async def stack_api(http_session, accounts_stack) -> Api:
-    return Api(http_session, accounts_stack.web.url)
 
 
 async def verified_doctor(api: Api, provider, admin: Account) -> Account:
@@ -179,8 +170,26 @@ async def test_my_clinic_is_the_clinic_of_my_latest_appointment_with_its_brandin
     assert (await stack_api.patch(f"/api/doctors/{doctor.id}", {"clinic_id": clinic_id, "specialties": ["gp"]}, token=admin.access_token)).status == 200
     assert (await stack_api.put(f"/api/doctors/{doctor.id}/availability", {"slot_minutes": 30, "weekly": ALL_DAY}, token=doctor.access_token)).status == 200
     patient = await login(stack_api, (await register_on(stack_api))["email"])
-    assert (await stack_api.get("/api/me/clinic", token=patient.access_token)).body == {"clinic": None, "branding": None}
+    assert (await stack_api.get("/api/me/clinic", token=patient.access_token)).body == {"clinic": None, "branding": None, "clinic_request": None}
     body = {"doctor_id": doctor.id, "start": local_slot(future_day(), "10:00", "Europe/Lisbon"), "client_id": uuid.uuid4().hex}
     assert (await stack_api.post("/api/appointments", body, token=patient.access_token)).status == 201
     mine = await stack_api.get("/api/me/clinic", token=patient.access_token)
     assert mine.status == 200 and mine.body["clinic"]["id"] == clinic_id and mine.body["branding"]["brand_color"] == "#7a1f5c"
+
+
+async def test_requests_sent_at_once_leave_one_waiting_which_the_doctor_sees_later(stack_api, accounts_stack):
+    admin = await login(stack_api, ADMIN_EMAIL, ADMIN_PASSWORD)
+    clinics = [(await approved_clinic_admin(stack_api, admin))[0]["clinic_id"] for _ in range(2)]
+    doctor = await verified_doctor(stack_api, accounts_stack.provider, admin)
+    answers = await asyncio.gather(*(
+        stack_api.patch(f"/api/doctors/{doctor.id}", {"clinic_id": clinics[i % 2], "specialties": ["gp"]}, token=doctor.access_token) for i in range(6)
+    ))
+    assert all(a.status == 200 or a.error_code == "request_conflict" for a in answers), [a.body for a in answers]
+    waiting = [
+        d["doctor_id"]
+        for clinic_id in clinics
+        for d in (await stack_api.get(f"/api/clinics/{clinic_id}/doctors", params={"status": "pending"}, token=admin.access_token)).body["doctors"]
+    ]
+    assert waiting == [doctor.id]  # one request stands, whichever came last
+    mine = (await stack_api.get("/api/me/clinic", token=doctor.access_token)).body
+    assert mine["clinic"] is None and mine["clinic_request"]["status"] == "pending" and mine["clinic_request"]["clinic_id"] in clinics

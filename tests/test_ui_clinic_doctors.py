@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 
 import aiohttp
-import pytest
 from playwright.async_api import expect
 
+from tests.accounts_stack import accounts_stack  # noqa: F401
+from tests.accounts_stack import stack_api  # noqa: F401
 from tests.accounts_stack import register_on
-from tests.accounts_stack import running_accounts_stack
 from tests.booking_support import ALL_DAY
 from tests.booking_support import future_day
 from tests.booking_support import local_slot
@@ -25,16 +25,6 @@ from tests.servers import ADMIN_EMAIL
 from tests.servers import ADMIN_PASSWORD
 
 LOGO = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#7a1f5c"/></svg>'
-
-
-@pytest.fixture(scope="module")
-def accounts_stack(engage_environment, tmp_root, web):
-    yield from running_accounts_stack(engage_environment, tmp_root)
-
-
-@pytest.fixture(scope="module")
-async def stack_api(http_session, accounts_stack) -> Api:
-    return Api(http_session, accounts_stack.web.url)
 
 
 async def clinic_with_admin(api: Api, admin: Account) -> tuple[dict, dict]:

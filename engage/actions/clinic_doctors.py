@@ -15,6 +15,7 @@ from typing import Any
 
 from beanie import PydanticObjectId
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from engage.actions.audit import record_clinic_event
 from engage.actions.care import audit_filters
@@ -94,11 +95,18 @@ async def do_request_clinic(doctor: User, clinic: Clinic, profile_fields: dict[s
     )
     if same is not None:
         return ClinicMembership.model_validate(same)
-    await do_withdraw_requests(doctor.id)
     membership = ClinicMembership(
         doctor_id=doctor.id, doctor_name=doctor.name, doctor_email=doctor.email, clinic_id=clinic.id, clinic_name=clinic.name, profile=profile_fields
     )
-    await membership.insert()
+    for _ in range(3):
+        await do_withdraw_requests(doctor.id)
+        try:
+            await membership.insert()
+            break
+        except DuplicateKeyError:
+            membership.id = None  # a request sent at the same moment won the index: the later one stands
+    else:
+        raise ApiError(409, "request_conflict", "Another request to join a clinic is being made at this moment; try again.", field="clinic_id")
     await record_clinic_event(doctor, doctor.id, "clinic.doctor_requested", clinic.id)
     log.info("doctor %s asked to join clinic %s", doctor.id, clinic.id)
     return membership
@@ -214,7 +222,9 @@ async def read_my_clinic(user: User) -> MyClinicOut:
     """The signed-in user's clinic and its branding (engage/lib/clinic_of.py says which clinic)."""
     clinic_id = await clinic_id_of(user)
     clinic = await Clinic.get(clinic_id) if clinic_id else None
+    waiting = await pending_request(user.id) if user.role == Role.doctor else None
+    clinic_request = membership_out(waiting, user) if waiting else None
     if clinic is None:
-        return MyClinicOut(clinic=None, branding=None)
+        return MyClinicOut.model_validate({"clinic": None, "branding": None, "clinic_request": clinic_request})
     branding = branding_out(str(clinic.id), await ClinicBranding.find_one({"clinic_id": clinic.id}))
-    return MyClinicOut.model_validate({"clinic": clinic_out(clinic), "branding": branding})
+    return MyClinicOut.model_validate({"clinic": clinic_out(clinic), "branding": branding, "clinic_request": clinic_request})

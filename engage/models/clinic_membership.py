@@ -44,4 +44,8 @@ class ClinicMembership(Document):
         indexes = [
             IndexModel([("clinic_id", ASCENDING), ("status", ASCENDING), ("requested_at", DESCENDING)], name="clinic_status"),
             IndexModel([("doctor_id", ASCENDING), ("status", ASCENDING)], name="doctor_status"),
+            # At most one pending request per doctor, even when two arrive at once.
+            IndexModel(
+                [("doctor_id", ASCENDING)], unique=True, partialFilterExpression={"status": MembershipStatus.pending.value}, name="one_pending_per_doctor"
+            ),
         ]

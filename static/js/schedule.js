@@ -87,9 +87,11 @@ export async function renderAvailability(panel, ctx) {
 
   let profile = null;
   let clinics = [];
+  let waiting = null;
   try {
-    const [clinicData, doctorData] = await Promise.all([api.get("/api/clinics"), api.get("/api/doctors")]);
+    const [clinicData, doctorData, mine] = await Promise.all([api.get("/api/clinics"), api.get("/api/doctors"), api.get("/api/me/clinic")]);
     clinics = clinicData.clinics || [];
+    waiting = mine.clinic_request;
     // The directory lists doctors with a profile; a new doctor is not in it yet.
     profile = (doctorData.doctors || []).find((d) => d.id === me.id) || null;
   } catch (err) {
@@ -112,6 +114,7 @@ export async function renderAvailability(panel, ctx) {
       ? `Your request to join ${pending.clinic_name} is waiting for the clinic's approval; you are emailed the decision.${profile ? "" : " You can set your hours once it is approved."}`
       : "";
   };
+  showRequest(waiting);
   const profileForm = h("form", { class: "card", "aria-labelledby": "profile-title", novalidate: true },
     h("h3", { id: "profile-title" }, "Profile"),
     h("label", { for: "profile-clinic" }, "Clinic"), clinic,
