@@ -8,6 +8,7 @@ effect of starting: web processes, workers and the scheduler only check the vers
 newer than they know.
 
 Adding a step is one line at the end of STEPS, e.g.
+    Step(4, "chat_messages_one_document_each", move_messages_to_one_document_each),
 where the function is `async def ...() -> int | None` (documents changed, or None) and may assume
 Beanie is initialised on the database but that its indexes may not exist yet (web processes
 create them at start). A step must be safe to run again after a crash at any point: it rewrites
