@@ -13,6 +13,7 @@ import phonenumbers
 from bson import ObjectId
 from pydantic import AfterValidator
 from pydantic import AwareDatetime
+from pydantic import BeforeValidator
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import StringConstraints
@@ -73,3 +74,18 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # The only types for a date or time from outside (bodies, query strings, socket payloads).
 AwareTimestamp = Annotated[AwareDatetime, AfterValidator(_in_supported_years)]  # with a UTC offset
 CalendarDate = Annotated[date, AfterValidator(_in_supported_years)]
+
+
+def _id_text(value: object) -> object:
+    return str(value) if isinstance(value, ObjectId) else value
+
+
+# Output models read straight from stored documents (Model.model_validate(document)): a stored
+# ObjectId becomes the string the API shows.
+IdOut = Annotated[str, BeforeValidator(_id_text)]
+
+
+class FromDocument(BaseModel):
+    """A response shape that matches its document field for field, so it is read from one."""
+
+    model_config = ConfigDict(from_attributes=True)

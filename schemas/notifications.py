@@ -12,6 +12,8 @@ from pydantic import StringConstraints
 from pydantic import field_validator
 from pydantic import model_validator
 
+from schemas.common import FromDocument
+from schemas.common import IdOut
 from schemas.common import ObjectIdStr
 from schemas.common import RequestModel
 
@@ -71,9 +73,9 @@ class OutboxQuery(RequestModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
-class NotificationOut(BaseModel):
-    id: str
-    recipient_id: str
+class NotificationOut(FromDocument):
+    id: IdOut
+    recipient_id: IdOut
     channel: Channel
     kind: str
     status: str
@@ -98,10 +100,10 @@ class SmsRepliesQuery(RequestModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
-class InboundSmsOut(BaseModel):
-    id: str
+class InboundSmsOut(FromDocument):
+    id: IdOut
     from_number: str
     body: str
-    user_id: str | None
+    user_id: IdOut | None
     outcome: str
     received_at: datetime

@@ -15,6 +15,8 @@ from pydantic import model_validator
 
 from schemas.common import AwareTimestamp
 from schemas.common import CalendarDate
+from schemas.common import FromDocument
+from schemas.common import IdOut
 from schemas.common import ObjectIdStr
 from schemas.common import RequestModel
 from schemas.vitals import PrescriptionRequest
@@ -69,38 +71,38 @@ class EnteredInErrorRequest(RequestModel):
     reason: Reason
 
 
-class SoapOut(BaseModel):
+class SoapOut(FromDocument):
     subjective: str
     objective: str
     assessment: str
     plan: str
 
 
-class NoteVersionOut(BaseModel):
+class NoteVersionOut(FromDocument):
     version: int
     soap: SoapOut
-    signed_by: str
+    signed_by: IdOut
     signed_at: datetime
     amendment_reason: str | None = None
 
 
-class ErrorMarkOut(BaseModel):
-    by: str
+class ErrorMarkOut(FromDocument):
+    by: IdOut
     at: datetime
     reason: str
 
 
-class EncounterOut(BaseModel):
-    id: str
-    patient_id: str
-    author_id: str
+class EncounterOut(FromDocument):
+    id: IdOut
+    patient_id: IdOut
+    author_id: IdOut
     author_name: str
-    appointment_id: str | None
+    appointment_id: IdOut | None
     occurred_at: datetime
     status: Literal["draft", "signed", "entered_in_error"]
     version: int
     soap: SoapOut
-    signed_by: str | None
+    signed_by: IdOut | None
     signed_at: datetime | None
     amendment_reason: str | None
     history: list[NoteVersionOut]
@@ -126,16 +128,16 @@ class ProblemUpdateRequest(RequestModel):
     status: Literal["active", "resolved"] | None = None
 
 
-class ProblemOut(BaseModel):
-    id: str
-    patient_id: str
+class ProblemOut(FromDocument):
+    id: IdOut
+    patient_id: IdOut
     condition: str
     icd10: str | None
     onset: str | None
     status: Literal["active", "resolved", "entered_in_error"]
-    recorded_by: str
+    recorded_by: IdOut
     recorded_at: datetime
-    updated_by: str | None = None
+    updated_by: IdOut | None = None
     updated_at: datetime | None = None
     error: ErrorMarkOut | None = None
 
@@ -153,16 +155,16 @@ class AllergyUpdateRequest(RequestModel):
     status: Literal["active", "inactive"] | None = None
 
 
-class AllergyOut(BaseModel):
-    id: str
-    patient_id: str
+class AllergyOut(FromDocument):
+    id: IdOut
+    patient_id: IdOut
     substance: str
     reaction: str | None
     severity: Literal["mild", "moderate", "severe"]
     status: Literal["active", "inactive", "entered_in_error"]
-    recorded_by: str
+    recorded_by: IdOut
     recorded_at: datetime
-    updated_by: str | None = None
+    updated_by: IdOut | None = None
     updated_at: datetime | None = None
     error: ErrorMarkOut | None = None
 
@@ -187,9 +189,9 @@ class LabResultRequest(RequestModel):
         return self
 
 
-class LabResultOut(BaseModel):
-    id: str
-    patient_id: str
+class LabResultOut(FromDocument):
+    id: IdOut
+    patient_id: IdOut
     test_name: str
     loinc: str | None
     value: float
@@ -202,10 +204,10 @@ class LabResultOut(BaseModel):
     flag_text: str = Field(description="the flag in plain language, for patients")
     taken_at: datetime
     status: Literal["final", "entered_in_error"]
-    recorded_by: str
+    recorded_by: IdOut
     recorded_at: datetime
-    document_id: str | None = None
-    alert_id: str | None = None
+    document_id: IdOut | None = None
+    alert_id: IdOut | None = None
     error: ErrorMarkOut | None = None
 
 

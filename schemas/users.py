@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from pydantic import EmailStr
 from pydantic import Field
 
+from schemas.common import FromDocument
+from schemas.common import IdOut
 from schemas.common import Name
 from schemas.common import PhoneE164
 from schemas.common import RequestModel
@@ -39,8 +41,8 @@ class AdminDoctorListQuery(RequestModel):
     status: Literal["pending", "approved", "all"] = "all"
 
 
-class UserOut(BaseModel):
-    id: str
+class UserOut(FromDocument):
+    id: IdOut
     email: str
     name: str
     role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "pharmacist", "assistant"]
@@ -53,13 +55,13 @@ class UserOut(BaseModel):
     mfa_enabled: bool = False
     active: bool = True
     language: str = "en"
-    clinic_id: str | None = None
+    clinic_id: IdOut | None = None
 
 
-class PublicUserOut(BaseModel):
+class PublicUserOut(FromDocument):
     """What one user may see of another (a doctor to a patient, and the reverse)."""
 
-    id: str
+    id: IdOut
     name: str
     role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "pharmacist", "assistant"]
 

@@ -15,6 +15,8 @@ from pydantic import model_validator
 
 from schemas.common import AwareTimestamp
 from schemas.common import CalendarDate
+from schemas.common import FromDocument
+from schemas.common import IdOut
 from schemas.common import ObjectIdStr
 from schemas.common import RequestModel
 
@@ -156,16 +158,16 @@ class DoseTakenRequest(RequestModel):
 # ---- outputs and events ---------------------------------------------------------------------
 
 
-class GivenOut(BaseModel):
+class GivenOut(FromDocument):
     unit: str
     value: float | None = None
     systolic: float | None = None
     diastolic: float | None = None
 
 
-class ReadingOut(BaseModel):
-    id: str
-    patient_id: str
+class ReadingOut(FromDocument):
+    id: IdOut
+    patient_id: IdOut
     type: VitalType
     unit: str
     value: float | None = None
@@ -206,9 +208,9 @@ class SubmitResult(BaseModel):
     invalid: int
 
 
-class AlertOut(BaseModel):
-    id: str
-    patient_id: str
+class AlertOut(FromDocument):
+    id: IdOut
+    patient_id: IdOut
     patient_name: str
     key: str
     rule: str
@@ -216,11 +218,11 @@ class AlertOut(BaseModel):
     severity: Severity
     status: AlertStatus
     message: str
-    reading_id: str | None = None
+    reading_id: IdOut | None = None
     trigger_count: int
     opened_at: datetime
     last_triggered_at: datetime
-    acked_by: str | None = None
+    acked_by: IdOut | None = None
     acked_at: datetime | None = None
     snoozed_until: datetime | None = None
     cleared_at: datetime | None = None
@@ -303,10 +305,10 @@ class AdviceReadyEvent(BaseModel):
     advice: AdviceOut
 
 
-class PrescriptionOut(BaseModel):
-    id: str
-    patient_id: str
-    doctor_id: str
+class PrescriptionOut(FromDocument):
+    id: IdOut
+    patient_id: IdOut
+    doctor_id: IdOut
     drug: str
     dose: str
     times: list[str]
@@ -336,9 +338,9 @@ class AdherenceOut(BaseModel):
     consecutive_missed: int
 
 
-class DoseOut(BaseModel):
-    id: str
-    prescription_id: str
+class DoseOut(FromDocument):
+    id: IdOut
+    prescription_id: IdOut
     scheduled_at: datetime
     local_time: str
     local_date: date

@@ -48,14 +48,11 @@ EARLY_TAKE = timedelta(hours=1)  # a dose can be marked taken up to an hour befo
 
 
 def prescription_out(p: Prescription) -> PrescriptionOut:
-    return PrescriptionOut(id=str(p.id), patient_id=str(p.patient_id), doctor_id=str(p.doctor_id), drug=p.drug, dose=p.dose,
-                           times=p.times, timezone=p.timezone, start_date=p.start_date, end_date=p.end_date,
-                           instructions=p.instructions, missed_doses_alert=p.missed_doses_alert, active=p.active, created_at=p.created_at)
+    return PrescriptionOut.model_validate(p)
 
 
 def dose_out(d: MedicationDose) -> DoseOut:
-    return DoseOut(id=str(d.id), prescription_id=str(d.prescription_id), scheduled_at=d.scheduled_at, local_time=d.local_time,
-                   local_date=d.local_date, status=d.status, taken_at=d.taken_at)
+    return DoseOut.model_validate(d)
 
 
 def reminder_key(prescription_id: object, dose_id: object | None = None) -> str:

@@ -17,27 +17,7 @@ from schemas.notifications import QuietHoursOut
 
 
 def notification_out(n: Notification) -> dict[str, Any]:
-    return NotificationOut(
-        id=str(n.id),
-        recipient_id=str(n.recipient_id),
-        channel=n.channel,
-        kind=n.kind,
-        status=n.status.value if hasattr(n.status, "value") else str(n.status),
-        idempotency_key=n.idempotency_key,
-        critical=n.critical,
-        attempts=n.attempts,
-        due_at=n.due_at,
-        provider=n.provider,
-        provider_message_id=n.provider_message_id,
-        to=n.to,
-        subject=n.subject,
-        text=n.text,
-        last_error=n.last_error,
-        suppressed_reason=n.suppressed_reason,
-        created_at=n.created_at,
-        sent_at=n.sent_at,
-        delivered_at=n.delivered_at,
-    ).model_dump(mode="json")
+    return NotificationOut.model_validate(n).model_dump(mode="json")
 
 
 async def preferences_out(user: User, prefs: NotificationPreferences | None) -> dict[str, Any]:
@@ -50,6 +30,4 @@ async def preferences_out(user: User, prefs: NotificationPreferences | None) -> 
 
 
 def inbound_sms_out(sms: InboundSms) -> dict[str, Any]:
-    return InboundSmsOut(
-        id=str(sms.id), from_number=sms.from_number, body=sms.body, user_id=str(sms.user_id) if sms.user_id else None, outcome=sms.outcome, received_at=sms.received_at
-    ).model_dump(mode="json")
+    return InboundSmsOut.model_validate(sms).model_dump(mode="json")

@@ -15,26 +15,11 @@ from schemas.users import UserOut
 
 
 def user_out(user: User) -> dict[str, Any]:
-    return UserOut(
-        id=str(user.id),
-        email=user.email,
-        name=user.name,
-        role=user.role.value,
-        approved=user.approved,
-        phone=user.phone,
-        timezone=user.timezone,
-        created_at=user.created_at,
-        email_verified=user.email_verified,
-        phone_verified=user.phone_verified,
-        mfa_enabled=user.mfa_enabled,
-        active=user.active,
-        language=user.language,
-        clinic_id=str(user.clinic_id) if user.clinic_id else None,
-    ).model_dump(mode="json")
+    return UserOut.model_validate(user).model_dump(mode="json")
 
 
 def public_user_out(user: User) -> dict[str, Any]:
-    return PublicUserOut(id=str(user.id), name=user.name, role=user.role.value).model_dump(mode="json")
+    return PublicUserOut.model_validate(user).model_dump(mode="json")
 
 
 async def access_user(user_id: str, role: Role | None = None, what: str = "User") -> User:
