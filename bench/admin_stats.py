@@ -23,7 +23,7 @@ from bson import ObjectId  # noqa: E402
 from bench.embedded_documents import best_of, embedded_documents  # noqa: E402
 from engage.lib.stats import first_response_times  # noqa: E402
 from engage.models.conversation import Conversation, ConversationActivity  # noqa: E402
-from engage.models.message import MessageRun, message_key, runs_from_start  # noqa: E402
+from engage.models.message import Message, message_key  # noqa: E402
 
 
 async def fill(messages: int, conversations: int, history_days: int) -> None:
@@ -39,11 +39,11 @@ async def fill(messages: int, conversations: int, history_days: int) -> None:
         for seq in range(1, per_conversation + 1):
             sender = patient if seq % 3 else doctor
             docs.append({
-                "key": message_key(str(cid), str(sender), f"c-{seq}"), "conversation_id": cid,
+                "_id": message_key(str(cid), str(sender), f"c-{seq}"), "conversation_id": cid,
                 "seq": seq, "sender_id": sender, "client_id": f"c-{seq}", "body": "How is the blood pressure today?",
                 "created_at": now - timedelta(days=history_days) + step * seq,
             })
-        await MessageRun.get_pymongo_collection().insert_many(runs_from_start(str(cid), docs))
+        await Message.get_pymongo_collection().insert_many(docs)
         await ConversationActivity.get_pymongo_collection().insert_one({"_id": cid, "last_seq": per_conversation, "last_message_at": docs[-1]["created_at"]})
 
 

@@ -61,6 +61,7 @@ from pymongo.errors import PyMongoError
 from engage import extensions
 from engage.actions.assistant_specialties import do_migrate_doctor_specialties
 from engage.config import Settings
+from engage.lib.message_layout import move_messages_to_one_document_each
 from engage.lib.message_layout import prepare_chat_storage
 from engage.models.base import utcnow
 from engage.models.user import User
@@ -113,6 +114,7 @@ STEPS: list[Step] = [
     Step(1, "chat_storage_layouts", prepare_chat_storage_layouts),
     Step(2, "doctor_specialty_slugs", do_migrate_doctor_specialties),
     Step(3, "accounts_verified_before_verification", mark_earlier_accounts_verified),
+    Step(4, "chat_messages_one_document_each", move_messages_to_one_document_each),
 ]
 LATEST_VERSION = max(step.version for step in STEPS)
 

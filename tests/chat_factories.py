@@ -9,7 +9,7 @@ from typing import Any
 from bson import ObjectId
 from pydantic import BaseModel
 
-from engage.models.message import MessageRun, message_docs
+from engage.models.message import Message
 
 from schemas.chat import ErrorAck, MessageOut, SendAck
 from tests.clients import Account, Api, RecordingClient
@@ -27,9 +27,10 @@ class Pair:
 
 
 async def stored_messages(conversation_id: str) -> list[dict[str, Any]]:
-    """Every stored message of a conversation, in seq order, read straight from the runs collection."""
-    runs = await MessageRun.get_pymongo_collection().find({"conversation_id": ObjectId(conversation_id)}).to_list()
-    return sorted((m for run in runs for m in message_docs(run)), key=lambda m: m["seq"])
+    """Every stored message of a conversation (raw documents, _id the public id), in seq order,
+    read straight from the collection."""
+    found = await Message.get_pymongo_collection().find({"conversation_id": ObjectId(conversation_id)}).to_list()
+    return sorted(found, key=lambda m: m["seq"])
 
 
 async def open_pair(api: Api, patient: Account, doctor: Account) -> Pair:

@@ -60,7 +60,7 @@ async def test_send_is_stored_acked_and_delivered_to_every_socket_of_both(api, c
     # Stored before the ack.
     stored = await stored_message(message["id"])
     assert stored is not None and stored["seq"] == 1 and stored["body"] == "I feel dizzy"
-    assert [(m["seq"], m["key"], m["body"]) for m in await stored_messages(pair.id)] == [(1, message["id"], "I feel dizzy")]
+    assert [(m["seq"], m["_id"], m["body"]) for m in await stored_messages(pair.id)] == [(1, message["id"], "I feel dizzy")]
     for client in (phone, laptop, doctor):
         assert valid(MessageOut, await client.wait_for("chat:message")) == message
 

@@ -8,7 +8,8 @@ from statistics import median
 from bson import ObjectId
 
 from engage.models.conversation import ConversationActivity
-from engage.models.message import BLOCK_SEQS, MessageRun, message_key, runs_from_start
+from engage.lib.conversations import SINCE_STEP
+from engage.models.message import Message, message_key
 from tests.chat_factories import open_pair
 
 
@@ -30,15 +31,15 @@ async def test_first_response_times_read_the_window_across_chunks_and_ignore_old
         wait = 10 + (group * 37) % 200
         senders += [(pair.patient.id, t), (pair.patient.id, t + timedelta(seconds=5)), (pair.doctor.id, t + timedelta(seconds=wait))]
         waits.append(wait)
-    assert len(senders) - 300 > 8 * BLOCK_SEQS  # far longer than the first step back
+    assert len(senders) - 300 > 8 * SINCE_STEP  # far longer than the first step back
     docs = [
         {
-            "key": message_key(pair.id, sender, f"s-{seq}"), "conversation_id": ObjectId(pair.id),
+            "_id": message_key(pair.id, sender, f"s-{seq}"), "conversation_id": ObjectId(pair.id),
             "seq": seq, "sender_id": ObjectId(sender), "client_id": f"s-{seq}", "body": "hello", "created_at": at,
         }
         for seq, (sender, at) in enumerate(senders, start=1)
     ]
-    await MessageRun.get_pymongo_collection().insert_many(runs_from_start(pair.id, docs))
+    await Message.get_pymongo_collection().insert_many(docs)
     await ConversationActivity.get_pymongo_collection().update_one(
         {"_id": ObjectId(pair.id)}, {"$set": {"last_seq": 1, "last_message_at": senders[-1][1]}}, upsert=True,
     )

@@ -42,7 +42,7 @@ from engage.config import Settings, get_settings
 from engage.integrations.llm import LLMError, rephrase_reply
 from engage.lib.booking import doctor_resource, free_slots
 from engage.lib.care import care_doctor_ids
-from engage.lib.conversations import messages_at
+from engage.lib.conversations import messages_between
 from engage.lib.online import online_user_ids
 from engage.lib.slots import place_in_availability
 from engage.lib.users import listed_doctor_ids
@@ -52,7 +52,6 @@ from engage.models.assistant import AssistantState, ClinicFaq, OfferedSlot
 from engage.models.base import utcnow
 from engage.models.clinic import Clinic, DoctorProfile
 from engage.models.conversation import Conversation
-from engage.models.message import message_address
 from engage.models.user import ASSISTANT_USER_ID, User
 from schemas.assistant import AssistantInfo
 
@@ -160,7 +159,7 @@ async def do_answer_patient_message(conversation_id: str, seq: int) -> bool:
     conversation = await Conversation.get(PydanticObjectId(conversation_id))
     if conversation is None or str(conversation.doctor_id) != ASSISTANT_USER_ID:
         return False
-    found = await messages_at([message_address(conversation_id, seq)])
+    found = [m async for m in messages_between(conversation_id, seq, seq)]
     if not found or str(found[0]["sender_id"]) != str(conversation.patient_id):
         return False
     state = await AssistantState.get(conversation.id) or AssistantState(id=conversation.id, patient_id=conversation.patient_id)

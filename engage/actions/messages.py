@@ -5,15 +5,14 @@ the writer stores everything queued since its last round trip in one transaction
 embedded database takes milliseconds per single insert but well under one per document in
 a batch, so under load this is what keeps chat close to a bare relay.
 
-Ordering without gaps, across processes: a message's seq is claimed by inserting the run that
-holds it (see models/message.py), and the run's _id is the only arbiter. Each writer keeps the
-newest seq it knows per conversation, and how many runs that seq's block holds; when another
-process stored that run first, the transaction fails, nothing of the round is written, and the
-writer re-reads the conversation's tail and tries again. A seq therefore exists only once a
-message holds it: a failed or crashed insert leaves no gap, and two processes never share a
-seq. Idempotency: the same transaction inserts a MessageKey per message, _id derived from
-(conversation, sender, client_id), so a retry collides there and gets the stored original
-back; a message and its key exist together or not at all.
+Ordering without gaps, across processes: a message's seq is claimed by inserting the message,
+and the unique (conversation_id, seq) index is the only arbiter (see models/message.py). Each
+writer keeps the newest seq it knows per conversation; when another process stored that seq
+first, the transaction fails, nothing of the round is written, and the writer re-reads the
+conversation's newest seq and tries again. A seq therefore exists only once a message holds
+it: a failed or crashed insert leaves no gap, and two processes never share a seq.
+Idempotency: a message's _id is derived from (conversation, sender, client_id), and a unique
+index holds that triple too, so a retry collides and gets the stored original back.
 """
 
 from __future__ import annotations
@@ -36,21 +35,20 @@ from engage.actions.rate_limits import hit_rate_limit
 from engage.config import get_settings
 from engage.errors import ApiError, unavailable_error
 from engage.events import publish_many
-from engage.lib.by_ids import raw_documents_by_ids
 from engage.lib.conversations import (
     access_participants,
-    conversation_tail,
+    latest_seq,
     message_json,
     message_out,
     messages_after,
-    messages_at,
     messages_before,
     other_participant,
     stored_message,
+    stored_messages_by_ids,
 )
 from engage.models.base import utcnow
 from engage.models.conversation import ConversationActivity
-from engage.models.message import MessageKey, MessageRun, commit_runs, message_address, message_key
+from engage.models.message import SEQ_INDEX, Message, message_key
 from schemas.chat import MessageOut, SyncRequest
 
 log = logging.getLogger(__name__)
@@ -97,7 +95,7 @@ class MessageWriter:
         self._queue: list[PendingMessage] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._tail: OrderedDict[str, tuple[int, int]] = OrderedDict()  # see _remember_tail
+        self._tail: OrderedDict[str, int] = OrderedDict()  # see _remember_tail
         self._outbox: list[list[tuple[dict[str, Any], PendingMessage]]] = []
         self._outbox_ready = asyncio.Event()
         self._publisher: asyncio.Task | None = None
@@ -162,7 +160,7 @@ class MessageWriter:
         if created:
             # Delivery (and alert windows) run in their own task, in commit order, as soon as
             # the messages are stored, while this task finishes the batch and stores the next.
-            self._outbox.append([(payloads[doc["key"]], leaders[doc["key"]]) for doc in created])
+            self._outbox.append([(payloads[doc["_id"]], leaders[doc["_id"]]) for doc in created])
             self._outbox_ready.set()
             if self._publisher is None or self._publisher.done():
                 self._publisher = asyncio.get_running_loop().create_task(self._publish_forever(), name="engage-message-publisher")
@@ -198,7 +196,7 @@ class MessageWriter:
             self._publishing = False
 
     async def _store(self, todo: list[PendingMessage]) -> dict[str, tuple[dict[str, Any], bool]]:
-        runs, keys = MessageRun.get_pymongo_collection(), MessageKey.get_pymongo_collection()
+        messages = Message.get_pymongo_collection()
         results: dict[str, tuple[dict[str, Any], bool]] = {}
         now = utcnow()
         # Mongo keeps milliseconds: the ack must show what a later read will show.
@@ -207,14 +205,15 @@ class MessageWriter:
             if not todo:
                 return results
             await self._load_tails({p.conversation_id for p in todo})
-            by_conversation: dict[str, list[dict[str, Any]]] = {}
+            tails: dict[str, int] = {}
             docs = []
             for pending in todo:
-                earlier = by_conversation.setdefault(pending.conversation_id, [])
+                seq = tails.get(pending.conversation_id, self._tail[pending.conversation_id]) + 1
+                tails[pending.conversation_id] = seq
                 doc = {
-                    "key": pending.id,
+                    "_id": pending.id,
                     "conversation_id": ObjectId(pending.conversation_id),
-                    "seq": (earlier[-1]["seq"] if earlier else self._tail[pending.conversation_id][0]) + 1,
+                    "seq": seq,
                     "sender_id": ObjectId(pending.sender_id),
                     "client_id": pending.client_id,
                     "body": pending.body,
@@ -222,42 +221,40 @@ class MessageWriter:
                 }
                 if pending.assistant is not None:
                     doc["assistant"] = pending.assistant
-                earlier.append(doc)
                 docs.append(doc)
-            run_docs, run_conversations, tails = [], [], {}
-            for cid, messages in by_conversation.items():
-                runs_made, runs_in_block = commit_runs(cid, messages, self._tail[cid][1])
-                run_docs += runs_made
-                run_conversations += [cid] * len(runs_made)
-                tails[cid] = (messages[-1]["seq"], runs_in_block)
-            stage = "keys"
             try:
-                async with runs.database.client.start_session() as session:
+                async with messages.database.client.start_session() as session:
                     async with await session.start_transaction():
-                        await keys.insert_many(
-                            [{"_id": d["key"], "message": message_address(str(d["conversation_id"]), d["seq"])} for d in docs],
-                            ordered=True, session=session,
-                        )
-                        stage = "runs"
-                        await runs.insert_many(run_docs, ordered=True, session=session)
-                        stage = "commit"
+                        await messages.insert_many(docs, ordered=True, session=session)
                         await _commit_transaction(session)
             except PyMongoError as exc:
                 # The transaction is aborted: nothing of this round is stored.
                 error = (exc.details.get("writeErrors") or [{}])[0] if isinstance(exc, BulkWriteError) else {}
-                if error.get("code") == 11000 and stage == "keys":
-                    # Idempotent retries of stored messages: fetch every stored original at once.
-                    found = [k["message"] for k in await raw_documents_by_ids(keys, [p.id for p in todo])]
-                    for doc in await messages_at(found):
-                        results[doc["key"]] = (doc, False)
-                    todo = [p for p in todo if p.id not in results]
+                if error.get("code") == 11000 and _on_seq_index(error):
+                    # Another process stored this seq first: re-read the conversation's newest seq.
+                    self._tail.pop(str(docs[error["index"]]["conversation_id"]), None)
                 elif error.get("code") == 11000:
-                    # Another process stored this run first: re-read the conversation's newest seq.
-                    self._tail.pop(run_conversations[error["index"]], None)
+                    # Idempotent retries of stored messages (their _id or client_id is taken):
+                    # fetch every stored original at once.
+                    for doc in await stored_messages_by_ids([p.id for p in todo]):
+                        results[doc["_id"]] = (doc, False)
+                    todo = [p for p in todo if p.id not in results]
+                    if not any(p.id == docs[error["index"]]["_id"] for p in todo):
+                        continue
+                    # The same sender and client_id under another _id (a message moved from an
+                    # earlier layout whose id was not derived): answer with that original.
+                    clash = next(p for p in todo if p.id == docs[error["index"]]["_id"])
+                    original = await messages.find_one(
+                        {"conversation_id": ObjectId(clash.conversation_id), "sender_id": ObjectId(clash.sender_id), "client_id": clash.client_id}
+                    )
+                    if original is None:
+                        raise
+                    results[clash.id] = (original, False)
+                    todo = [p for p in todo if p is not clash]
                 elif exc.has_error_label("TransientTransactionError") or error.get("code") == 112:
-                    # A concurrent transaction holds one of these keys or runs; once it commits,
+                    # A concurrent transaction holds one of these seqs or ids; once it commits,
                     # a later round sees a duplicate and sorts it out as above.
-                    for cid in by_conversation:
+                    for cid in tails:
                         self._tail.pop(cid, None)
                     await asyncio.sleep(min(0.002 * 2**attempt, 0.1))
                 else:
@@ -265,8 +262,8 @@ class MessageWriter:
                 continue
             for pending, doc in zip(todo, docs, strict=True):
                 results[pending.id] = (doc, True)
-            for cid, tail in tails.items():
-                self._remember_tail(cid, tail)
+            for cid, seq in tails.items():
+                self._remember_tail(cid, seq)
             return results
         raise RuntimeError(f"could not store {len(todo)} chat messages after {MAX_ROUNDS} rounds")
 
@@ -274,14 +271,14 @@ class MessageWriter:
         missing = [cid for cid in conversation_ids if cid not in self._tail]
         if not missing:
             return
-        tails = await asyncio.gather(*(conversation_tail(cid) for cid in missing))
+        tails = await asyncio.gather(*(latest_seq(cid) for cid in missing))
         for cid, tail in zip(missing, tails, strict=True):
             self._remember_tail(cid, tail)
 
-    def _remember_tail(self, conversation_id: str, tail: tuple[int, int]) -> None:
-        """Keep (newest seq, runs in the block of the next seq) of recently written conversations."""
-        if tail[0] >= self._tail.get(conversation_id, (-1, 0))[0]:
-            self._tail[conversation_id] = tail
+    def _remember_tail(self, conversation_id: str, seq: int) -> None:
+        """Keep the newest seq of recently written conversations."""
+        if seq >= self._tail.get(conversation_id, -1):
+            self._tail[conversation_id] = seq
         self._tail.move_to_end(conversation_id)
         if len(self._tail) > _TAIL_CACHE_SIZE:
             self._tail.popitem(last=False)
@@ -311,7 +308,7 @@ class MessageWriter:
                     "$set": {
                         "last_seq": doc["seq"],
                         "last_message": {
-                            "id": doc["key"], "seq": doc["seq"], "sender_id": str(doc["sender_id"]),
+                            "id": doc["_id"], "seq": doc["seq"], "sender_id": str(doc["sender_id"]),
                             "client_id": doc["client_id"], "body": doc["body"], "created_at": doc["created_at"],
                             **({"assistant": doc["assistant"]} if "assistant" in doc else {}),
                         },
@@ -340,6 +337,13 @@ class MessageWriter:
                 )
         except Exception:
             log.exception("updating conversation activity after a chat commit failed")
+
+
+def _on_seq_index(error: dict[str, Any]) -> bool:
+    """Whether a duplicate-key write error is on (conversation_id, seq): a seq another process took."""
+    if "keyPattern" in error:
+        return "seq" in error["keyPattern"]
+    return SEQ_INDEX in error.get("errmsg", "")
 
 
 _writer: MessageWriter | None = None

@@ -13,19 +13,10 @@ from bson import ObjectId
 
 from engage import extensions
 from engage.errors import ApiError
-from engage.lib.by_ids import ID_CHUNK, documents_by_ids
+from engage.lib.by_ids import documents_by_ids
+from engage.lib.by_ids import raw_documents_by_ids
 from engage.models.conversation import Conversation, ConversationActivity
-from engage.models.message import (
-    BLOCK_SEQS,
-    MAX_RUNS_PER_BLOCK,
-    MessageKey,
-    MessageRun,
-    block_of,
-    ends_block,
-    message_docs,
-    parse_message_address,
-    run_id,
-)
+from engage.models.message import Message
 from engage.models.user import User
 from schemas.chat import ConversationOut, MessageOut, ParticipantOut, list_cursor
 
@@ -99,7 +90,7 @@ def other_participant(pair: tuple[str, str], user_id: str) -> str:
 def message_out(raw: dict[str, Any]) -> MessageOut:
     """A message as clients see it, from a raw Mongo document."""
     return MessageOut(
-        id=raw["key"],
+        id=raw["_id"],
         conversation_id=str(raw["conversation_id"]),
         seq=raw["seq"],
         sender_id=str(raw["sender_id"]),
@@ -211,23 +202,12 @@ async def contact_ids(user_id: str) -> list[str]:
     return list(dict.fromkeys(contacts))
 
 
-MAX_SINCE_STEP = 64 * BLOCK_SEQS  # messages_since's longest step back, in seqs
-
-
-async def block_runs(conversation_id: str, block: int) -> list[dict[str, Any]]:
-    """The raw runs of one block of a conversation, in order.
-
-    Found by exact _ids (a block's runs are numbered densely from 0): the embedded database
-    answers an _id range with a collection scan, an $in of exact ids from the index."""
-    collection = MessageRun.get_pymongo_collection()
-    runs: list[dict[str, Any]] = []
-    for start in range(0, MAX_RUNS_PER_BLOCK, ID_CHUNK):
-        ids = [run_id(conversation_id, block, n) for n in range(start, min(start + ID_CHUNK, MAX_RUNS_PER_BLOCK))]
-        found = await collection.find({"_id": {"$in": ids}}).sort("_id", 1).to_list()
-        runs += found
-        if len(found) < len(ids):
-            break
-    return runs
+# Every read of messages names a bounded seq range: the (conversation_id, seq) index serves it,
+# where an unbounded sort by seq makes the embedded database fetch and sort the whole
+# conversation. The upper bound comes from the conversation activity's last_seq.
+SINCE_STEP = 64  # messages_since's first step back, in seqs
+MAX_SINCE_STEP = 4096  # and its longest
+TAIL_STEP = 256  # how far past the activity's last_seq latest_seq looks per query
 
 
 async def messages_between(
@@ -237,14 +217,9 @@ async def messages_between(
     first_seq = max(first_seq, 1)
     if last_seq < first_seq:
         return
-    for block in range(block_of(first_seq), block_of(last_seq) + 1):
-        runs = await block_runs(conversation_id, block)
-        for run in runs:
-            for doc in message_docs(run):
-                if first_seq <= doc["seq"] <= last_seq and all(doc.get(k) == v for k, v in (where or {}).items()):
-                    yield doc
-        if not runs or not ends_block(runs[-1]["messages"][-1]["seq"]):
-            return  # seqs are dense: nothing is stored past a block that is not full
+    query = {**(where or {}), "conversation_id": ObjectId(conversation_id), "seq": {"$gte": first_seq, "$lte": last_seq}}
+    for doc in await Message.get_pymongo_collection().find(query).sort("seq", 1).to_list():
+        yield doc
 
 
 async def messages_after(conversation_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
@@ -265,7 +240,7 @@ async def messages_since(conversation_id: str, since: datetime, known_seq: int |
     the cost follows the window, not the collection. Each step after the first is sized from the
     pace of the messages read so far: every message read costs, and so does every query."""
     newest_first: list[dict[str, Any]] = []
-    top, step = await latest_seq(conversation_id, known_seq), BLOCK_SEQS
+    top, step = await latest_seq(conversation_id, known_seq), SINCE_STEP
     while top >= 1:
         chunk = [doc async for doc in messages_between(conversation_id, top - step + 1, top)]
         newest_first.extend(reversed(chunk))
@@ -274,51 +249,34 @@ async def messages_since(conversation_id: str, since: datetime, known_seq: int |
         top -= step
         pace = (newest_first[0]["created_at"] - newest_first[-1]["created_at"]) / max(len(newest_first) - 1, 1)
         left = (newest_first[-1]["created_at"] - since) / pace if pace else MAX_SINCE_STEP
-        step = int(min(max(left * 1.1 + 1, BLOCK_SEQS), MAX_SINCE_STEP))
+        step = int(min(max(left * 1.1 + 1, SINCE_STEP), MAX_SINCE_STEP))
     return [doc for doc in reversed(newest_first) if doc["created_at"] >= since]
 
 
-async def messages_at(addresses: list[str]) -> list[dict[str, Any]]:
-    """The stored messages at these message_address()es (those that exist), reading each block once."""
-    wanted: dict[tuple[str, int], set[int]] = {}
-    for address in addresses:
-        conversation_id, seq = parse_message_address(address)
-        wanted.setdefault((conversation_id, block_of(seq)), set()).add(seq)
-    found = []
-    for (conversation_id, block), seqs in wanted.items():
-        for run in await block_runs(conversation_id, block):
-            found += [doc for doc in message_docs(run) if doc["seq"] in seqs]
-    return found
+async def stored_messages_by_ids(ids: list[str]) -> list[dict[str, Any]]:
+    """The stored messages with these public ids (those that exist)."""
+    return await raw_documents_by_ids(Message.get_pymongo_collection(), ids)
 
 
 async def stored_message(key: str) -> dict[str, Any] | None:
     """The stored message with this public id (message_key()), or None."""
-    found = await MessageKey.get_pymongo_collection().find_one({"_id": key})
-    return next(iter(await messages_at([found["message"]])), None) if found else None
-
-
-async def conversation_tail(conversation_id: str, known_seq: int | None = None) -> tuple[int, int]:
-    """(the highest stored seq of a conversation, 0 when empty; how many runs the block of the
-    seq after it holds), which is what a writer needs to name its next run.
-
-    ConversationActivity.last_seq is a lower bound (it is updated after the insert); reading its
-    block's runs, and the next block's while one is full, finds anything newer without scanning
-    the conversation. A caller that has just read the activity passes its last_seq as known_seq.
-    """
-    if known_seq is None:
-        raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": ObjectId(conversation_id)}, {"last_seq": 1})
-        known_seq = (raw or {}).get("last_seq", 0)
-    block = known_seq // BLOCK_SEQS  # the block of seq known_seq + 1
-    while True:
-        runs = await block_runs(conversation_id, block)
-        if not runs:
-            return block * BLOCK_SEQS, 0  # seqs are dense: the newest ended the block before
-        newest = runs[-1]["messages"][-1]["seq"]
-        if not ends_block(newest):
-            return newest, len(runs)
-        block += 1
+    return await Message.get_pymongo_collection().find_one({"_id": key})
 
 
 async def latest_seq(conversation_id: str, known_seq: int | None = None) -> int:
-    """The highest stored seq of a conversation (0 when empty); see conversation_tail."""
-    return (await conversation_tail(conversation_id, known_seq))[0]
+    """The highest stored seq of a conversation (0 when empty).
+
+    ConversationActivity.last_seq is a lower bound (it is updated after the insert); counting the
+    messages in bounded steps past it finds anything newer (seqs are dense) without sorting the
+    conversation. A caller that has just read the activity passes its last_seq as known_seq."""
+    if known_seq is None:
+        raw = await ConversationActivity.get_pymongo_collection().find_one({"_id": ObjectId(conversation_id)}, {"last_seq": 1})
+        known_seq = (raw or {}).get("last_seq", 0)
+    top = known_seq
+    while True:
+        found = await Message.get_pymongo_collection().find(
+            {"conversation_id": ObjectId(conversation_id), "seq": {"$gt": top, "$lte": top + TAIL_STEP}}, {"_id": 0, "seq": 1}
+        ).to_list()
+        top += len(found)
+        if len(found) < TAIL_STEP:
+            return top

@@ -1,14 +1,19 @@
-"""Chat data stored by earlier versions, brought to the current layout before a web process serves.
+"""Chat data stored by earlier versions, moved to what this version reads (steps of engage/migrations.py).
 
-Messages (see models/message.py) went through two earlier layouts, both in the collection
-"messages": first a document per message under _id = its public id, with a unique index on
-(conversation_id, seq); then a document per message under "<conversation>:<seq>", with its
-MessageKey. Messages of the first are copied to the second with their keys, and deleted only
-once both exist; then each block of a conversation's messages becomes one run, inserted and
-its messages deleted in one transaction. A crash or two processes doing it at once lose nothing
-and repeat nothing. MessageKeys point at "<conversation>:<seq>" in every layout, so they stay as
-they are. Old-version processes must be stopped first: a message they store after the move is
-not moved.
+Messages (see models/message.py, one document per message in "chat_messages") went through
+three earlier layouts:
+1. "messages", a document per message under _id = its public id, with a unique
+   (conversation_id, seq) index;
+2. "messages", a document per message under "<conversation>:<seq>", its public id in "key", and a
+   document per message in "message_keys" (_id = public id) for idempotency;
+3. "message_runs", a conversation's consecutive messages of one commit in one document under
+   "<conversation>:<block>:<n>", each message with its public id in "key"; "message_keys" as in 2.
+A move cut off halfway by a crash could leave a message in two of them at once.
+move_messages_to_one_document_each copies every message of each layout to its own document
+under its public id, then deletes the old document: the new collection's unique indexes absorb a
+repeat, so a crash anywhere, or a second run, loses nothing and stores nothing twice. Once the
+old collections are empty it drops them, and "message_keys". Old-version processes must be
+stopped first: a message they store after the move is not moved.
 
 Conversation activity (see models/conversation.py): earlier versions kept the newest message and
 the read positions on the conversation document itself; they are copied to ConversationActivity,
@@ -17,133 +22,115 @@ never over newer activity.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from engage.lib.by_ids import id_chunks
+from engage.lib.by_ids import id_chunks, raw_documents_by_ids
 from engage.models.base import utcnow
 from engage.models.conversation import Conversation, ConversationActivity
-from engage.models.message import (
-    BLOCK_SEQS,
-    MessageKey,
-    MessageRun,
-    block_of,
-    message_address,
-    parse_message_address,
-    run_document,
-)
+from engage.models.message import Message
 
 log = logging.getLogger(__name__)
 
-MIGRATION_ID = "messages_keyed_by_seq"
-RUNS_MIGRATION_ID = "messages_in_runs"
-LEGACY_MESSAGES = "messages"  # the collection of both earlier layouts
-MOVE_ATTEMPTS = 5
+FLAT_MESSAGES = "messages"  # layouts 1 and 2
+RUNS = "message_runs"  # layout 3
+MESSAGE_KEYS = "message_keys"  # layouts 2 and 3
+MESSAGE_FIELDS = ("conversation_id", "seq", "sender_id", "client_id", "body", "created_at", "assistant")
 ACTIVITY_MIGRATION_ID = "conversation_activity_apart"
-OLD_SEQ_INDEX = "conversation_seq_unique"
 OLD_ACTIVITY_INDEXES = ("doctor_activity", "patient_activity")  # on conversations.activity_at
 
 
 async def prepare_chat_storage() -> None:
-    """Run by every web process before it serves; each step is done once and remembered."""
-    await prepare_message_storage()
+    """The chat step that earlier versions ran at web start; messages move in their own step."""
     await move_conversation_activity()
 
 
-async def prepare_message_storage(batch: int = 1000) -> int:
-    """Create the message collections (transactions cannot on every server) and move old messages.
-
-    Returns how many messages were moved into runs."""
-    runs, keys = MessageRun.get_pymongo_collection(), MessageKey.get_pymongo_collection()
-    database = runs.database
+async def move_messages_to_one_document_each(batch: int = 500) -> int:
+    """Move the messages of every earlier layout to a document each; returns how many were moved."""
+    messages = Message.get_pymongo_collection()
+    database = messages.database
+    # The unique indexes must exist before the first copy: they are what absorbs a repeat.
+    await messages.create_indexes(Message.Settings.indexes)
     existing = set(await database.list_collection_names())
-    for name in (runs.name, keys.name):
-        if name not in existing:
-            try:
-                await database.create_collection(name)
-            except CollectionInvalid:  # another process created it first
-                pass
-    if LEGACY_MESSAGES in existing:
-        await _key_messages_by_seq(database, batch)
-    return await _gather_messages_into_runs(database)
-
-
-async def _key_messages_by_seq(database: AsyncDatabase, batch: int) -> int:
-    """The first layout to the second; returns how many messages were moved."""
-    messages, keys = database[LEGACY_MESSAGES], MessageKey.get_pymongo_collection()
-    migrations = database["schema_migrations"]
-    if await migrations.find_one({"_id": MIGRATION_ID}):
-        return 0
-    if OLD_SEQ_INDEX in await messages.index_information():
-        # Its (conversation_id, seq) pairs are about to exist twice, old and moved, for a moment.
-        await messages.drop_index(OLD_SEQ_INDEX)
-    moved, old = 0, []
-    # One pass of one cursor: a query per batch would scan the collection once per batch.
-    async for doc in messages.find({"key": {"$exists": False}}, batch_size=batch):
-        old.append(doc)
-        if len(old) == batch:
-            moved += await _move(messages, keys, old)
-            old = []
-    moved += await _move(messages, keys, old)
-    await migrations.update_one({"_id": MIGRATION_ID}, {"$set": {"done_at": utcnow(), "moved": moved}}, upsert=True)
-    if moved:
-        log.warning("moved %d chat messages to the seq-keyed layout", moved)
-    return moved
-
-
-async def _gather_messages_into_runs(database: AsyncDatabase) -> int:
-    """The second layout to runs, a block at a time; returns how many messages were moved."""
-    migrations = database["schema_migrations"]
-    if await migrations.find_one({"_id": RUNS_MIGRATION_ID}):
-        return 0
-    legacy = database[LEGACY_MESSAGES]
-    newest: dict[str, int] = {}
-    # One pass of one cursor, _ids only; "key" marks the second layout (the first one's
-    # documents were all moved before this, unless an old process wrote after the move).
-    async for doc in legacy.find({"key": {"$exists": True}}, {"_id": 1}):
-        conversation_id, seq = parse_message_address(doc["_id"])
-        newest[conversation_id] = max(newest.get(conversation_id, 0), seq)
     moved = 0
-    for conversation_id, top in newest.items():
-        for block in range(block_of(top) + 1):
-            moved += await _move_block(legacy, conversation_id, block)
-    await migrations.update_one({"_id": RUNS_MIGRATION_ID}, {"$set": {"done_at": utcnow(), "moved": moved}}, upsert=True)
+    if FLAT_MESSAGES in existing:
+        moved += await _move(database[FLAT_MESSAGES], _flat_messages(database[FLAT_MESSAGES]), batch)
+    if RUNS in existing:
+        moved += await _move(database[RUNS], _run_messages(database[RUNS]), batch)
+    await _drop_emptied(database, existing)
     if moved:
-        log.warning("moved %d chat messages into runs", moved)
+        log.warning("moved %d chat messages to a document each", moved)
     return moved
 
 
-async def _move_block(legacy: AsyncCollection, conversation_id: str, block: int) -> int:
-    """One block's messages of the second layout into run 0 of the block, in one transaction."""
-    runs = MessageRun.get_pymongo_collection()
-    ids = [message_address(conversation_id, seq) for seq in range(block * BLOCK_SEQS + 1, (block + 1) * BLOCK_SEQS + 1)]
-    for attempt in range(MOVE_ATTEMPTS):
-        try:
-            async with runs.database.client.start_session() as session:
-                async with await session.start_transaction():
-                    old = []
-                    for chunk in id_chunks(ids):
-                        old += await legacy.find({"_id": {"$in": chunk}}, session=session).to_list()
-                    if not old:
-                        return 0  # moved by another process, or never there
-                    await runs.insert_one(run_document(conversation_id, 0, sorted(old, key=lambda d: d["seq"])), session=session)
-                    for chunk in id_chunks([d["_id"] for d in old]):
-                        await legacy.delete_many({"_id": {"$in": chunk}}, session=session)
-            return len(old)
-        except PyMongoError as exc:
-            # Another process moving the same block: its commit conflicts with this one, and the
-            # next attempt finds the block's messages gone. Anything else is raised in the end,
-            # rather than serving with messages left behind.
-            if attempt == MOVE_ATTEMPTS - 1:
-                raise
-            log.info("moving block %d of conversation %s: %s; trying again", block, conversation_id, exc)
-            await asyncio.sleep(0.05 * 2**attempt)
-    return 0
+async def _flat_messages(collection: AsyncCollection) -> AsyncIterator[tuple[Any, list[dict[str, Any]]]]:
+    """(old _id, its messages in the new shape) of layouts 1 and 2, in one pass of one cursor."""
+    async for doc in collection.find({}):
+        # Layout 2 keeps the public id in "key"; layout 1's _id is the public id.
+        yield doc["_id"], [_new_message(doc.get("key", doc["_id"]), doc)]
+
+
+async def _run_messages(collection: AsyncCollection) -> AsyncIterator[tuple[Any, list[dict[str, Any]]]]:
+    async for run in collection.find({}):
+        yield run["_id"], [_new_message(m["key"], {**m, "conversation_id": run["conversation_id"]}) for m in run["messages"]]
+
+
+def _new_message(public_id: str, old: dict[str, Any]) -> dict[str, Any]:
+    return {"_id": public_id, **{field: old[field] for field in MESSAGE_FIELDS if old.get(field) is not None}}
+
+
+async def _move(old: AsyncCollection, found: AsyncIterator[tuple[Any, list[dict[str, Any]]]], batch: int) -> int:
+    """Copy what `found` yields in batches, then delete each old document whose messages are all there."""
+    moved, pending = 0, []
+    async for old_id, messages in found:
+        pending.append((old_id, messages))
+        if sum(len(m) for _, m in pending) >= batch:
+            moved += await _copy_then_delete(old, pending)
+            pending = []
+    return moved + await _copy_then_delete(old, pending)
+
+
+async def _copy_then_delete(old: AsyncCollection, pending: list[tuple[Any, list[dict[str, Any]]]]) -> int:
+    if not pending:
+        return 0
+    new = Message.get_pymongo_collection()
+    copies = [message for _, messages in pending for message in messages]
+    try:
+        await new.insert_many(copies, ordered=False)
+    except BulkWriteError as exc:
+        # 11000: copied already (a run cut off after its insert, or a message in two layouts).
+        if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+            raise
+    there = {doc["_id"] for doc in await raw_documents_by_ids(new, [m["_id"] for m in copies])}
+    done = [old_id for old_id, messages in pending if all(m["_id"] in there for m in messages)]
+    if len(done) < len(pending):
+        # Another message holds its seq or client_id: two versions of one conversation disagree.
+        # The old documents stay, and the step fails rather than hide a message.
+        missing = [m for _, messages in pending for m in messages if m["_id"] not in there]
+        raise RuntimeError(
+            f"{len(missing)} chat messages could not be moved from {old.name}: another message holds their "
+            f"(conversation_id, seq) or (conversation_id, sender_id, client_id), e.g. {missing[0]['_id']} "
+            f"(conversation {missing[0]['conversation_id']}, seq {missing[0]['seq']})"
+        )
+    for chunk in id_chunks(done):
+        await old.delete_many({"_id": {"$in": chunk}})
+    return len(copies)
+
+
+async def _drop_emptied(database: AsyncDatabase, existing: set[str]) -> None:
+    """Drop the old message collections once empty, then the keys that only they used."""
+    for name in (FLAT_MESSAGES, RUNS):
+        if name in existing:
+            if await database[name].find_one({}, {"_id": 1}) is not None:
+                return  # an old process wrote meanwhile: keep the keys until a later run moves it
+            await database.drop_collection(name)
+    if MESSAGE_KEYS in existing:
+        await database.drop_collection(MESSAGE_KEYS)
 
 
 async def move_conversation_activity() -> int:
@@ -175,23 +162,3 @@ async def move_conversation_activity() -> int:
             await conversations.drop_index(name)
     await migrations.update_one({"_id": ACTIVITY_MIGRATION_ID}, {"$set": {"done_at": utcnow(), "moved": moved}}, upsert=True)
     return moved
-
-
-async def _move(messages: AsyncCollection, keys: AsyncCollection, old: list[dict[str, Any]]) -> int:
-    if not old:
-        return 0
-    new = [{**doc, "_id": message_address(str(doc["conversation_id"]), doc["seq"]), "key": doc["_id"]} for doc in old]
-    await _insert_missing(keys, [{"_id": doc["key"], "message": doc["_id"]} for doc in new])
-    await _insert_missing(messages, new)
-    for chunk in id_chunks([doc["_id"] for doc in old]):
-        await messages.delete_many({"_id": {"$in": chunk}})
-    return len(old)
-
-
-async def _insert_missing(collection: AsyncCollection, docs: list[dict[str, Any]]) -> None:
-    """Insert what is not there yet (a repeated or concurrent run finds some already moved)."""
-    try:
-        await collection.insert_many(docs, ordered=False)
-    except BulkWriteError as exc:
-        if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
-            raise

@@ -15,8 +15,7 @@ from engage.models.care import CareRelation
 from engage.models.auth import RefreshTokenFamily
 from engage.models.conversation import Conversation
 from engage.models.conversation import ConversationActivity
-from engage.models.message import MessageRun
-from engage.models.message import MessageKey
+from engage.models.message import Message
 from engage.models.clinic import Clinic
 from engage.models.clinic import DoctorProfile
 from engage.models.clinic import TestCentre
@@ -55,8 +54,7 @@ DOCUMENT_MODELS: list[type] = [
     CareRelation,
     Conversation,
     ConversationActivity,
-    MessageRun,
-    MessageKey,
+    Message,
     Clinic,
     DoctorProfile,
     TestCentre,

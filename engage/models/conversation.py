@@ -52,7 +52,7 @@ class ConversationActivity(Document):
     """A conversation's newest message and read positions, keyed by the conversation's id.
 
     Denormalised from messages after each group commit; the messages collection is the
-    authority for seq (its _id), this only serves listings and unread counts. It has
+    authority for seq (its unique (conversation_id, seq) index), this only serves listings and unread counts. It has
     no secondary index on purpose: it is updated with every commit, and the embedded database
     rewrites every index of a document it updates (about 1 ms per update with the three of
     Conversation, a quarter of that with none). A missing document means no message and
