@@ -1,4 +1,4 @@
-"""The layers do not turn back (STYLE.md, rule 11): read from the source with ast, no import run.
+"""The layers do not turn back (issue 17, "No layer turns back"): read from the source with ast, no import run.
 
 - no import cycle among the modules of engage/, workers/ and schemas/;
 - engage/sockets does not import engage.web, and engage/ does not import workers (it enqueues

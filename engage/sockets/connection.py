@@ -20,6 +20,7 @@ from engage.config import get_settings
 from engage.errors import ApiError
 from engage.events import user_room
 from engage.lib.users import check_may_act
+from engage.logs import log_context
 from engage.lib.validation import parse_model
 from engage.sockets.handlers import SocketUser
 from engage.sockets.handlers import socket_handler
@@ -41,6 +42,7 @@ def register(
 
     @sio.event
     async def connect(sid: str, environ: dict, auth: Any) -> None:
+        log_context.set({"socket_id": sid})
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             user, claims = await access_session_user(token)
@@ -59,6 +61,7 @@ def register(
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
+        log_context.set({"socket_id": sid})
         deadlines.forget(sid)
         try:
             session = await sio.get_session(sid)
