@@ -28,6 +28,7 @@ SOCKETIO_CHANNEL = "engage-socketio"
 
 _mongo: AsyncMongoClient | None = None
 _redis: aioredis.Redis | None = None
+_redis_url: str | None = None
 _emitter: socketio.AsyncServer | socketio.AsyncRedisManager | None = None
 
 
@@ -56,10 +57,11 @@ def mongo() -> AsyncMongoClient:
 
 
 def init_redis(settings: Settings) -> aioredis.Redis:
-    global _redis
+    global _redis, _redis_url
     # redis-py 8's default async pool fails instead of waiting when full; block instead.
     pool = aioredis.BlockingConnectionPool.from_url(settings.redis_url, max_connections=500, timeout=10)
     _redis = aioredis.Redis(connection_pool=pool, decode_responses=False)
+    _redis_url = settings.redis_url
     return _redis
 
 
@@ -81,6 +83,14 @@ def sync_redis(settings: Settings) -> redis.Redis:
     by its users. redis-py's pool is thread-safe and starts afresh in a forked process."""
     assert settings.redis_url, "no Redis URL"
     return sync_redis_of(settings.redis_url)
+
+
+def sync_twin_of_redis_client() -> redis.Redis:
+    """The process's synchronous connection to the Redis that init_redis connected (for RQ calls
+    made from async code, which must reach the same Redis as redis_client())."""
+    if _redis_url is None:
+        raise RuntimeError("redis not initialised")
+    return sync_redis_of(_redis_url)
 
 
 @functools.cache

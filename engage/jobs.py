@@ -54,7 +54,8 @@ def job_is_live(connection: redis.Redis, job_id: str) -> bool:
         return True
     if status != JobStatus.STARTED:
         return False  # finished or failed: whatever is still queued was left behind
-    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name, connection=connection) if job.worker_name else None
+    # Worker.all lists the registered workers (a dead one's entry expires with its heartbeat).
+    worker = next((w for w in Worker.all(connection=connection) if w.name == job.worker_name), None) if job.worker_name else None
     if worker is None:
         return False
     if worker.hostname == HOST and worker.pid:

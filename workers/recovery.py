@@ -5,12 +5,12 @@ StartedJobRegistry.cleanup() moves them to the failed registry (or retries them 
 enqueued with retries). Every Engage job is safe to run twice, so a new worker puts them back now.
 
 What RQ 3 offers and we use: StartedJobRegistry.get_job_and_execution_ids, Execution.delete (takes
-an execution out of the started registry and the job's execution registry), Queue.enqueue_job,
-Worker.find_by_key (in engage.jobs.job_is_live). What it lacks: a way to tell that a started job's
-worker is dead before the job's timeout (judged in engage.jobs.job_is_live from the worker's pid on
-this host or its heartbeat elsewhere), and a requeue for started jobs (StartedJobRegistry.requeue
-looks entries up by job id, but RQ 3 keys them by job and execution), and a claim so that only one
-of two workers starting at once requeues a job (a SET NX of ours).
+an execution out of the started registry and the job's execution registry), Queue.enqueue_job, and
+Worker.all and Queue.get_job_position (in engage.jobs.job_is_live). What it lacks: a way to tell
+that a started job's worker is dead before the job's timeout (judged in engage.jobs.job_is_live
+from the worker's pid on this host, or its heartbeat elsewhere); a requeue of started jobs
+(StartedJobRegistry.requeue looks entries up by job id, but RQ 3 keys them by job and execution);
+and a claim so that only one of two workers starting at once requeues a job (a SET NX of ours).
 """
 
 from __future__ import annotations

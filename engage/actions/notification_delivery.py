@@ -284,7 +284,7 @@ def _release_own_markers(ids: list[str], job_id: str | None) -> None:
     """Drop the enqueue markers this job holds, so the scan may enqueue these ids again later."""
     if not job_id or not ids:
         return
-    connection = extensions.sync_redis(get_settings())
+    connection = extensions.sync_twin_of_redis_client()
     keys = [MARKER_PREFIX + i for i in ids]
     values = connection.mget(keys)
     mine = [k for k, v in zip(keys, values, strict=True) if v is not None and v.decode() == job_id]
@@ -294,7 +294,7 @@ def _release_own_markers(ids: list[str], job_id: str | None) -> None:
 
 def _schedule_retries(settings: Settings, retries: list[tuple[str, bool, timedelta]], job_id: str | None) -> None:
     """Enqueue each retry for its backoff time (RQ's scheduler in the worker runs it then)."""
-    connection = extensions.sync_redis(settings)
+    connection = extensions.sync_twin_of_redis_client()
     keys = [MARKER_PREFIX + nid for nid, _, _ in retries]
     if job_id:
         values = connection.mget(keys)
@@ -366,7 +366,7 @@ async def recover_stalled_notifications(settings: Settings | None = None) -> dic
 
 
 def _drop_markers(ids: list[str]) -> None:
-    extensions.sync_redis(get_settings()).delete(*[MARKER_PREFIX + i for i in ids])
+    extensions.sync_twin_of_redis_client().delete(*[MARKER_PREFIX + i for i in ids])
 
 
 def requeue_lost_jobs_blocking(connection: redis.Redis, ids: list[str]) -> list[str]:
@@ -417,7 +417,7 @@ async def enqueue_due_notifications(settings: Settings | None = None, full: bool
     cursor = _collection().find({"status": QUEUED, "due_at": window}, {"_id": 1, "critical": 1}, batch_size=PAGE).limit(limit)
     total = 0
     page: list[dict] = []
-    connection = extensions.sync_redis(settings)
+    connection = extensions.sync_twin_of_redis_client()
     async for doc in cursor:
         page.append(doc)
         if len(page) >= PAGE:  # workers start on the first page while the rest is read

@@ -142,7 +142,7 @@ async def enqueue_notifications(notifications: list[Notification], settings: Set
 
 
 def _enqueue_ids_blocking(settings: Settings, queue_name: str, ids: list[str]) -> int:
-    return enqueue_ids(extensions.sync_redis(settings), queue_name, ids, settings.notification_batch_size)
+    return enqueue_ids(extensions.sync_twin_of_redis_client(), queue_name, ids, settings.notification_batch_size)
 
 
 def enqueue_ids(connection: redis.Redis, queue_name: str, ids: list[str], batch_size: int, delay: timedelta | None = None) -> int:
