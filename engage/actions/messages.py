@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from engage import metrics
 from engage.actions.assistant_inbox import note_messages_for_assistant
 from engage.actions.audit import record_health_data_access
 from engage.actions.missed_messages import note_messages_for_alerts
@@ -151,12 +153,14 @@ class MessageWriter:
         leaders: dict[str, PendingMessage] = {}
         for pending in batch:
             leaders.setdefault(pending.id, pending)
+        started = time.perf_counter()
         results = await self._store(list(leaders.values()))
         created = sorted((doc for doc, new in results.values() if new), key=lambda d: (str(d["conversation_id"]), d["seq"]))
         # Built once per message: the ack and every delivery carry the same JSON-ready object.
         payloads = {message_key: message_json(doc) for message_key, (doc, _) in results.items()}
         self.batches += 1
         self.messages += len(created)
+        metrics.chat_stored(len(created), time.perf_counter() - started)
         if created:
             # Delivery (and alert windows) run in their own task, in commit order, as soon as
             # the messages are stored, while this task finishes the batch and stores the next.
@@ -182,6 +186,7 @@ class MessageWriter:
                 self._outbox.clear()
                 try:
                     await publish_many([("chat:message", payload, [p.sender_id, p.recipient_id]) for payload, p in delivered])
+                    metrics.chat_delivered(len(delivered))
                 except Exception:
                     log.exception("publishing %d chat messages failed", len(delivered))
                 stored = [(payload["conversation_id"], p.sender_id, p.recipient_id, payload["seq"]) for payload, p in delivered]
