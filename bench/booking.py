@@ -1,13 +1,17 @@
 """Booking benchmark: throughput and p99 latency with and without contention, in one run.
 
-    python bench/booking.py [--webs 1]
+    python bench/booking.py [--webs 1] [--compare-with <git-ref>]
 
 Starts its own secantus (in memory), redis-server and Engage web process(es) on free ports,
-then runs two phases against POST /api/appointments:
+then runs three phases against POST /api/appointments:
   contention:    100 clients at once on 10 slots of one doctor (exactly 10 must win);
   no contention: 1,000 distinct slots (10 doctors x 100 slots) booked by 100 concurrent clients;
   sequential:    100 bookings by one client, one at a time (service time without queueing).
 Notification jobs are enqueued but no worker runs, so only the booking path is measured.
+
+--compare-with REF runs the same phases first against the web process of REF (checked out in a
+temporary `git worktree`, with fresh servers), then against this tree, and prints both: "before"
+and "after" measured by one load generator in one run (the machine is noisy between runs).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import asyncio
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engage.embedded import start_mongo  # noqa: E402
 from engage.embedded import start_redis  # noqa: E402
+from engage.embedded import die_with_parent  # noqa: E402
+from engage.embedded import free_port  # noqa: E402
 from tests.servers import ADMIN_EMAIL  # noqa: E402
 from tests.servers import ADMIN_PASSWORD  # noqa: E402
+from tests.servers import ROOT  # noqa: E402
+from tests.servers import EngageProcess  # noqa: E402
 from tests.servers import engage_env  # noqa: E402
-from tests.servers import start_engage  # noqa: E402
+from tests.servers import wait_healthy  # noqa: E402
 
 PASSWORD = "bench-password-42"
 ALL_DAY = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
@@ -92,15 +101,24 @@ async def timed_book(client: Client, token: str, doctor_id: str, start: str, lat
     return status
 
 
-def report(name: str, statuses: list[int], latencies: list[float], elapsed: float) -> None:
+def report(name: str, statuses: list[int], latencies: list[float], elapsed: float) -> dict[str, float]:
     counts = {code: statuses.count(code) for code in sorted(set(statuses))}
+    figures = {
+        "requests": len(statuses),
+        "req/s": len(statuses) / elapsed,
+        "p50 ms": statistics.median(latencies),
+        "p99 ms": percentile(latencies, 0.99),
+        "winners": counts.get(201, 0),
+    }
     print(
-        f"{name:<28} requests {len(statuses):>5}  {len(statuses) / elapsed:>7.1f} req/s  "
-        f"p50 {statistics.median(latencies):>6.1f} ms  p99 {percentile(latencies, 0.99):>6.1f} ms  statuses {counts}"
+        f"{name:<28} requests {len(statuses):>5}  {figures['req/s']:>7.1f} req/s  "
+        f"p50 {figures['p50 ms']:>6.1f} ms  p99 {figures['p99 ms']:>6.1f} ms  statuses {counts}",
+        flush=True,
     )
+    return figures
 
 
-async def run(urls: list[str], before_phases=None) -> None:
+async def run(urls: list[str], before_phases=None) -> dict[str, dict[str, float]]:
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
         client = Client(session, urls)
@@ -122,7 +140,7 @@ async def run(urls: list[str], before_phases=None) -> None:
         latencies: list[float] = []
         began = time.perf_counter()
         statuses = await asyncio.gather(*[timed_book(client, token, doctors[10], slot(i % 10), latencies) for i, token in enumerate(patients)])
-        report("contention (100 on 10)", list(statuses), latencies, time.perf_counter() - began)
+        figures = {"contention": report("contention (100 on 10)", list(statuses), latencies, time.perf_counter() - began)}
         assert statuses.count(201) == 10 and statuses.count(409) == 90, statuses
 
         # Phase 2: 1,000 distinct slots; patient p books slot (p - d) mod 100 of doctor d, so never two at one time.
@@ -133,35 +151,89 @@ async def run(urls: list[str], before_phases=None) -> None:
 
         began = time.perf_counter()
         statuses = [s for batch in await asyncio.gather(*[patient_run(p) for p in range(100)]) for s in batch]
-        report("no contention (1,000 slots)", statuses, latencies, time.perf_counter() - began)
+        figures["no contention"] = report("no contention (1,000 slots)", statuses, latencies, time.perf_counter() - began)
         assert statuses.count(201) == 1000, {code: statuses.count(code) for code in set(statuses)}
 
         # Phase 3: one client, one request at a time: the service time of a booking without queueing.
         latencies = []
         began = time.perf_counter()
         statuses = [await timed_book(client, patients[i], doctors[10], slot(400 + i), latencies) for i in range(100)]
-        report("sequential (1 client)", statuses, latencies, time.perf_counter() - began)
+        figures["sequential"] = report("sequential (1 client)", statuses, latencies, time.perf_counter() - began)
+        return figures
+
+
+# (phase, figure, goal as text, met?) of issue 22's three booking rows.
+GOALS = [
+    ("contention", "p99 ms", "<= 300", lambda v: v <= 300),
+    ("contention", "winners", "== 10", lambda v: v == 10),
+    ("contention", "p50 ms", "", None),
+    ("contention", "req/s", "", None),
+    ("no contention", "req/s", ">= 400", lambda v: v >= 400),
+    ("no contention", "p99 ms", "", None),
+    ("sequential", "p50 ms", "<= 10", lambda v: v <= 10),
+]
+
+
+def summary(runs: dict[str, dict[str, dict[str, float]]]) -> None:
+    """One line per figure of the issue's rows, one column per measured tree."""
+    names = list(runs)
+    print("\n" + f"{'figure':<28}" + "".join(f"{name:>16}" for name in names) + "   goal")
+    for phase, figure, goal, met in GOALS:
+        cells = "".join(f"{runs[name][phase][figure]:>16.1f}" for name in names)
+        verdict = "" if met is None else ("  met" if met(runs[names[-1]][phase][figure]) else "  not met")
+        print(f"{phase + ' ' + figure:<28}{cells}   {goal}{verdict}")
+
+
+def start_web(env: dict[str, str], log_dir: Path, root: Path) -> EngageProcess:
+    """`python app.py web` of the tree at root (this one, or a worktree of another commit)."""
+    env = dict(env, PORT=str(free_port()))
+    log_path = log_dir / f"web-{env['PORT']}.log"
+    process = subprocess.Popen(
+        [sys.executable, str(root / "app.py"), "web"], env=env, cwd=root, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+    )
+    proc = EngageProcess("web", process, log_path, int(env["PORT"]), env)
+    wait_healthy(proc)
+    return proc
+
+
+def measure(root: Path, webs: int, label: str) -> dict[str, dict[str, float]]:
+    """Fresh servers, the web process(es) of the tree at root, the three phases."""
+    scratch = Path(tempfile.mkdtemp(prefix="engage-bench-"))
+    mongo = start_mongo(":memory:")
+    redis = start_redis(scratch / "redis")
+    started: list[EngageProcess] = []
+    try:
+        env = engage_env(mongo.url, redis.url, ENGAGE_DB_NAME="engage_bench", ENGAGE_LOG_LEVEL="warning")
+        migrated = subprocess.run([sys.executable, str(root / "app.py"), "migrate"], env=env, cwd=root, capture_output=True, text=True)
+        if migrated.returncode != 0:
+            print(f"{label}: migrate failed (older trees start without it):\n{migrated.stdout}{migrated.stderr}")
+        started = [start_web(env, scratch, root) for _ in range(webs)]
+        print(f"booking benchmark [{label}]: {webs} web process(es) from {root}, secantus + redis-server, no worker", flush=True)
+        return asyncio.run(run([w.url for w in started]))
+    finally:
+        for web in started:
+            web.stop()
+        redis.stop()
+        mongo.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--webs", type=int, default=1, help="number of web processes (requests round-robin)")
+    parser.add_argument("--compare-with", metavar="REF", help="measure this git ref first (a temporary worktree), then this tree")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="engage-bench-"))
-    mongo = start_mongo(":memory:")
-    redis = start_redis(root / "redis")
-    webs = []
-    try:
-        env = engage_env(mongo.url, redis.url, ENGAGE_DB_NAME="engage_bench", ENGAGE_LOG_LEVEL="warning")
-        webs = [start_engage("web", env, root) for _ in range(args.webs)]
-        print(f"booking benchmark: {args.webs} web process(es), secantus + redis-server, no worker")
-        asyncio.run(run([w.url for w in webs]))
-    finally:
-        for web in webs:
-            web.stop()
-        redis.stop()
-        mongo.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    runs: dict[str, dict[str, dict[str, float]]] = {}
+    if args.compare_with:
+        worktree = Path(tempfile.mkdtemp(prefix="engage-bench-ref-")) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), args.compare_with], check=True, capture_output=True)
+        try:
+            runs[f"before {args.compare_with}"] = measure(worktree, args.webs, f"before: {args.compare_with}")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+            shutil.rmtree(worktree.parent, ignore_errors=True)
+    runs["after (this tree)" if args.compare_with else "this tree"] = measure(ROOT, args.webs, "this tree")
+    summary(runs)
 
 
 if __name__ == "__main__":

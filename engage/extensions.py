@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 from rq import Queue
 
 from engage.config import Settings
+from engage.lib.availability_view import AvailabilityView
 from engage.lib.redis_fanout import BatchingRedisManager
 from engage.models import DOCUMENT_MODELS
 
@@ -30,6 +31,7 @@ _mongo: AsyncMongoClient | None = None
 _redis: aioredis.Redis | None = None
 _redis_url: str | None = None
 _emitter: socketio.AsyncServer | socketio.AsyncRedisManager | None = None
+_availability_view: AvailabilityView | None = None
 
 
 async def init_database(settings: Settings, create_indexes: bool = True) -> AsyncMongoClient:
@@ -137,3 +139,14 @@ def emitter() -> socketio.AsyncServer | socketio.AsyncRedisManager:
     if _emitter is None:
         raise RuntimeError("event emitter not initialised")
     return _emitter
+
+
+def set_availability_view(view: AvailabilityView) -> None:
+    """Web processes keep one view of taken doctor slots (engage.lib.availability_view)."""
+    global _availability_view
+    _availability_view = view
+
+
+def availability_view() -> AvailabilityView | None:
+    """The process's availability view; None where none runs (workers read the database)."""
+    return _availability_view

@@ -22,6 +22,8 @@ from engage.actions.users import ensure_admin
 from engage.config import Settings
 from engage.errors import ApiError
 from engage.errors import unavailable_error
+from engage.lib.availability_view import AvailabilityView
+from engage.lib.booking import occupied_intervals
 from engage.lib.no_store import NoStoreSocketIOApp
 from engage.lib.runtime import tune_garbage_collector
 from engage.lib.protocol_logging import log_malformed_packets_briefly
@@ -98,6 +100,10 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
         await extensions.init_database(settings)
         extensions.init_redis(settings)
         extensions.set_emitter(sio)
+        # Slot events from this and every other process keep the view of taken slots fresh.
+        availability = AvailabilityView(occupied_intervals)
+        sio.manager.observe_emits(availability.observe)
+        extensions.set_availability_view(availability)
         # python-socketio starts its Redis listener at the first connection; start it now so
         # /healthz can check it (and events from other processes reach the first client at once).
         if not sio.manager_initialized:

@@ -22,6 +22,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from engage import extensions
 from engage import metrics
 from engage.actions.audit import record_health_data_access
 from engage.actions.care import do_care_may_have_ended
@@ -89,7 +90,7 @@ async def slot_taken_error(
 ) -> ApiError:
     """The 409 for a lost race, after telling every socket of the patient (the booking page updates at once)."""
     if alternatives is None:
-        alternatives = await find_alternatives(settings, resource, start, now)
+        alternatives = await find_alternatives(settings, resource, start, now, extensions.availability_view())
     event = BookingConflictEvent.model_validate(
         {"doctor_id": resource.doctor_id, "test_centre_id": resource.test_centre_id, "start": start, "alternatives": alternatives}
     )
@@ -155,7 +156,10 @@ async def do_book(
         # rare, so the lost race's alternatives are computed meanwhile rather than after.
         lookup = Appointment.find_one({"patient_id": patient_id, "client_id": client_id})
         if isinstance(exc, SlotTaken):
-            previous, conflict = await asyncio.gather(lookup, find_alternatives(settings, resource, start, now))
+            view = extensions.availability_view()
+            if view is not None and resource.capacity == 1:
+                view.note_taken(resource.id, start, end)
+            previous, conflict = await asyncio.gather(lookup, find_alternatives(settings, resource, start, now, view))
         else:
             previous, conflict = await lookup, None
         if previous is not None:

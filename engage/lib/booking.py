@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from bson import ObjectId
 
 from engage.config import Settings
 from engage.errors import ApiError
+from engage.lib.availability_view import AvailabilityView
 from engage.lib.users import listed_doctor_ids
 from engage.lib.slots import local_view
 from engage.lib.slots import place_in_availability
@@ -113,8 +115,11 @@ async def access_doctor_profile(doctor_id: str, field_name: str | None = None, l
     """The profile of a doctor, or a 404 (unknown doctor, one without a clinic yet, or, unless
     listed_only is False, one nobody approved: such a doctor is never listed or bookable)."""
     oid = _object_id(doctor_id, "Doctor", field_name)
-    profile = await DoctorProfile.find_one({"doctor_id": oid})
-    if profile is None or (listed_only and not await listed_doctor_ids([oid])):
+    if listed_only:  # two independent reads, side by side: a booking waits for one round trip, not two
+        profile, listed = await asyncio.gather(DoctorProfile.find_one({"doctor_id": oid}), listed_doctor_ids([oid]))
+    else:
+        profile, listed = await DoctorProfile.find_one({"doctor_id": oid}), {oid}
+    if profile is None or not listed:
         raise ApiError(404, "not_found", "Doctor was not found or has no schedule yet.", field=field_name)
     return profile
 
@@ -188,13 +193,15 @@ def earliest_bookable(settings: Settings, now: datetime) -> datetime:
     return now + timedelta(minutes=settings.booking_min_notice_minutes)
 
 
-async def free_slots(settings: Settings, resource: Resource, first_day, last_day, now: datetime | None = None) -> list[tuple[datetime, datetime, int]]:
-    """(start, end, remaining) of every bookable slot on local dates first_day..last_day."""
+async def free_slots(
+    settings: Settings, resource: Resource, first_day, last_day, now: datetime | None = None, view: AvailabilityView | None = None
+) -> list[tuple[datetime, datetime, int]]:
+    """(start, end, remaining) of every bookable slot on local dates first_day..last_day (from the view when given)."""
     now = now or datetime.now(UTC)
     starts = [s for s in slot_starts(resource.availability, resource.tz, first_day, last_day) if s >= earliest_bookable(settings, now)]
     if not starts:
         return []
-    occupancy = Occupancy(await occupied_intervals([resource.id], starts[0], resource.end_of(starts[-1])))
+    occupancy = Occupancy(await _busy(view, [resource], starts[0], resource.end_of(starts[-1])))
     free = []
     for start in starts:
         end = resource.end_of(start)
@@ -217,21 +224,26 @@ def slot_out(resource: Resource, start: datetime, end: datetime, remaining: int 
     ).model_dump(mode="json")
 
 
-async def find_alternatives(settings: Settings, resource: Resource, start: datetime, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The nearest free slots of the same resource, then peers (same specialty / test kind) free at the same time."""
+async def find_alternatives(
+    settings: Settings, resource: Resource, start: datetime, now: datetime | None = None, view: AvailabilityView | None = None
+) -> list[dict[str, Any]]:
+    """The nearest free slots of the same resource, then peers (same specialty / test kind) free at the same time.
+
+    With a view (web processes), doctors' taken slots and peers come from it instead of the database."""
     now = now or datetime.now(UTC)
     local_day = start.astimezone(resource.tz).date()
     own: list[tuple[datetime, datetime, int]] = []
     for before, after in ((1, 1), (3, 10)):  # the nearest day usually has enough; widen only when not
-        own = [slot for slot in await free_slots(settings, resource, local_day - timedelta(days=before), local_day + timedelta(days=after), now) if slot[0] != start]
+        found = await free_slots(settings, resource, local_day - timedelta(days=before), local_day + timedelta(days=after), now, view)
+        own = [slot for slot in found if slot[0] != start]
         if len(own) >= ALTERNATIVES_WANTED:
             break
     own.sort(key=lambda slot: (abs((slot[0] - start).total_seconds()), slot[0]))
     chosen = [slot_out(resource, *slot) for slot in own[:ALTERNATIVES_WANTED]]
-    peers = await _peer_resources(resource)
+    peers = await view.cached(("peers", resource.id), lambda: _peer_resources(resource)) if view else await _peer_resources(resource)
     candidates = [peer for peer in peers if place_in_availability(peer.availability, peer.tz, start) == "slot"]
     if candidates and start >= earliest_bookable(settings, now):
-        occupancy = Occupancy(await occupied_intervals([peer.id for peer in candidates], start, start + timedelta(hours=8)))
+        occupancy = Occupancy(await _busy(view, candidates, start, start + timedelta(hours=8)))
         for peer in candidates:
             end = peer.end_of(start)
             remaining = remaining_capacity(peer, start, end, occupancy)
@@ -240,6 +252,13 @@ async def find_alternatives(settings: Settings, resource: Resource, start: datet
             if len(chosen) >= 2 * ALTERNATIVES_WANTED:
                 break
     return chosen
+
+
+async def _busy(view: AvailabilityView | None, resources: list[Resource], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Taken intervals overlapping [start, end): doctors' from the view when there is one, the rest from the database."""
+    if view is None or any(r.capacity > 1 for r in resources):
+        return await occupied_intervals([r.id for r in resources], start, end)
+    return await view.busy([r.id for r in resources], start, end)
 
 
 async def _peer_resources(resource: Resource) -> list[Resource]:

@@ -12,6 +12,7 @@ event on the same work, which under load costs more than the rest of a chat mess
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import engineio
@@ -22,7 +23,17 @@ BATCH_KEY = "engage_batch"
 MEMBERS_KEY = "engage_members_of"
 
 
+# observer(event, JSON-ready data, room or rooms): called for every emit this process delivers.
+EmitObserver = Callable[[str, Any, Any], None]
+
+
 class BatchingRedisManager(socketio.AsyncRedisManager):
+    emit_observer: EmitObserver | None = None
+
+    def observe_emits(self, observer: EmitObserver) -> None:
+        """Let one process-local reader (the availability view) see every event emitted here or on another process."""
+        self.emit_observer = observer
+
     async def emit_many(self, emits: list[tuple[str, Any, str | list[str]]], namespace: str = "/") -> None:
         """Emit (event, JSON-ready data, room or rooms) in order, to every process, with one publish."""
         if not emits:
@@ -35,6 +46,9 @@ class BatchingRedisManager(socketio.AsyncRedisManager):
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         batch = message.get(BATCH_KEY)
         if batch is None:
+            if self.emit_observer is not None:
+                data = message.get("data")
+                self.emit_observer(message["event"], data[0] if isinstance(data, list) and len(data) == 1 else data, message.get("room"))
             await super()._handle_emit(message)
         else:
             await self._emit_here(batch)
@@ -62,6 +76,8 @@ class BatchingRedisManager(socketio.AsyncRedisManager):
 
     async def _emit_here(self, batch: list[dict[str, Any]]) -> None:
         for item in batch:
+            if self.emit_observer is not None:
+                self.emit_observer(item["event"], item["data"], item["room"])
             namespace = item["namespace"]
             if namespace not in self.rooms:
                 continue

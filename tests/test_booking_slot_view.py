@@ -1,0 +1,91 @@
+"""Slot drops across two web processes: the database decides the winners, the availability view the alternatives.
+
+A lost race answers from each web process's view of taken slots (engage.lib.availability_view),
+kept fresh by the slot events every process publishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bson import ObjectId
+
+from engage.models.appointment import Appointment
+from tests.booking_support import ALL_DAY
+from tests.booking_support import book
+from tests.booking_support import future_day
+from tests.booking_support import local_slot
+from tests.booking_support import make_patients
+from tests.booking_support import make_scheduled_doctor
+from tests.clients import Api
+from tests.waiting import wait_until
+
+
+async def active_starts(doctor_id: str) -> set[str]:
+    found = await Appointment.find({"doctor_id": ObjectId(doctor_id), "holds_slot": True}).to_list()
+    return {a.start.isoformat().replace("+00:00", "Z") for a in found}
+
+
+def own_alternatives(resp, doctor_id: str) -> list[str]:
+    assert resp.status == 409 and resp.error_code == "slot_taken", resp.body
+    return [a["start"] for a in resp.body["alternatives"] if a["doctor_id"] == doctor_id]
+
+
+async def test_a_drop_across_two_processes_has_one_winner_per_slot_and_free_alternatives(
+    api, http_session, web2, admin, make_doctor, make_patient, db
+):
+    """40 patients on 4 slots, half through each process: 4 winners, and the losers' own-doctor
+    alternatives are free afterwards (but for the contested slots, which a stale suggestion may name)."""
+    other = Api(http_session, web2.url)
+    doctor, _ = await make_scheduled_doctor(api, admin, make_doctor, weekly=ALL_DAY)
+    patients = await make_patients(make_patient, 40)
+    day = future_day(3)
+    contested = [local_slot(day, hh_mm) for hh_mm in ("10:00", "10:30", "11:00", "11:30")]
+    # Slots near the contested ones taken beforehand on the second process: never suggested.
+    taken_before = [local_slot(day, "09:30"), local_slot(day, "12:00")]
+    for start, patient in zip(taken_before, patients[-2:]):
+        assert (await book(other, patient, doctor.id, start)).status == 201
+    racers = patients[:-2]
+
+    responses = await asyncio.gather(
+        *[book(api if i % 2 else other, patient, doctor.id, contested[i % len(contested)]) for i, patient in enumerate(racers)]
+    )
+
+    winners = [r for r in responses if r.status == 201]
+    assert sorted(r.body["appointment"]["start"] for r in winners) == sorted(contested)
+    assert all(r.status in (201, 409) for r in responses), [r.body for r in responses if r.status not in (201, 409)]
+    held = await active_starts(doctor.id)
+    suggested = {start for r in responses if r.status == 409 for start in own_alternatives(r, doctor.id)}
+    assert suggested, "no loser got an alternative of the same doctor"
+    assert not suggested & set(taken_before)
+    assert not (suggested - set(contested)) & held
+
+
+async def test_a_slot_freed_on_one_process_is_suggested_by_the_other(api, http_session, web2, admin, make_doctor, make_patient, db):
+    """Taken through web2, the slot leaves web's alternatives; cancelled through web2, it comes back."""
+    other = Api(http_session, web2.url)
+    doctor, _ = await make_scheduled_doctor(api, admin, make_doctor, weekly=ALL_DAY)
+    holder, loser, mover = await make_patients(make_patient, 3)
+    day = future_day(3)
+    contested, nearest = local_slot(day, "10:00"), local_slot(day, "10:30")
+    assert (await book(api, holder, doctor.id, contested)).status == 201
+
+    async def suggested_by_web() -> list[str]:
+        return own_alternatives(await book(api, loser, doctor.id, contested), doctor.id)
+
+    assert nearest in await suggested_by_web()  # web's view of the doctor is loaded now
+    taken = await book(other, mover, doctor.id, nearest)
+    assert taken.status == 201
+    await wait_until(lambda: _lacks(suggested_by_web, nearest), timeout=10, what="web to stop suggesting the slot taken on web2")
+
+    resp = await other.post(f"/api/appointments/{taken.body['appointment']['id']}/cancel", {}, token=mover.access_token)
+    assert resp.status == 200, resp.body
+    await wait_until(lambda: _has(suggested_by_web, nearest), timeout=10, what="web to suggest the slot freed on web2")
+
+
+async def _lacks(suggested, start: str) -> bool:
+    return start not in await suggested()
+
+
+async def _has(suggested, start: str) -> bool:
+    return start in await suggested()
