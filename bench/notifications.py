@@ -25,7 +25,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from bson import ObjectId
+import redis as redis_lib
 from pymongo import MongoClient
+from rq import Worker
 
 from engage.embedded import start_mongo
 from engage.embedded import start_redis
@@ -33,6 +35,7 @@ from engage.models.base import utcnow
 from tests.notify_stack import stack_env
 from tests.provider_server import ProviderServer
 from tests.servers import engage_env
+from tests.servers import run_app
 from tests.servers import start_engage
 
 DB = "engage_bench"
@@ -43,7 +46,7 @@ def phone(i: int) -> str:
 
 
 def seed(mongo_url: str, count: int, due_in: float) -> tuple[MongoClient, object]:
-    """Users with their own numbers and one queued SMS each, all due at one instant (insert_many)."""
+    """Users with their own numbers and one queued SMS each, all due at one instant (insert_many; `migrate` made the indexes)."""
     client = MongoClient(mongo_url, tz_aware=True)
     db = client[DB]
     db.users.delete_many({})
@@ -58,20 +61,23 @@ def seed(mongo_url: str, count: int, due_in: float) -> tuple[MongoClient, object
               "attempts": 0, "enqueued_at": None, "created_at": now, "updated_at": now} for u in users]
     for start in range(0, count, 2000):
         db.notifications.insert_many(notes[start : start + 2000], ordered=False)
-    db.notifications.create_index([("status", 1), ("due_at", 1)])
-    db.notifications.create_index([("idempotency_key", 1), ("channel", 1)], unique=True)
     return client, due
 
 
 def run(label: str, workers: int, count: int, crash_every: float | None, base_env: dict, tmp: Path, tuning: dict[str, str]) -> dict:
     provider = ProviderServer().start()
     env = stack_env(base_env, provider, 0, ENGAGE_LOG_LEVEL="warning", ENGAGE_NOTIFICATION_LEASE_SECONDS="60", **tuning)
-    import redis as redis_lib
-
-    redis_lib.Redis.from_url(env["REDIS_URL"]).flushdb()
-    client, due = seed(env["MONGODB_URL"], count, due_in=6.0)
+    connection = redis_lib.Redis.from_url(env["REDIS_URL"])
+    connection.flushdb()
     procs = [start_engage("worker", env, tmp) for _ in range(workers)]
     scheduler = start_engage("scheduler", env, tmp)
+    # The wave starts once every worker is taking jobs: the figure is the send, not the start-up.
+    started = time.monotonic()
+    while Worker.count(connection=connection) < workers:
+        if time.monotonic() - started > 120:
+            raise RuntimeError("workers did not start within 120 s")
+        time.sleep(0.1)
+    client, due = seed(env["MONGODB_URL"], count, due_in=3.0)
     kills = 0
     try:
         while utcnow() < due:
@@ -129,6 +135,11 @@ def main() -> int:
     mongo = start_mongo(":memory:")
     redis = start_redis(tmp / "redis")
     base = engage_env(mongo.url, redis.url, ENGAGE_DB_NAME=DB)
+    # Workers and the scheduler refuse a database that was not migrated, as in production.
+    migrated = run_app(base, "migrate")
+    if migrated.returncode != 0:
+        print(migrated.stdout + migrated.stderr, file=sys.stderr)
+        return 1
     results = []
     tuning = {"ENGAGE_NOTIFICATION_BATCH_SIZE": args.batch, "ENGAGE_NOTIFICATION_CONCURRENCY": args.concurrency}
     try:

@@ -343,6 +343,42 @@ async def test_sigkill_mid_provider_call_still_sends_each_notification_exactly_o
     assert reconciled.provider_message_id in {m["sid"] for m in provider.twilio_accepted if m["to"] == held_phone}
 
 
+async def test_sigkill_mid_batch_sends_every_notification_of_the_batch_exactly_once(on_stack, make_patient):
+    """One send job of twelve, killed with its first chunk at Twilio: sent, in-flight and unclaimed alike go out once."""
+    provider = on_stack.provider
+    for proc in on_stack.workers:
+        proc.stop()
+    on_stack.workers.clear()
+    users = [await make_patient(phone=unique_phone()) for _ in range(12)]
+    docs = []
+    for user in users:
+        doc = Notification(
+            recipient_id=PydanticObjectId(user.id), channel="sms", kind="medication_reminder", category="reminders",
+            template="medication_reminder/sms", context={"schedule_id": "s"}, idempotency_key=key(),
+        )
+        await doc.insert()
+        docs.append(doc)
+    held_phone = users[1].user["phone"]
+    provider.hold(held_phone)
+    # Chunks of four, one at a time: the held call stops its chunk while the batch's other chunks wait unclaimed.
+    victim = on_stack.start("worker", ENGAGE_NOTIFICATION_CONCURRENCY="4")
+    await enqueue_notifications(docs)  # one job: the batch size is 100
+    await wait_until(lambda: len(provider.sent_to(held_phone)) == 1, timeout=30, what="the held SMS sent")
+    os.kill(victim.process.pid, signal.SIGKILL)
+    victim.process.wait()
+    provider.release()
+    at_kill = {str(d.id): (await Notification.get(d.id)).status for d in docs}
+    assert at_kill[str(docs[1].id)] == "sending" and "queued" in at_kill.values(), at_kill
+
+    on_stack.start("worker")  # its start hook finds the dead claims and the dead job
+    for doc in docs:
+        await wait_status(doc.id, {"sent"}, timeout=60)
+    for user in users:
+        assert len(provider.sent_to(user.user["phone"], "twilio")) == 1
+    reconciled = await Notification.get(docs[1].id)
+    assert reconciled.provider_message_id in {m["sid"] for m in provider.twilio_accepted if m["to"] == held_phone}
+
+
 async def test_two_schedulers_enqueue_each_due_notification_once(on_stack, make_patient, tmp_root):
     provider = on_stack.provider
     patient = await make_patient()

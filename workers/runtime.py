@@ -15,11 +15,14 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from dataclasses import field
 from typing import TypeVar
 
 from engage import extensions
 from engage.config import Settings
 from engage.config import get_settings
+from engage.integrations.notification_providers import NotificationProvider
+from engage.integrations.provider_choice import providers_for
 
 T = TypeVar("T")
 
@@ -28,6 +31,7 @@ T = TypeVar("T")
 class _Runtime:
     pid: int
     loop: asyncio.AbstractEventLoop
+    providers: dict[str, NotificationProvider] = field(default_factory=dict)
 
 
 _runtime: _Runtime | None = None
@@ -63,6 +67,18 @@ def run_job(body: Callable[[], Awaitable[T]]) -> T:
                 loop.run_until_complete(task)
 
 
+def notification_providers() -> dict[str, NotificationProvider]:
+    """This process's email and SMS providers, built at the first send job and kept for the next.
+
+    One SDK client per provider, so its HTTP connections stay open from one job to the next.
+    Called from a job body (inside run_job).
+    """
+    assert _runtime is not None and _runtime.pid == os.getpid(), "notification_providers() outside run_job"
+    if not _runtime.providers:
+        _runtime.providers = providers_for(get_settings())
+    return _runtime.providers
+
+
 def stop_runtime() -> None:
     """Close the connections and the loop (a forking worker's parent, before it forks work horses)."""
     global _runtime
@@ -70,9 +86,12 @@ def stop_runtime() -> None:
         _runtime = None
         return
     loop = _runtime.loop
+    providers = _runtime.providers
     _runtime = None
 
     async def disconnect() -> None:
+        for provider in providers.values():
+            await provider.close()
         await extensions.close_redis()
         await extensions.close_database()
 

@@ -98,8 +98,14 @@ def _message(doc: dict[str, Any]) -> OutgoingMessage:
     return OutgoingMessage(str(doc["_id"]), doc["channel"], doc["to"], doc.get("subject"), doc["text"], doc.get("html"))
 
 
-async def deliver_notifications(notification_ids: list[str], job_id: str | None = None) -> dict:
-    """Claim and send these notifications; each reaches its provider at most once per claim."""
+async def deliver_notifications(
+    notification_ids: list[str], job_id: str | None = None, providers: dict[str, NotificationProvider] | None = None
+) -> dict:
+    """Claim and send these notifications; each reaches its provider at most once per claim.
+
+    `providers`: the worker process's own (one SDK client and HTTP connection pool for all its
+    jobs); without them this call builds its own and closes them when done.
+    """
     settings = get_settings()
     oids = [PydanticObjectId(i) for i in notification_ids]
     now = utcnow()
@@ -177,7 +183,9 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
     # The SDKs block in threads of the loop's default executor, which the worker's runtime sizes
     # for notification_concurrency calls in flight (workers.runtime).
     if ready:
-        providers = providers_for(settings)
+        owned = providers is None
+        if providers is None:
+            providers = providers_for(settings)
         recorder = OutcomeRecorder()
         retries: list[tuple[str, bool, timedelta]] = []
         try:
@@ -193,8 +201,9 @@ async def deliver_notifications(notification_ids: list[str], job_id: str | None 
             await asyncio.gather(*(lane() for _ in range(max(1, settings.notification_concurrency // size))))
             await recorder.drain()
         finally:
-            for provider in providers.values():
-                await provider.close()
+            if owned:
+                for provider in providers.values():
+                    await provider.close()
         if retries:
             await asyncio.to_thread(_schedule_retries, settings, retries, job_id)
     await asyncio.to_thread(_release_own_markers, notification_ids, job_id)
@@ -395,6 +404,7 @@ def requeue_lost_jobs_blocking(connection: redis.Redis, ids: list[str]) -> list[
 SCAN_MARK_KEY = "engage:notifications:scan:due-until"
 FULL_SWEEP_KEY = "engage:notifications:scan:full-sweep"
 FULL_SWEEP_SECONDS = 60
+SCAN_OVERLAP_SECONDS = 10
 PAGE = 1000
 
 
@@ -413,7 +423,10 @@ async def enqueue_due_notifications(settings: Settings | None = None, full: bool
         mark = await redis_async.get(SCAN_MARK_KEY)
         if mark:
             # Overlap a little: a document written just before the previous scan's clock may land late.
-            window["$gt"] = datetime.fromisoformat(mark.decode()) - timedelta(seconds=10)
+            # Everything in the overlap is read again (a wave of 10,000 due at once, every scan while
+            # it lasts), so it spans about two scans, not more; the full sweep catches anything later.
+            overlap = min(SCAN_OVERLAP_SECONDS, 2 * settings.notification_scan_seconds)
+            window["$gt"] = datetime.fromisoformat(mark.decode()) - timedelta(seconds=overlap)
     cursor = _collection().find({"status": QUEUED, "due_at": window}, {"_id": 1, "critical": 1}, batch_size=PAGE).limit(limit)
     total = 0
     page: list[dict] = []

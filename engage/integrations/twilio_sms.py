@@ -8,6 +8,7 @@ from datetime import datetime
 from datetime import timedelta
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -27,9 +28,14 @@ logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 class RebasedTwilioHttpClient(TwilioHttpClient):
     """Twilio's HTTP client with api.twilio.com rewritten to another base URL (a local server in tests)."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, pool_size: int) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
+        # The SDK keeps min(32, cores + 4) connections (6 here) for https only: with more sends in
+        # flight, urllib3 drops the extra connections after each request and the next send opens
+        # (and for https, handshakes) a new one. Keep one per send in flight, on either scheme.
+        for scheme in ("https://", "http://"):
+            self.session.mount(scheme, HTTPAdapter(pool_connections=1, pool_maxsize=pool_size))
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False):
         if url.startswith(TWILIO_API):
@@ -40,7 +46,7 @@ class RebasedTwilioHttpClient(TwilioHttpClient):
 def twilio_client(settings: Settings) -> Client:
     if not (settings.twilio_account_sid and settings.twilio_auth_token):
         raise RuntimeError("ENGAGE_TWILIO_ACCOUNT_SID and ENGAGE_TWILIO_AUTH_TOKEN are required for ENGAGE_SMS_PROVIDER=twilio")
-    http = RebasedTwilioHttpClient(settings.twilio_api_url, settings.provider_timeout_seconds)
+    http = RebasedTwilioHttpClient(settings.twilio_api_url, settings.provider_timeout_seconds, settings.notification_concurrency)
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http)
 
 
