@@ -26,7 +26,9 @@ from engage.lib.runtime import tune_garbage_collector  # noqa: E402
 def build(redis_url: str | None) -> socketio.ASGIApp:
     Payload.max_decode_packets = 1000  # as Engage's web process (ENGAGE_POLLING_MAX_PACKETS)
     manager = socketio.AsyncRedisManager(redis_url, redis_options={"max_connections": 10000}) if redis_url else None
-    sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager, logger=False, engineio_logger=False)
+    # No gzip of polling responses, as Engage (engage/sockets/__init__.py): a transport setting
+    # any deployment may choose, so the baseline gets it too.
+    sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager, http_compression=False, logger=False, engineio_logger=False)
     seqs: dict[str, int] = {}
 
     @sio.event

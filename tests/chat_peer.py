@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import random
 import uuid
 from typing import Any
 
@@ -22,6 +23,19 @@ RETRYABLE = {"server_busy", "database_unavailable", "service_unavailable", "inte
 RETRY_WAIT_MAX = 1.0  # the browser waits the full retry_after; a test has no user to keep waiting
 SYNC_PAGE = 200
 IN_FLIGHT = 4  # sends a chattering peer has waiting for an ack at once
+# The browser's reconnection backoff (static/js/socket.js, socket.io-client's formula), with the
+# same randomization but steps scaled down from 1 s..10 s so fault tests recover quickly.
+RECONNECT_DELAY = 0.05
+RECONNECT_DELAY_MAX = 1.0
+RECONNECT_RANDOMIZATION = 0.9
+
+
+def reconnect_delay(attempt: int) -> float:
+    """Seconds before reconnection attempt `attempt` (0 first): the step doubles up to the maximum,
+    then moves by up to RECONNECT_RANDOMIZATION of itself either way, as socket.io-client's does."""
+    step = min(RECONNECT_DELAY * 2**attempt, RECONNECT_DELAY_MAX)
+    deviation = random.random() * RECONNECT_RANDOMIZATION * step
+    return min(step + deviation if random.random() < 0.5 else step - deviation, RECONNECT_DELAY_MAX)
 
 
 class ChatPeer:
@@ -51,8 +65,11 @@ class ChatPeer:
     async def start(self) -> None:
         await self._connect()
 
-    async def _connect(self) -> None:
-        wait = 0.05
+    async def _connect(self, reconnecting: bool = False) -> None:
+        attempt = 0
+        if reconnecting:
+            await asyncio.sleep(reconnect_delay(attempt))  # the browser waits before its first attempt too
+            attempt += 1
         while not self._closing:
             for url in self.urls:
                 client = socketio.AsyncClient(reconnection=False)
@@ -77,8 +94,8 @@ class ChatPeer:
                     self._went_online.set()
                     return
                 await client.disconnect()
-            await asyncio.sleep(wait)  # like the browser's reconnection delay
-            wait = min(wait * 2, 1.0)
+            await asyncio.sleep(reconnect_delay(attempt))  # like the browser's reconnection delay
+            attempt += 1
 
     def _on_message(self, message: dict[str, Any]) -> None:
         if message["conversation_id"] != self.conversation_id:
@@ -120,7 +137,7 @@ class ChatPeer:
             return
         self._online.clear()
         if self._reconnecting is None or self._reconnecting.done():
-            self._reconnecting = asyncio.get_running_loop().create_task(self._connect())
+            self._reconnecting = asyncio.get_running_loop().create_task(self._connect(reconnecting=True))
 
     async def _catch_up(self, client: socketio.AsyncClient) -> bool:
         """chat:sync from the newest seq held, page by page; False if the connection failed meanwhile."""

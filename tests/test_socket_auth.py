@@ -57,3 +57,23 @@ async def test_bad_tokens_are_refused_with_unauthorized(web, make_patient, trans
     assert message is not None
     text = message.get("message") if isinstance(message, dict) else message
     assert text == "unauthorized"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_deactivated_accounts_unexpired_token_is_refused(api, admin, web, make_patient, transport):
+    """Connect reads no user: deactivation ends the account's sessions, and that refuses its tokens."""
+    patient = await make_patient()
+    resp = await api.post(f"/api/admin/users/{patient.id}/deactivate", {"reason": "test"}, token=admin.access_token)
+    assert resp.status == 200, resp.body
+    message = await refused_message(web.url, {"token": patient.access_token}, transport)
+    assert (message.get("message") if isinstance(message, dict) else message) == "unauthorized"
+
+
+async def test_a_token_with_the_assistants_role_is_refused(web, make_patient):
+    """The assistant's account never signs in, so no socket may act as it, even with a signed token."""
+    patient = await make_patient()
+    now = int(time.time())
+    claims = jwt.decode(patient.access_token, SECRET_KEY, algorithms=["HS256"], issuer="engage")
+    token = jwt.encode({**claims, "role": "assistant", "iat": now, "exp": now + 60}, SECRET_KEY)
+    message = await refused_message(web.url, {"token": token}, "websocket")
+    assert (message.get("message") if isinstance(message, dict) else message) == "unauthorized"

@@ -12,14 +12,13 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 
 from engage.actions.sessions import SocketDeadlines
-from engage.actions.sessions import access_session_user
 from engage.actions.sessions import check_socket_refresh
+from engage.actions.sessions import check_socket_token
 from engage.actions.sessions import do_bind_socket
 from engage.actions.sessions import do_unbind_socket
 from engage.config import get_settings
 from engage.errors import ApiError
 from engage.events import user_room
-from engage.lib.users import check_may_act
 from engage.logs import log_context
 from engage.lib.validation import parse_model
 from engage.sockets.handlers import SocketUser
@@ -45,19 +44,18 @@ def register(
         log_context.set({"socket_id": sid})
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            user, claims = await access_session_user(token)
-            check_may_act(user)
+            claims = check_socket_token(token)
         except ApiError:
             raise ConnectionRefusedError("unauthorized") from None
-        await sio.save_session(
-            sid, {"user_id": str(user.id), "role": user.role.value, "family_id": claims.family_id, "expires_at": claims.expires_at}
-        )
+        # One Redis round trip binds the socket and checks that the session has not ended (see
+        # check_socket_token for why the token alone then vouches for the user).
         if not await do_bind_socket(claims.family_id, sid):
-            raise ConnectionRefusedError("unauthorized")  # the session ended while we connected
+            raise ConnectionRefusedError("unauthorized")
+        await sio.save_session(sid, {"user_id": claims.user_id, "role": claims.role, "family_id": claims.family_id, "expires_at": claims.expires_at})
         deadlines.track(sid, claims, get_settings().access_token_warning_seconds)
-        await sio.enter_room(sid, user_room(str(user.id)))
+        await sio.enter_room(sid, user_room(claims.user_id))
         for hook in on_connect:
-            await hook(sio, sid, str(user.id), user.role.value)
+            await hook(sio, sid, claims.user_id, claims.role)
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:

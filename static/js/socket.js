@@ -27,8 +27,13 @@ export class Live {
     this.socket = io({
       ...chosenTransports(),
       autoConnect: false,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
+      // After a server restart every client loses its socket in the same instant: a wide random
+      // spread (each wait is the backoff step times 1 ± up to 0.9) brings them back over seconds
+      // rather than all in one, which the server would take as a storm (issue 22).
+      // tests/chat_peer.py waits the same way.
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 10000,
+      randomizationFactor: 0.9,
       // Called on every (re)connection, so a refreshed access token is always used.
       auth: (cb) => cb({ token: this.session.accessToken }),
     });
