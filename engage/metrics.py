@@ -15,6 +15,8 @@ for processes on this host; a restarted container reuses its name and overwrites
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import glob
 import os
 import socket
@@ -32,6 +34,7 @@ from prometheus_client import Histogram
 from prometheus_client import multiprocess
 from prometheus_client import values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.registry import Collector
 from rq import Queue
 
@@ -49,9 +52,24 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
+def forget_this_process_if_idle() -> None:
+    """At exit: drop this process's live gauges, and its other files if it counted nothing, so a
+    health check or another short command leaves nothing behind at every run."""
+    path = multiprocess_dir()
+    name = process_name()
+    with contextlib.suppress(FileNotFoundError):
+        multiprocess.mark_process_dead(name, path)
+    for file in glob.glob(os.path.join(path, f"*_{name}.db")):
+        with contextlib.suppress(FileNotFoundError):
+            if all(value == 0 for _, value, _, _ in MmapedDict.read_all_values_from_file(file)):
+                os.remove(file)
+
+
 if multiprocess_dir():
-    # Before any metric is made: metrics pick the value class when they are created.
+    # Before any metric is made: metrics pick the value class when they are created, and make
+    # their files at once (counters and histograms without labels).
     values.ValueClass = values.MultiProcessValue(process_identifier=process_name)
+    atexit.register(forget_this_process_if_idle)  # RQ's forked jobs end with os._exit: theirs stay
 
 
 SOCKETS_CONNECTED = Gauge(
@@ -138,7 +156,8 @@ def forget_dead_processes(path: str) -> None:
         name = Path(file).stem.split("_", 2)[2]
         host, _, pid = name.rpartition("-")
         if host == HOST and pid.isdigit() and not _pid_alive(int(pid)):
-            multiprocess.mark_process_dead(name, path)
+            with contextlib.suppress(FileNotFoundError):  # another web process's scrape dropped it first
+                multiprocess.mark_process_dead(name, path)
 
 
 async def queue_depths(redis: aioredis.Redis, names: Iterable[str]) -> dict[str, int]:

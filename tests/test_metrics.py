@@ -3,6 +3,8 @@ processes and the worker (prometheus-client's multiprocess mode), and guarded by
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -14,6 +16,7 @@ from tests.booking_support import future_day
 from tests.booking_support import local_slot
 from tests.booking_support import make_scheduled_doctor
 from tests.clients import Api
+from tests.servers import ROOT
 from tests.servers import start_engage
 from tests.waiting import wait_until
 
@@ -108,6 +111,14 @@ async def test_queue_depths_are_read_at_scrape_time(api):
     text = await scrape(api)
     queues = {s.labels["queue"] for f in text_string_to_metric_families(text) if f.name == "engage_queue_depth" for s in f.samples}
     assert queues == set(QUEUE_NAMES)
+
+
+def test_a_command_that_counts_nothing_leaves_no_metric_files(web, tmp_path):
+    """A container's health check runs every few seconds: it must not leave files to add up."""
+    env = {**web.env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    check = subprocess.run([sys.executable, str(ROOT / "app.py"), "check", "web"], env=env, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture(scope="module")
