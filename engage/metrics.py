@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import fcntl
 import glob
 import os
 import socket
@@ -154,10 +155,46 @@ def forget_dead_processes(path: str) -> None:
     """Drop live gauges of this host's processes that are gone (their sockets closed with them)."""
     for file in glob.glob(os.path.join(path, "gauge_live*_*.db")):
         name = Path(file).stem.split("_", 2)[2]
-        host, _, pid = name.rpartition("-")
-        if host == HOST and pid.isdigit() and not _pid_alive(int(pid)):
+        if _ended_here(name):
             with contextlib.suppress(FileNotFoundError):  # another web process's scrape dropped it first
                 multiprocess.mark_process_dead(name, path)
+
+
+def fold_ended_processes(path: str | None = None) -> int:
+    """Fold the counters and histograms of this host's ended processes into one file per kind.
+
+    A forking RQ worker's jobs each leave their files (they end with os._exit, see
+    forget_this_process_if_idle); without folding, every scrape would read more of them. Run by
+    the worker at its maintenance (one folder per host at a time: the lock). Returns the files folded.
+    """
+    path = path or multiprocess_dir()
+    if path is None:
+        return 0
+    folded = 0
+    with open(os.path.join(path, f"fold-{HOST}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for kind in ("counter", "histogram"):
+            ended = [file for file in glob.glob(os.path.join(path, f"{kind}_*.db")) if _ended_here(Path(file).stem.split("_", 1)[1])]
+            if not ended:
+                continue
+            archive = MmapedDict(os.path.join(path, f"{kind}_{HOST}-ended.db"))
+            try:
+                for file in ended:
+                    for key, value, timestamp, _ in MmapedDict.read_all_values_from_file(file):
+                        if value:
+                            archive.write_value(key, archive.read_value(key)[0] + value, timestamp)
+                    os.remove(file)  # a crash right before this would count the file twice, never lose it
+                    folded += 1
+            finally:
+                archive.close()
+    forget_dead_processes(path)
+    return folded
+
+
+def _ended_here(process: str) -> bool:
+    """Was this process name (host-pid, from a file name) a process of this host that has ended?"""
+    host, _, pid = process.rpartition("-")
+    return host == HOST and pid.isdigit() and not _pid_alive(int(pid))
 
 
 async def queue_depths(redis: aioredis.Redis, names: Iterable[str]) -> dict[str, int]:

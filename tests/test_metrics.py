@@ -3,14 +3,20 @@ processes and the worker (prometheus-client's multiprocess mode), and guarded by
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from engage.extensions import QUEUE_NAMES
+from engage.metrics import HOST
+from engage.metrics import fold_ended_processes
 from tests.booking_support import book
 from tests.booking_support import future_day
 from tests.booking_support import local_slot
@@ -119,6 +125,27 @@ def test_a_command_that_counts_nothing_leaves_no_metric_files(web, tmp_path):
     check = subprocess.run([sys.executable, str(ROOT / "app.py"), "check", "web"], env=env, capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def added_up(path) -> str:
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, str(path))
+    return generate_latest(registry).decode()
+
+
+def test_ended_processes_fold_into_one_file_per_kind_with_the_same_sums(tmp_path):
+    """What the forking worker's maintenance does with the files its ended jobs leave (they end with os._exit)."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    job = "import os; from engage import metrics; metrics.booked(); metrics.chat_stored(2, 0.01); os._exit(0)"
+    for _ in range(3):
+        subprocess.run([sys.executable, "-c", job], env=env, cwd=ROOT, check=True, timeout=60)
+    before = added_up(tmp_path)
+    assert fold_ended_processes(str(tmp_path)) == 6  # a counter file and a histogram file of each
+    assert {f.name for f in tmp_path.glob("*.db")} == {f"counter_{HOST}-ended.db", f"histogram_{HOST}-ended.db"}
+    after = added_up(tmp_path)
+    for sample in ("engage_bookings_total", "engage_chat_messages_stored_total", "engage_chat_commit_seconds_count", "engage_chat_commit_seconds_sum"):
+        assert value(after, sample) == value(before, sample) > 0, sample
+    assert value(after, "engage_bookings_total") == 3
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from rq import SimpleWorker
 from rq import Worker
 
 from engage import extensions
+from engage import metrics
 from engage.assistant.understanding import understander
 from engage.config import Settings
 from workers.recovery import recover_after_dead_workers
@@ -20,14 +21,22 @@ log = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 30
 
 
+class ForkingWorker(Worker):
+    """RQ's forking worker, whose maintenance also folds its ended jobs' metric files (engage.metrics)."""
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        metrics.fold_ended_processes()
+
+
 def run_worker(settings: Settings, burst: bool = False) -> None:
     connection = extensions.sync_redis(settings)
     queues = [extensions.queue(name, connection) for name in extensions.QUEUE_NAMES]
-    worker_class = SimpleWorker if settings.worker_class == "simple" else Worker
+    worker_class = SimpleWorker if settings.worker_class == "simple" else ForkingWorker
     wait_for_redis(connection)
     # Start-up work, in order: jobs and notification sends of workers that died.
     recover_after_dead_workers(settings, connection)
-    if worker_class is Worker:
+    if worker_class is ForkingWorker:
         stop_runtime()  # work horses are forked: each builds its own loop and clients
     understander()  # trained once here: forked jobs inherit the assistant's model instead of training it each
     while True:
