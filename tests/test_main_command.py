@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from engage.embedded import free_port
 from tests.servers import ROOT
@@ -68,6 +69,7 @@ def stop_main(process: subprocess.Popen) -> set[int]:
     return {pid for pid in tree if alive(pid)}
 
 
+@pytest.mark.timeout(240)  # two whole starts (embedded servers, migrate, web, worker, scheduler) on a busy machine
 async def test_one_command_runs_everything_and_a_restart_finds_the_data(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
