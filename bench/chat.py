@@ -236,7 +236,7 @@ def check_storage(mongodb_url: str, pairs: list[dict]) -> tuple[int, bool, int]:
                 for m in run["messages"]
             )
         else:
-            messages = database["messages"].find({}, {"conversation_id": 1, "seq": 1, "sender_id": 1, "client_id": 1})
+            messages = database["chat_messages"].find({}, {"conversation_id": 1, "seq": 1, "sender_id": 1, "client_id": 1})
         for message in messages:  # one scan
             seqs.setdefault(str(message["conversation_id"]), []).append(message["seq"])
             keys.append((str(message["conversation_id"]), str(message["sender_id"]), message["client_id"]))
