@@ -10,7 +10,7 @@ from bson import ObjectId
 
 from engage import extensions
 from engage.actions.rate_limits import socket_event_limit
-from engage.lib.conversations import PRESENCE_KEY
+from engage.lib.presence import PRESENCE_KEY
 from engage.models.audit import AuditEvent
 from tests.chat_factories import open_pair
 from tests.chat_factories import send

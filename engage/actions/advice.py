@@ -26,7 +26,7 @@ from engage.lib.advice_engine import summarize
 from engage.lib.risk_inputs import gather_risk_inputs
 from engage.lib.risk_scores import all_scores
 from engage.lib.care import access_patient_data
-from engage.lib.online import online_user_ids
+from engage.lib.presence import online_user_ids
 from engage.models.advice import Advice
 from engage.models.base import utcnow
 from engage.models.user import Role

@@ -43,7 +43,7 @@ from engage.integrations.llm import LLMError, rephrase_reply
 from engage.lib.booking import doctor_resource, free_slots
 from engage.lib.care import care_doctor_ids
 from engage.lib.conversations import messages_between
-from engage.lib.online import online_user_ids
+from engage.lib.presence import online_user_ids
 from engage.lib.slots import place_in_availability
 from engage.lib.users import listed_doctor_ids
 from engage.lib.vital_rules import Finding

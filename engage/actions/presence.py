@@ -1,9 +1,11 @@
-"""Presence: a user is online while any of their sockets on any web process is connected.
+"""Presence: a user is online while any of their sockets on a live web process is connected.
 
-Redis holds, per user, the set of "<process>|<sid>" sockets. Adding the first or removing
-the last socket (atomically, in MULTI) is the transition that gets announced. Each web
-process also keeps a heartbeat key; when a process dies without its disconnects running,
-another process notices the missing heartbeat and removes that process's sockets.
+Redis holds, per user, the set of "<process>|<sid>" sockets (keys and timings in
+engage.lib.presence, which answers who is online). Adding the first or removing the last
+socket (atomically, in MULTI) is the transition that gets announced. Each web process beats
+every HEARTBEAT_SECONDS, keeping its alive key for ALIVE_SECONDS; when a process dies without
+its disconnects running, the next beat of another process after that key expired removes the
+dead process's sockets and announces "offline" (so within ALIVE_SECONDS + HEARTBEAT_SECONDS).
 """
 
 from __future__ import annotations
@@ -17,17 +19,26 @@ import uuid
 from engage import extensions
 from engage.config import Settings
 from engage.events import publish_to_users
-from engage.lib.conversations import PRESENCE_KEY, contact_ids
+from engage.lib.conversations import contact_ids
+from engage.lib.presence import ALIVE_KEY
+from engage.lib.presence import ALIVE_SECONDS
+from engage.lib.presence import HEARTBEAT_SECONDS
+from engage.lib.presence import PRESENCE_KEY
+from engage.lib.presence import PROCESS_USERS_KEY
+from engage.lib.presence import PROCESSES_KEY
+from engage.lib.presence import socket_member
 from schemas.chat import PresenceEvent
 
 log = logging.getLogger(__name__)
 
 PROCESS_ID = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-PROCESSES_KEY = "engage:presence:processes"
-PROCESS_USERS_KEY = "engage:presence:process:{}"  # users with a socket on that process
-ALIVE_KEY = "engage:presence:alive:{}"
-HEARTBEAT_SECONDS = 5
-ALIVE_SECONDS = 15
+_local_sockets: dict[str, str] = {}  # sid -> user id, the sockets of this process
+
+
+def local_user_ids(user_ids: list[str] | set[str]) -> set[str]:
+    """The subset of these users with a socket on this web process (which is alive: it asks)."""
+    here = set(_local_sockets.values())
+    return {uid for uid in user_ids if uid in here}
 
 
 async def _announce(user_id: str, status: str) -> None:
@@ -38,9 +49,10 @@ async def _announce(user_id: str, status: str) -> None:
 
 async def do_socket_connected(user_id: str, sid: str) -> bool:
     """Record a socket; announce "online" when it is the user's first. True if announced."""
+    _local_sockets[sid] = user_id
     redis = extensions.redis_client()
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.sadd(PRESENCE_KEY.format(user_id), f"{PROCESS_ID}|{sid}")
+        pipe.sadd(PRESENCE_KEY.format(user_id), socket_member(PROCESS_ID, sid))
         pipe.scard(PRESENCE_KEY.format(user_id))
         pipe.sadd(PROCESS_USERS_KEY.format(PROCESS_ID), user_id)
         added, count, _ = await pipe.execute()
@@ -52,7 +64,8 @@ async def do_socket_connected(user_id: str, sid: str) -> bool:
 
 async def do_socket_disconnected(user_id: str, sid: str) -> bool:
     """Forget a socket; announce "offline" when it was the user's last. True if announced."""
-    return await _remove_sockets(user_id, [f"{PROCESS_ID}|{sid}"])
+    _local_sockets.pop(sid, None)
+    return await _remove_sockets(user_id, [socket_member(PROCESS_ID, sid)])
 
 
 async def _remove_sockets(user_id: str, members: list[str]) -> bool:
@@ -80,7 +93,7 @@ async def forget_dead_processes() -> int:
         if not await redis.srem(PROCESSES_KEY, process):
             continue  # another process is cleaning it up
         forgotten += 1
-        prefix = f"{process}|"
+        prefix = socket_member(process, "")
         for raw_user in await redis.smembers(PROCESS_USERS_KEY.format(process)):
             user_id = raw_user.decode() if isinstance(raw_user, bytes) else raw_user
             members = [m.decode() if isinstance(m, bytes) else m for m in await redis.smembers(PRESENCE_KEY.format(user_id))]

@@ -3,10 +3,17 @@
 One active alert per patient and rule key (a unique "active_key" makes that race-safe).
 A condition that persists updates its alert silently; a doctor sees it again only when it
 escalates to a more severe level, or when its snooze after an acknowledgement has run out.
+
+Delivery: the alert is pushed to the care team's sockets; when none of those doctors is online
+(engage.lib.presence) it goes out as a notification instead. A web process that died a moment
+ago still counts as alive for up to ALIVE_SECONDS, so an alert pushed to a doctor's socket on
+another process is looked at again once such a process stopped counting: if it is still open
+and none of the doctors is online, they are notified.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from datetime import datetime
@@ -17,7 +24,11 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from engage import extensions
 from engage.actions.audit import record_health_data_access
+from engage.actions.notifications import cancel_notifications
+from engage.actions.notifications import request_notification
+from engage.actions.presence import local_user_ids
 from engage.config import get_settings
 from engage.errors import ApiError
 from engage.errors import forbidden
@@ -30,7 +41,8 @@ from engage.events.vitals import CLEARED
 from engage.events.vitals import vitals_room
 from engage.lib.care import access_patient_data
 from engage.lib.care import care_doctor_ids
-from engage.lib.online import online_user_ids
+from engage.lib.presence import ALIVE_SECONDS
+from engage.lib.presence import online_user_ids
 from engage.lib.vital_outputs import alert_out
 from engage.lib.vital_rules import SEVERITY_RANK
 from engage.lib.vital_rules import TREND_COUNT
@@ -54,6 +66,9 @@ from schemas.vitals import AlertOut
 log = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = ["open", "acked"]
+DELIVERY_CHECK_JOB = "workers.vitals.check_alert_delivery"
+# By then the alive key of any process that was dead at delivery has expired.
+DELIVERY_CHECK_SECONDS = ALIVE_SECONDS + 2
 LAST_SEEN_GRANULARITY = timedelta(minutes=5)  # the no-data rule works in hours
 
 
@@ -70,10 +85,47 @@ async def _deliver(alert: VitalAlert, patient: User) -> None:
     """Push the alert to the patient's doctors and watchers; when no doctor is online, notify them."""
     doctors, rooms = await _alert_rooms(str(patient.id))
     await publish_event(ALERT, AlertEvent(alert=alert_out(alert, patient.name)), rooms)
-    if not doctors or await online_user_ids(doctors):
+    if not doctors:
         return
-    from engage.actions.notifications import request_notification
+    online = await online_user_ids(doctors)
+    if online:
+        if not local_user_ids(online):
+            # The push may have gone to a socket of a process that has just died: look again later.
+            # (A socket on this process, which is alive, surely got it.)
+            await asyncio.to_thread(_enqueue_delivery_check, str(alert.id), alert.deliveries)
+        return
+    await _notify_doctors(alert, patient, doctors)
 
+
+def _enqueue_delivery_check(alert_id: str, deliveries: int) -> None:
+    connection = extensions.sync_redis(get_settings())
+    try:
+        extensions.queue("notifications", connection).enqueue_in(
+            timedelta(seconds=DELIVERY_CHECK_SECONDS), DELIVERY_CHECK_JOB, alert_id, deliveries,
+            job_id=f"vitals-delivery-{alert_id}-{deliveries}", result_ttl=3600,
+        )
+    finally:
+        connection.close()
+
+
+async def do_check_alert_delivery(alert_id: str, deliveries: int) -> bool:
+    """Notify the doctors of an alert still open since this delivery when none of them is online
+    any more (the socket it was pushed to may have been on a dead process). True if notified."""
+    alert = await VitalAlert.get(PydanticObjectId(alert_id))
+    if alert is None or alert.status != "open" or alert.deliveries != deliveries:
+        return False  # acknowledged, cleared or delivered again (which decides for itself)
+    doctors = await care_doctor_ids(str(alert.patient_id))
+    if not doctors or await online_user_ids(doctors):
+        return False  # a doctor online now has it: the console reloads open alerts on reconnect
+    try:
+        patient = await access_user(str(alert.patient_id), Role.patient)
+    except ApiError:
+        return False
+    await _notify_doctors(alert, patient, doctors)
+    return True
+
+
+async def _notify_doctors(alert: VitalAlert, patient: User, doctors: list[str]) -> None:
     if alert.key == "no_data":
         hours = int(alert.values.get("hours", 24))
         kind, context = "vitals_no_data", {"patient_name": patient.name, "days": max(1, math.ceil(hours / 24))}
@@ -162,8 +214,6 @@ async def do_clear_alert(patient: User, key: str, reading: VitalReading | None, 
     _doctors, rooms = await _alert_rooms(str(patient.id))
     await publish_event(CLEARED, AlertClearedEvent(alert=alert_out(alert, patient.name)), rooms)
     if alert.notified_offline:
-        from engage.actions.notifications import cancel_notifications
-
         # A notification still waiting (quiet hours) about a condition that is over is noise.
         await cancel_notifications(f"vitals_alert:{alert.id}:")
     return alert

@@ -11,16 +11,14 @@ from typing import Any
 from beanie import PydanticObjectId
 from bson import ObjectId
 
-from engage import extensions
 from engage.errors import ApiError
 from engage.lib.by_ids import documents_by_ids
 from engage.lib.by_ids import raw_documents_by_ids
+from engage.lib.presence import online_user_ids
 from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message
 from engage.models.user import User
 from schemas.chat import ConversationOut, MessageOut, ParticipantOut, list_cursor
-
-PRESENCE_KEY = "engage:presence:user:{}"  # set of "<process>|<sid>" while the user has sockets
 
 # Participants never change, so the hot path (every chat:send) checks access from memory
 # after the first lookup. Bounded so a long-running process does not grow without end.
@@ -104,18 +102,6 @@ def message_out(raw: dict[str, Any]) -> MessageOut:
 def message_json(raw: dict[str, Any]) -> dict[str, Any]:
     """A message as clients see it, JSON-ready, from a raw Mongo document."""
     return message_out(raw).model_dump(mode="json")
-
-
-async def online_user_ids(user_ids: list[str]) -> set[str]:
-    """Which of these users have at least one connected socket on any web process."""
-    if not user_ids:
-        return set()
-    redis = extensions.redis_client()
-    async with redis.pipeline(transaction=False) as pipe:
-        for uid in user_ids:
-            pipe.scard(PRESENCE_KEY.format(uid))
-        counts = await pipe.execute()
-    return {uid for uid, count in zip(user_ids, counts, strict=True) if count}
 
 
 def conversation_out(conversation: Conversation, activity: ConversationActivity | None, me: str, other: User, online: bool) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from engineio.payload import Payload
 from socketio import packet
 
 from engage import extensions
-from engage.actions.online import heartbeat_forever
 from engage.actions.presence import presence_heartbeat_forever
 from engage.actions.rate_limits import hit_socket_event_limit
 from engage.actions.sessions import SocketDeadlines
@@ -134,11 +133,11 @@ def build_socketio_server(settings: Settings) -> EngageSocketServer:
     connection.register(
         sio,
         deadlines,
-        on_connect=(chat.on_connect, vitals.on_connect),
-        on_disconnect=(chat.on_disconnect, vitals.on_disconnect),
+        on_connect=(chat.on_connect,),  # presence (engage.actions.presence): the one record of who is online
+        on_disconnect=(chat.on_disconnect,),
     )
     chat.register(sio)
     booking.register(sio)
     vitals.register(sio)
-    sio.serving_tasks = (deadlines.run_forever, sweep_typing_forever, presence_heartbeat_forever, heartbeat_forever)
+    sio.serving_tasks = (deadlines.run_forever, sweep_typing_forever, presence_heartbeat_forever)
     return sio

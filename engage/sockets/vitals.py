@@ -6,8 +6,6 @@ from typing import Any
 
 import socketio
 
-from engage.actions.online import mark_socket_offline
-from engage.actions.online import mark_socket_online
 from engage.actions.medication import check_mark_taken
 from engage.actions.medication import dose_out
 from engage.actions.vital_alerts import check_ack_alert
@@ -21,14 +19,6 @@ from engage.sockets.handlers import socket_handler
 from schemas.vitals import AckRequest
 from schemas.vitals import DoseTakenRequest
 from schemas.vitals import WatchRequest
-
-
-async def on_connect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
-    await mark_socket_online(sio, sid, user_id, role)
-
-
-async def on_disconnect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
-    await mark_socket_offline(sio, sid, user_id, role)
 
 
 def register(sio: socketio.AsyncServer) -> None:
