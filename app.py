@@ -39,7 +39,10 @@ from engage.logs import configure_logging
 from engage import extensions
 from engage.metrics import MULTIPROC_ENV
 from engage.metrics import prepare_multiprocess_dir
-from engage.scheduler import ALIVE_KEY
+from engage.migrations import VERSION_MISMATCH
+from engage.migrations import check_version
+from engage.migrations import run_migrate_command
+from engage.scheduler_keys import ALIVE_KEY
 from engage.supervisor import Child
 from engage.supervisor import CrashLoop
 from engage.supervisor import RestartPolicy

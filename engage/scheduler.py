@@ -25,12 +25,10 @@ from engage.actions.vital_jobs import enqueue_medication_scan
 from engage.actions.vital_jobs import enqueue_no_data_scan
 from engage.config import Settings
 from engage.notification_scans import notifications_scan
+from engage.scheduler_keys import ALIVE_KEY
+from engage.scheduler_keys import LOCK_KEY
 
 log = logging.getLogger(__name__)
-
-LOCK_KEY = "engage:scheduler:lock"
-# Each scheduler process says it is alive under its host name (the container's health check).
-ALIVE_KEY = "engage:scheduler:alive:{host}"
 
 
 def periodic_jobs(settings: Settings) -> tuple[tuple[Callable[[Settings], Any], dict[str, Any]], ...]:
