@@ -30,13 +30,10 @@ from pydantic import ValidationError
 from rq import Worker
 
 from engage import embedded
+from engage import extensions
 from engage.config import Settings
 from engage.config import get_settings
-from engage.migrations import VERSION_MISMATCH
-from engage.migrations import check_version
-from engage.migrations import run_migrate_command
 from engage.logs import configure_logging
-from engage import extensions
 from engage.metrics import MULTIPROC_ENV
 from engage.metrics import prepare_multiprocess_dir
 from engage.migrations import VERSION_MISMATCH
@@ -265,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         if problem:  # say so now, not after the whole start-up work
             print(f"engage: cannot listen on {settings.host}:{settings.port}: {problem}", file=sys.stderr)
             return 2
+        # Each role imports only its own stack, here: the web app (Quart, every view, Socket.IO)
+        # and the worker's (the assistant's model, the providers' SDKs) each cost seconds and tens
+        # of MB that the other roles and the frequent `app.py check` health checks do not need.
         from engage.web import run_web
 
         run_web(settings)
@@ -281,6 +281,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-        # Each role imports only its own stack, here: the web app (Quart, every view, Socket.IO)
-        # and the worker's (the assistant's model, the providers' SDKs) each cost seconds and tens
-        # of MB that the other roles and the frequent `app.py check` health checks do not need.
