@@ -25,8 +25,8 @@ from engage.errors import unavailable_error
 from engage.lib.availability_view import AvailabilityView
 from engage.lib.booking import occupied_intervals
 from engage.lib.no_store import NoStoreSocketIOApp
-from engage.lib.runtime import tune_garbage_collector
 from engage.lib.protocol_logging import log_malformed_packets_briefly
+from engage.lib.runtime import tune_garbage_collector
 from engage.sockets import build_socketio_server
 from engage.views.documents import document_upload_request_class
 from engage.views.http import authorize_request
