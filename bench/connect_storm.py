@@ -16,8 +16,10 @@ packet, CONNECT with auth, pong to pings): one Python process cannot open thousa
 python-socketio clients quickly, and the server does the same work for either.
 
 For each server it prints: seconds from the start signal until the last socket was connected,
-how many were refused or failed, and the server process's RSS growth once all are connected and
-idle (after --idle seconds) divided by the sockets connected: the memory of one idle socket.
+how many were refused or failed, the server process's RSS growth once all are connected and
+idle (after --idle seconds) divided by the sockets connected (the memory of one idle socket),
+and the database operations and Redis commands the storm cost per socket (the relay uses
+neither; Engage's presence heartbeat adds a few in all).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+import redis as redis_lib
 from bson import ObjectId
 from pymongo import MongoClient
 
@@ -185,7 +188,20 @@ def client_process(url: str, auths: list[dict], ready, go, results, stop) -> Non
     asyncio.run(_client_storm(url, auths, go, results, stop))
 
 
-def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int, idle: float) -> dict:
+def backend_ops(mongodb_url: str, redis_url: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Database operations and Redis commands served so far, by kind: what a storm asks of them."""
+    with MongoClient(mongodb_url) as client:
+        ops = {k: v for k, v in client.admin.command("serverStatus")["opcounters"].items() if k != "command"}
+    with redis_lib.Redis.from_url(redis_url) as redis:
+        commands = {k.removeprefix("cmdstat_"): v["calls"] for k, v in redis.info("commandstats").items()}
+    return ops, commands
+
+
+def per_socket(before: dict[str, int], after: dict[str, int], sockets: int) -> dict[str, float]:
+    return {k: (v - before.get(k, 0)) / sockets for k, v in after.items() if v > before.get(k, 0)}
+
+
+def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int, idle: float, backends: tuple[str, str]) -> dict:
     """One storm against one server; returns its figures."""
     ctx = multiprocessing.get_context("spawn")
     ready, results = ctx.Queue(), ctx.Queue()
@@ -198,6 +214,7 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
         ready.get(timeout=60)
     time.sleep(1.0)  # the client processes reach their wait; the server settles
     rss_before = rss_bytes(server_pid)
+    ops_before = backend_ops(*backends)
     started = time.time()
     go.set()
     outcomes = [results.get(timeout=600) for _ in procs]
@@ -205,6 +222,8 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
     last = max((o["last"] for o in outcomes if o["connected"]), default=started)
     time.sleep(idle)  # connected and idle: the connect handlers' leftovers have run
     rss_after = rss_bytes(server_pid)
+    # Both include the heartbeats and this function's own reads: a handful, against N sockets.
+    ops_after = backend_ops(*backends)
     stop.set()
     for proc in procs:
         proc.join(60)
@@ -218,6 +237,7 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
         "name": name, "sockets": len(auths), "connected": connected, "seconds": last - started,
         "refused": sum(o["refused"] for o in outcomes), "failed": sum(o["failed"] for o in outcomes), "errors": errors,
         "kb_per_socket": (rss_after - rss_before) / max(connected, 1) / 1024, "rss_mb": rss_after / 2**20,
+        "db_ops": per_socket(ops_before[0], ops_after[0], len(auths)), "redis_commands": per_socket(ops_before[1], ops_after[1], len(auths)),
     }
 
 
@@ -250,14 +270,19 @@ def main() -> None:
             ("relay", relay_url, relay.pid, [{"room": f"relay-{n}"} for n in range(args.sockets)]),
             ("engage", web.url, web.process.pid, [{"token": token} for token in tokens]),
         ]
-        print(f"{'server':<7} {'sockets':>7} {'connected':>9} {'all connected s':>15} {'refused':>7} {'failed':>6} {'KB/idle socket':>14} {'RSS MB':>7}")
+        print(f"{'server':<7} {'sockets':>7} {'connected':>9} {'all connected s':>15} {'refused':>7} {'failed':>6} {'KB/idle socket':>14} {'RSS MB':>7} "
+              f"{'db ops/socket':>13} {'redis cmds/socket':>17}")
         figures = {}
         for name, url, pid, auths in runs:
-            r = storm(name, url, pid, auths, args.clients, args.idle)
+            r = storm(name, url, pid, auths, args.clients, args.idle, (mongo.url, redis.url))
             figures[name] = r
             errors = "  " + ", ".join(f"{kind} x{n}" for kind, n in sorted(r["errors"].items())) if r["errors"] else ""
-            print(f"{name:<7} {r['sockets']:>7} {r['connected']:>9} {r['seconds']:>15.2f} {r['refused']:>7} {r['failed']:>6} {r['kb_per_socket']:>14.1f} {r['rss_mb']:>7.0f}{errors}", flush=True)
+            print(f"{name:<7} {r['sockets']:>7} {r['connected']:>9} {r['seconds']:>15.2f} {r['refused']:>7} {r['failed']:>6} {r['kb_per_socket']:>14.1f} {r['rss_mb']:>7.0f} "
+                  f"{sum(r['db_ops'].values()):>13.2f} {sum(r['redis_commands'].values()):>17.2f}{errors}", flush=True)
         e, b = figures["engage"], figures["relay"]
+        for label, counts in (("database operations", e["db_ops"]), ("Redis commands", e["redis_commands"])):
+            top = ", ".join(f"{kind} {n:.2f}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n >= 0.01)
+            print(f"engage's {label} per socket: {top or 'none'}")
         print(f"engage/relay: connect time {e['seconds'] / max(b['seconds'], 1e-9):.2f}x, memory per idle socket {e['kb_per_socket'] / max(b['kb_per_socket'], 1e-9):.2f}x")
     finally:
         relay.terminate()
