@@ -93,8 +93,12 @@ def run(label: str, workers: int, count: int, crash_every: float | None, base_en
                 if settled >= count:
                     break
             now = time.monotonic()
-            if next_kill and now >= next_kill and posts < count:
-                victim = random.choice(procs)
+            # Only a worker that is taking jobs: killing one still starting up (slower than the
+            # kill interval on a loaded machine) would test nothing and stall the run.
+            working = {w.pid for w in Worker.all(connection=connection)} if next_kill and now >= next_kill and posts < count else set()
+            candidates = [p for p in procs if p.process.pid in working]
+            if candidates:
+                victim = random.choice(candidates)
                 os.kill(victim.process.pid, signal.SIGKILL)
                 victim.process.wait()
                 procs.remove(victim)

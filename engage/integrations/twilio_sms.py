@@ -57,6 +57,9 @@ class TwilioSms:
         if not settings.sms_from:
             raise RuntimeError("ENGAGE_SMS_FROM (a Twilio number or messaging service sid) is required for Twilio")
         self.client = twilio_client(settings)
+        # The SDK imports its API modules at first use: do it here, once, rather than in the first
+        # job's sends, which otherwise queue on Python's import lock.
+        self.messages = self.client.messages
         self.sender = settings.sms_from
         self.status_callback = f"{settings.public_url.rstrip('/')}/webhooks/twilio/status" if settings.public_url else None
 
@@ -69,7 +72,7 @@ class TwilioSms:
         if self.status_callback:
             kwargs["status_callback"] = self.status_callback
         try:
-            return self.client.messages.create(**kwargs).sid
+            return self.messages.create(**kwargs).sid
         except TwilioRestException as exc:
             raise error_for_status(exc.status, f"twilio {exc.status} {exc.code}: {exc.msg}", exc.code) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -81,7 +84,7 @@ class TwilioSms:
     def _find_sent(self, message: OutgoingMessage, since: datetime) -> str | None:
         try:
             # Twilio filters by day; compare bodies and creation time ourselves.
-            found = self.client.messages.list(to=message.to, date_sent_after=since - timedelta(days=1), limit=200)
+            found = self.messages.list(to=message.to, date_sent_after=since - timedelta(days=1), limit=200)
         except TwilioRestException as exc:
             raise error_for_status(exc.status, f"twilio lookup {exc.status}: {exc.msg}", exc.code) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
