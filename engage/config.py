@@ -179,6 +179,12 @@ class Settings(BaseSettings):
     deletion_grace_days: int = Field(default=30, ge=0, le=365)
     account_erasure_scan_seconds: int = Field(default=3600, ge=5, le=86400)
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        # compose passes ENGAGE_METRICS_TOKEN through even when it is not set: empty means open.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("secret_key")
     @classmethod
     def _secret_not_placeholder(cls, value: str | None) -> str | None:
