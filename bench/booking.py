@@ -177,9 +177,10 @@ GOALS = [
 def summary(runs: dict[str, dict[str, dict[str, float]]]) -> None:
     """One line per figure of the issue's rows, one column per measured tree."""
     names = list(runs)
-    print("\n" + f"{'figure':<28}" + "".join(f"{name:>16}" for name in names) + "   goal")
+    width = max(16, *(len(name) + 2 for name in names))
+    print("\n" + f"{'figure':<28}" + "".join(f"{name:>{width}}" for name in names) + "   goal")
     for phase, figure, goal, met in GOALS:
-        cells = "".join(f"{runs[name][phase][figure]:>16.1f}" for name in names)
+        cells = "".join(f"{runs[name][phase][figure]:>{width}.1f}" for name in names)
         verdict = "" if met is None else ("  met" if met(runs[names[-1]][phase][figure]) else "  not met")
         print(f"{phase + ' ' + figure:<28}{cells}   {goal}{verdict}")
 
