@@ -11,12 +11,13 @@ from beanie import PydanticObjectId
 from engage.actions.notifications import request_notification
 from engage.models.account import AccountSecret
 from engage.models.notification import Notification
+from tests.accounts_stack import accounts_stack  # noqa: F401
+from tests.accounts_stack import stack_api  # noqa: F401
 from tests.accounts_stack import REDIS_DB
 from tests.accounts_stack import email_text
 from tests.accounts_stack import link_token
 from tests.accounts_stack import next_message
 from tests.accounts_stack import register_on
-from tests.accounts_stack import running_accounts_stack
 from tests.accounts_stack import six_digits
 from tests.clients import Api
 from tests.clients import unique_email
@@ -34,20 +35,10 @@ NEW_PASSWORD = "battery-staple-77"
 
 
 @pytest.fixture(scope="module")
-def accounts_stack(engage_environment, tmp_root, web):
-    yield from running_accounts_stack(engage_environment, tmp_root)
-
-
-@pytest.fixture(scope="module")
 async def on_accounts_stack(accounts_stack, db, settings):
     """This process's Redis is the stack's (request_notification enqueues where its worker listens)."""
     async with redis_of(settings, accounts_stack.env["REDIS_URL"]):
         yield accounts_stack
-
-
-@pytest.fixture(scope="module")
-async def stack_api(http_session, accounts_stack) -> Api:
-    return Api(http_session, accounts_stack.web.url)
 
 
 async def test_registration_emails_a_link_that_verifies_once_and_the_outbox_never_shows_it(stack_api, accounts_stack, db):

@@ -24,9 +24,7 @@ from tests.vitals_helpers import relate
 from tests.vitals_helpers import vital
 
 
-@pytest.fixture(autouse=True)
-def _database(db):
-    """Every test here checks what was stored."""
+pytestmark = pytest.mark.usefixtures("db")  # every test here checks what was stored.
 
 
 @pytest.fixture

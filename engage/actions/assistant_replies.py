@@ -42,6 +42,7 @@ from engage.config import Settings, get_settings
 from engage.integrations.llm import LLMError, rephrase_reply
 from engage.lib.booking import doctor_resource, free_slots
 from engage.lib.care import care_doctor_ids
+from engage.lib.clinic_of import patient_clinic_id
 from engage.lib.conversations import messages_between
 from engage.lib.presence import online_user_ids
 from engage.lib.slots import place_in_availability
@@ -90,14 +91,7 @@ class PatientContext:
 async def _patient_context(settings: Settings, patient: User) -> PatientContext:
     """The patient's clinic (of their next or last appointment, else of a care-team doctor, else the
     first clinic) and the emergency number that clinic set, or the default."""
-    clinic_id = None
-    appointment = await Appointment.find({"patient_id": patient.id, "status": {"$in": ACTIVE + ["completed"]}}).sort("-start").first_or_none()
-    if appointment is not None:
-        clinic_id = appointment.clinic_id
-    else:
-        doctors = await care_doctor_ids(str(patient.id))
-        profile = await DoctorProfile.find_one({"doctor_id": {"$in": [PydanticObjectId(d) for d in doctors]}}) if doctors else None
-        clinic_id = profile.clinic_id if profile else None
+    clinic_id = await patient_clinic_id(patient.id)
     clinic = await Clinic.get(clinic_id) if clinic_id else await Clinic.find({}).sort("name").first_or_none()
     faq = await ClinicFaq.get(clinic.id) if clinic else None
     number = (faq.emergency_number if faq and faq.emergency_number else None) or settings.emergency_number
