@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from engage import extensions
 from engage import metrics
 from engage.actions.assistant import warm_up_assistant
+from engage.actions.messages import note_delivered_message
 from engage.actions.users import ensure_admin
 from engage.config import Settings
 from engage.errors import ApiError
@@ -100,9 +101,10 @@ def create_quart_app(settings: Settings, sio: socketio.AsyncServer) -> Quart:
         await extensions.init_database(settings)
         extensions.init_redis(settings)
         extensions.set_emitter(sio)
-        # Slot events from this and every other process keep the view of taken slots fresh.
+        # Slot events from this and every other process keep the view of taken slots fresh, and
+        # chat messages any process stored tell this process's chat writer their seqs.
         availability = AvailabilityView(occupied_intervals)
-        sio.manager.observe_emits(availability.observe)
+        sio.manager.observe_emits(availability.observe, note_delivered_message)
         extensions.set_availability_view(availability)
         # python-socketio starts its Redis listener at the first connection; start it now so
         # /healthz can check it (and events from other processes reach the first client at once).

@@ -29,7 +29,7 @@ from tests.servers import start_engage
 from tests.vitals_helpers import bp
 from tests.waiting import wait_until
 
-REDIS_DB = 7  # presence, sockets and queues of this module's processes, apart from the suite's
+REDIS_DB = 12  # presence, sockets and queues of this module's processes, apart from the suite's
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,30 @@ async def test_alert_to_a_live_socket_is_not_sent_as_notification(stack, second_
         connection.close()
     assert await Notification.find({"recipient_id": PydanticObjectId(doctor.id), "context.alert_id": alert.id}).count() == 0
     assert provider.sent_to(doctor.email) == [] and provider.sent_to(doctor.user["phone"]) == []
+
+
+@pytest.mark.timeout(180)
+async def test_a_process_taken_for_dead_while_stalled_records_its_sockets_again(stack, tmp_root, db, http_session, connect, make_patient, make_doctor):
+    """SIGSTOP a web process past its alive key: the other process announces its doctor offline;
+    once it runs again (the socket never dropped: production ping timings) the doctor is online again."""
+    _provider, env, web_a = stack
+    stalled = start_engage("web", {**env, "ENGAGE_PING_INTERVAL": "25", "ENGAGE_PING_TIMEOUT": "20"}, tmp_root)
+    try:
+        patient, doctor = await care_pair(http_session, web_a, make_patient, make_doctor, "Stalled Patient")
+        patient_socket = await connect(patient.access_token, url=web_a.url)
+        doctor_socket = await connect(doctor.access_token, url=stalled.url)
+        await patient_socket.wait_for("presence", lambda e: e == {"user_id": doctor.id, "status": "online"})
+
+        os.kill(stalled.process.pid, signal.SIGSTOP)
+        try:
+            await patient_socket.wait_for("presence", lambda e: e == {"user_id": doctor.id, "status": "offline"}, timeout=60)
+        finally:
+            os.kill(stalled.process.pid, signal.SIGCONT)
+        back_online = {"user_id": doctor.id, "status": "online"}
+        announced = patient_socket.received("presence").count(back_online)
+        await wait_until(lambda: patient_socket.received("presence").count(back_online) > announced, 60, what="the doctor online again")
+        assert doctor_socket.sio.connected
+        listing = await Api(http_session, web_a.url).get("/api/conversations", token=patient.access_token)
+        assert listing.body["conversations"][0]["other_party"]["online"] is True
+    finally:
+        stalled.kill()

@@ -22,6 +22,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bson import ObjectId
@@ -56,25 +57,12 @@ from schemas.chat import MessageOut, SyncRequest
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
-COMMIT_ATTEMPTS = 4
 MAX_ROUNDS = 50  # conflict retries within one batch before giving up on it
 _TAIL_CACHE_SIZE = 20_000
 
 
-async def _commit_transaction(session: AsyncClientSession) -> None:
-    """Commit, asking again while the outcome is unknown (a lost reply, a write-concern timeout).
-
-    Committing is idempotent, so asking again either commits or confirms the commit that landed;
-    giving up instead would fail a batch that may be stored, leaving its messages undelivered."""
-    for attempt in range(COMMIT_ATTEMPTS):
-        try:
-            await session.commit_transaction()
-            return
-        except PyMongoError as exc:
-            if not exc.has_error_label("UnknownTransactionCommitResult") or attempt == COMMIT_ATTEMPTS - 1:
-                raise
-            log.warning("chat commit outcome unknown (%s); asking again", exc)
-            await asyncio.sleep(0.05 * 2**attempt)
+async def _insert_messages(messages, docs: list[dict[str, Any]], session: AsyncClientSession) -> None:
+    await messages.insert_many(docs, ordered=True, session=session)
 
 
 @dataclass
@@ -243,9 +231,10 @@ class MessageWriter:
                 docs.append(doc)
             try:
                 async with messages.database.client.start_session() as session:
-                    async with await session.start_transaction():
-                        await messages.insert_many(docs, ordered=True, session=session)
-                        await _commit_transaction(session)
+                    # with_transaction retries a transient failure and asks again when a commit's
+                    # outcome is unknown (a lost reply): either commits or confirms the commit that
+                    # landed, so a stored batch is never reported failed and left undelivered.
+                    await session.with_transaction(partial(_insert_messages, messages, docs))
             except PyMongoError as exc:
                 # The transaction is aborted: nothing of this round is stored.
                 error = (exc.details.get("writeErrors") or [{}])[0] if isinstance(exc, BulkWriteError) else {}
@@ -293,6 +282,11 @@ class MessageWriter:
         tails = await asyncio.gather(*(latest_seq(cid) for cid in missing))
         for cid, tail in zip(missing, tails, strict=True):
             self._remember_tail(cid, tail)
+
+    def note_stored(self, conversation_id: str, seq: int) -> None:
+        """Another process stored this seq: the next one here starts after it (if the tail is kept)."""
+        if conversation_id in self._tail:
+            self._remember_tail(conversation_id, seq)
 
     def _remember_tail(self, conversation_id: str, seq: int) -> None:
         """Keep the newest seq of recently written conversations."""
@@ -366,6 +360,18 @@ def _on_seq_index(error: dict[str, Any]) -> bool:
 
 
 _writer: MessageWriter | None = None
+
+
+def note_delivered_message(event: str, data: Any, room: Any) -> None:  # noqa: ARG001
+    """Emit observer: a chat:message stored by any process tells this process's writer the
+    conversation's newest seq, so its next message there does not first collide with it (two
+    participants on two web processes taking turns would otherwise collide on every message)."""
+    if event != "chat:message" or not isinstance(data, dict):
+        return
+    try:
+        message_writer().note_stored(str(data["conversation_id"]), int(data["seq"]))
+    except (KeyError, TypeError, ValueError):
+        pass
 
 
 def message_writer() -> MessageWriter:

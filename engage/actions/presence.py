@@ -105,11 +105,28 @@ async def forget_dead_processes() -> int:
 async def presence_heartbeat_forever(settings: Settings) -> None:
     """Serving task of every web process: keep this process marked alive, clean up dead ones."""
     redis = extensions.redis_client()
+    beats = 0
+    restore_beats = 0
     while True:
         try:
             await redis.set(ALIVE_KEY.format(PROCESS_ID), "1", ex=ALIVE_SECONDS)
-            await redis.sadd(PROCESSES_KEY, PROCESS_ID)
+            if await redis.sadd(PROCESSES_KEY, PROCESS_ID) and beats:
+                # Taken for dead while stalled (a blocked loop, a paused VM): another process removed
+                # our sockets, which are still connected. Record them again, on this beat and the
+                # next (that cleanup may still have been running).
+                log.warning("presence: this process was taken for dead; recording its %d sockets again", len(_local_sockets))
+                restore_beats = 2
+            if restore_beats:
+                restore_beats -= 1
+                await restore_local_sockets()
+            beats += 1
             await forget_dead_processes()
         except Exception:
             log.exception("presence heartbeat failed")
         await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+async def restore_local_sockets() -> None:
+    """Record every socket of this process again (announcing "online" where it is a user's first)."""
+    for sid, user_id in list(_local_sockets.items()):
+        await do_socket_connected(user_id, sid)

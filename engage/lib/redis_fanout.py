@@ -28,11 +28,16 @@ EmitObserver = Callable[[str, Any, Any], None]
 
 
 class BatchingRedisManager(socketio.AsyncRedisManager):
-    emit_observer: EmitObserver | None = None
+    emit_observers: tuple[EmitObserver, ...] = ()
 
-    def observe_emits(self, observer: EmitObserver) -> None:
-        """Let one process-local reader (the availability view) see every event emitted here or on another process."""
-        self.emit_observer = observer
+    def observe_emits(self, *observers: EmitObserver) -> None:
+        """Let process-local readers (the availability view, the chat writer) see every event emitted
+        here or on another process; the web process names them all in one call."""
+        self.emit_observers = observers
+
+    def _observe(self, event: str, data: Any, room: Any) -> None:
+        for observer in self.emit_observers:
+            observer(event, data, room)
 
     async def emit_many(self, emits: list[tuple[str, Any, str | list[str]]], namespace: str = "/") -> None:
         """Emit (event, JSON-ready data, room or rooms) in order, to every process, with one publish."""
@@ -46,9 +51,8 @@ class BatchingRedisManager(socketio.AsyncRedisManager):
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         batch = message.get(BATCH_KEY)
         if batch is None:
-            if self.emit_observer is not None:
-                data = message.get("data")
-                self.emit_observer(message["event"], data[0] if isinstance(data, list) and len(data) == 1 else data, message.get("room"))
+            data = message.get("data")
+            self._observe(message["event"], data[0] if isinstance(data, list) and len(data) == 1 else data, message.get("room"))
             await super()._handle_emit(message)
         else:
             await self._emit_here(batch)
@@ -76,8 +80,7 @@ class BatchingRedisManager(socketio.AsyncRedisManager):
 
     async def _emit_here(self, batch: list[dict[str, Any]]) -> None:
         for item in batch:
-            if self.emit_observer is not None:
-                self.emit_observer(item["event"], item["data"], item["room"])
+            self._observe(item["event"], item["data"], item["room"])
             namespace = item["namespace"]
             if namespace not in self.rooms:
                 continue
