@@ -1,4 +1,4 @@
-"""The clinic page's doctors to approve, statistics and audit log, and the patient app in the
+"""The clinic page's doctors to approve, FAQ, statistics and audit log, and the patient app in the
 colours of the patient's clinic, in a real browser."""
 
 from __future__ import annotations
@@ -107,3 +107,25 @@ async def test_the_patient_app_shows_the_logo_and_colour_of_the_patients_clinic(
     await expect(logo).to_have_attribute("src", logo_url)
     await expect(logo).to_have_attribute("alt", clinic["clinic"]["name"])
     await expect(page.page.locator(".topbar")).to_have_css("background-color", "rgb(122, 31, 92)")
+
+
+async def test_a_clinic_admin_writes_the_faq_the_assistant_answers_from(stack_api, accounts_stack, open_page):  # noqa: F811
+    admin = await login(stack_api, ADMIN_EMAIL, ADMIN_PASSWORD)
+    clinic, applicant = await clinic_with_admin(stack_api, admin)
+    page = await open_page(base_url=accounts_stack.web.url)
+    await page.login("/clinic", applicant["email"])
+    await page.page.get_by_role("tab", name="FAQ").click()
+    await page.page.get_by_role("button", name="Add a question").click()
+    await page.page.get_by_label("Question 1").fill("Is there parking?")
+    await page.page.get_by_label("Answer 1").fill("Yes, behind the clinic, free for patients.")
+    await page.page.get_by_label("Emergency number").fill("112")
+    await page.page.get_by_role("button", name="Save FAQ").click()
+    await expect(page.page.get_by_text("FAQ saved.")).to_be_visible()
+
+    faq = (await stack_api.get(f"/api/clinics/{clinic['clinic_id']}/faq", token=admin.access_token)).body["faq"]
+    assert faq["entries"] == [{"question": "Is there parking?", "answer": "Yes, behind the clinic, free for patients."}]
+    assert faq["emergency_number"] == "112"
+    await page.page.reload()
+    await page.page.wait_for_selector("body[data-state=ready]")
+    await page.page.get_by_role("tab", name="FAQ").click()
+    await expect(page.page.get_by_label("Question 1")).to_have_value("Is there parking?")

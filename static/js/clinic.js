@@ -1,5 +1,5 @@
 // The clinic page (/clinic) for a clinic's clinic_admin: staff, doctors asking to join, branding,
-// the clinic's statistics and audit log.
+// the FAQ the assistant answers from, the clinic's statistics and audit log.
 
 import { boot } from "./shell.js";
 import { h, clear, errorBox, showError, busy, toast, formValues, formatDateTime } from "./ui.js";
@@ -113,6 +113,53 @@ async function renderClinicAudit(panel, ctx) {
   await log.refresh();
 }
 
+// The clinic's FAQ and emergency number, which the assistant answers from (PUT replaces both).
+async function renderFaq(panel, ctx) {
+  const { api, me } = ctx;
+  const error = errorBox();
+  const rows = h("ol", { class: "plain-list faq-entries", "aria-label": "Questions and answers" });
+  const emergency = h("input", { id: "faq-emergency", name: "emergency_number", placeholder: "e.g. 112", maxlength: 20 });
+  const entryRow = (entry = { question: "", answer: "" }) => {
+    const n = rows.children.length + 1;
+    const question = h("input", { class: "faq-question", value: entry.question, maxlength: 300, "aria-label": `Question ${n}` });
+    const answer = h("textarea", { class: "faq-answer", rows: 2, maxlength: 2000, "aria-label": `Answer ${n}` }, entry.answer);
+    const remove = h("button", { type: "button", class: "danger" }, "Remove");
+    const row = h("li", { class: "card" }, question, answer, remove);
+    remove.addEventListener("click", () => row.remove());
+    return row;
+  };
+  const add = h("button", { type: "button" }, "Add a question");
+  add.addEventListener("click", () => rows.append(entryRow()));
+  const form = h("form", { class: "card", "aria-labelledby": "faq-title", novalidate: true },
+    h("h3", { id: "faq-title" }, "What the assistant answers"), rows, add,
+    h("label", { for: "faq-emergency" }, "Emergency number (the assistant gives it for emergencies)"), emergency,
+    h("button", { type: "submit", class: "primary" }, "Save FAQ"));
+  const show = (faq) => {
+    clear(rows);
+    faq.entries.forEach((entry) => rows.append(entryRow(entry)));
+    emergency.value = faq.emergency_number || "";
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(form.querySelector("button[type=submit]"), error, async () => {
+      const entries = [...rows.children].map((row) => ({
+        question: row.querySelector(".faq-question").value.trim(),
+        answer: row.querySelector(".faq-answer").value.trim(),
+      })).filter((entry) => entry.question || entry.answer);
+      const body = { entries };
+      if (emergency.value.trim()) body.emergency_number = emergency.value.trim();
+      show((await api.put(`/api/clinics/${me.clinic_id}/faq`, body)).faq);
+      toast("FAQ saved.", "success");
+    });
+  });
+  clear(panel, h("h2", {}, "FAQ"), error, form);
+  try {
+    show((await api.get(`/api/clinics/${me.clinic_id}/faq`)).faq);
+  } catch (err) {
+    showError(error, err);
+  }
+}
+
 async function renderBranding(panel, ctx) {
   const { api, me } = ctx;
   const error = errorBox();
@@ -160,6 +207,7 @@ boot({
     { name: "staff", label: "Staff", render: renderStaff, eager: true, onShow: (ctx) => ctx.staff?.refresh() },
     { name: "doctors", label: "Doctors", render: renderDoctors, onShow: (ctx) => ctx.doctors?.refresh() },
     { name: "branding", label: "Branding", render: renderBranding },
+    { name: "faq", label: "FAQ", render: renderFaq },
     { name: "stats", label: "Statistics", render: (panel, ctx) => renderStats(panel, ctx, `/api/clinics/${ctx.me.clinic_id}/stats`), onShow: (ctx) => ctx.stats?.refresh() },
     { name: "audit", label: "Audit log", render: renderClinicAudit, onShow: (ctx) => ctx.audit?.refresh() },
   ],
