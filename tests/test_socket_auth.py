@@ -9,6 +9,7 @@ import pytest
 import socketio
 
 from engage.events import publish_to_users
+from engage.models.user import ASSISTANT_USER_ID
 from tests.servers import SECRET_KEY
 
 TRANSPORTS = ["websocket", "polling"]
@@ -74,6 +75,6 @@ async def test_a_token_with_the_assistants_role_is_refused(web, make_patient):
     patient = await make_patient()
     now = int(time.time())
     claims = jwt.decode(patient.access_token, SECRET_KEY, algorithms=["HS256"], issuer="engage")
-    token = jwt.encode({**claims, "role": "assistant", "iat": now, "exp": now + 60}, SECRET_KEY)
+    token = jwt.encode({**claims, "sub": ASSISTANT_USER_ID, "role": "assistant", "iat": now, "exp": now + 60}, SECRET_KEY)
     message = await refused_message(web.url, {"token": token}, "websocket")
     assert (message.get("message") if isinstance(message, dict) else message) == "unauthorized"

@@ -31,7 +31,6 @@ from engage.lib.tokens import InvalidToken
 from engage.lib.tokens import decode_access_token
 from engage.lib.users import access_user
 from engage.models.auth import RefreshTokenFamily
-from engage.models.user import Role
 from engage.models.user import User
 from schemas.sessions import AuthExpiringEvent
 
@@ -39,8 +38,6 @@ log = logging.getLogger(__name__)
 
 REVOKED_KEY = "engage:session:revoked:{}"  # exists while the ended session's access tokens could be valid
 SOCKETS_KEY = "engage:session:sockets:{}"  # the sids the session's sockets have (any web process)
-# Roles that sign in (the assistant's account never does: engage.lib.users.check_may_act).
-SOCKET_ROLES = frozenset(role.value for role in Role if role is not Role.assistant)
 
 
 def invalid_token() -> ApiError:
@@ -60,25 +57,6 @@ async def access_session_user(token: str) -> tuple[User, AccessClaims]:
     except ApiError:
         raise invalid_token() from None
     return user, claims
-
-
-def check_socket_token(token: str) -> AccessClaims:
-    """The claims of a socket's access token, from the token alone; 401 invalid_token if it is not
-    a valid access token or its role may not use sockets.
-
-    No database read, and the session's revocation is checked by do_bind_socket, in the same Redis
-    round trip that binds the socket: after a restart every client reconnects at once, and a read
-    of the user per socket was most of the storm's work (bench/connect_storm.py). The token's word
-    is enough because tokens are issued only to users who may sign in (engage.actions.auth), and
-    every change that stops a user from acting (deactivation, deletion, removal from a clinic, a
-    password reset) ends all their sessions (do_end_user_sessions) before it returns."""
-    try:
-        claims = decode_access_token(get_settings().secret_key or "", token)
-    except InvalidToken:
-        raise invalid_token() from None
-    if claims.role not in SOCKET_ROLES:
-        raise invalid_token()
-    return claims
 
 
 async def do_bind_socket(family_id: str, sid: str) -> bool:

@@ -12,13 +12,14 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 
 from engage.actions.sessions import SocketDeadlines
+from engage.actions.sessions import access_session_user
 from engage.actions.sessions import check_socket_refresh
-from engage.actions.sessions import check_socket_token
 from engage.actions.sessions import do_bind_socket
 from engage.actions.sessions import do_unbind_socket
 from engage.config import get_settings
 from engage.errors import ApiError
 from engage.events import user_room
+from engage.lib.users import check_may_act
 from engage.logs import log_context
 from engage.lib.validation import parse_model
 from engage.sockets.handlers import SocketUser
@@ -44,14 +45,16 @@ def register(
         log_context.set({"socket_id": sid})
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            claims = check_socket_token(token)
+            # The user is read: a doctor whose approval was withdrawn (or anyone who may no longer
+            # act) is refused even with a token that is still valid.
+            user, claims = await access_session_user(token)
+            check_may_act(user)
         except ApiError:
             raise ConnectionRefusedError("unauthorized") from None
-        # One Redis round trip binds the socket and checks that the session has not ended (see
-        # check_socket_token for why the token alone then vouches for the user).
+        # Binding the socket also checks, in the same round trip, that the session has not ended.
         if not await do_bind_socket(claims.family_id, sid):
             raise ConnectionRefusedError("unauthorized")
-        await sio.save_session(sid, {"user_id": claims.user_id, "role": claims.role, "family_id": claims.family_id, "expires_at": claims.expires_at})
+        await sio.save_session(sid, {"user_id": str(user.id), "role": user.role.value, "family_id": claims.family_id, "expires_at": claims.expires_at})
         deadlines.track(sid, claims, get_settings().access_token_warning_seconds)
         await sio.enter_room(sid, user_room(claims.user_id))
         for hook in on_connect:
