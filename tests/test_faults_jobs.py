@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import redis
 
 from engage import extensions
@@ -26,6 +27,7 @@ from tests.waiting import wait_until
 FAULT_STACK_ENV = {"ENGAGE_SCHEDULER_LOCK_SECONDS": "3"}
 
 
+@pytest.mark.timeout(360)  # four workers starting, killed, and four more, on a busy machine
 async def test_workers_killed_mid_job_on_every_queue_leave_each_job_done_once(stack):
     connection = redis.Redis(port=stack.redis_port)
     names = extensions.QUEUE_NAMES
@@ -34,7 +36,7 @@ async def test_workers_killed_mid_job_on_every_queue_leave_each_job_done_once(st
     victims = [stack.start("worker") for _ in names]
     for name in names:
         extensions.queue(name, connection).enqueue("tests.fault_jobs.hold_then_record", "done", name, "gate", job_timeout=600)
-    await wait_until(lambda: connection.llen("done:started") == len(names), timeout=90, what="a job running on every queue")  # four workers starting on a busy machine
+    await wait_until(lambda: connection.llen("done:started") == len(names), timeout=180, what="a job running on every queue")  # four workers starting on a busy machine
     assert check(stack, "worker").returncode == 0
     for victim in victims:
         kill_tree(victim.process.pid)

@@ -128,7 +128,10 @@ def run_main_briefly(env_overrides: dict[str, str]) -> subprocess.CompletedProce
 async def test_with_service_urls_it_starts_no_embedded_server(engage_environment, tmp_path):
     port = free_port()
     env = {k: v for k, v in engage_environment.items() if k not in ("ENGAGE_LOG_LEVEL",)}
-    env.update({"PORT": str(port), "ENGAGE_DATA_DIR": str(tmp_path / "unused"), "ENGAGE_LOG_LEVEL": "warning"})
+    # A metrics directory of its own: the main command empties the one it is given, and the suite's
+    # web processes are counting into theirs.
+    env.update({"PORT": str(port), "ENGAGE_DATA_DIR": str(tmp_path / "unused"), "ENGAGE_LOG_LEVEL": "warning",
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")})
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert process.stdout is not None

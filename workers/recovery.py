@@ -16,8 +16,10 @@ and a claim so that only one of two workers starting at once requeues a job (a S
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
+from pymongo.errors import PyMongoError
 from rq.executions import Execution
 from rq.job import Job
 from rq.registry import StartedJobRegistry
@@ -62,6 +64,18 @@ def requeue_abandoned_jobs(connection: redis.Redis) -> int:
 def recover_after_dead_workers(settings: Settings, connection: redis.Redis) -> None:
     """Worker start: requeue dead workers' jobs, then recover the notifications they had claimed."""
     requeued = requeue_abandoned_jobs(connection)
-    stats = run_job(lambda: scan_notifications(settings))
+    stats: dict = {}
+    for wait in (0.5, 1, 2, 4, 8, None):
+        try:
+            stats = run_job(lambda: scan_notifications(settings))
+            break
+        except PyMongoError as exc:
+            # The database restarting as this worker starts: try again for a while; after that the
+            # scheduler's periodic scans recover the claimed sends, so the worker starts anyway.
+            if wait is None:
+                log.warning("recovery scan at worker start failed (%s); left to the periodic scans", exc)
+                break
+            log.warning("recovery scan at worker start failed (%s); again in %g s", exc, wait)
+            time.sleep(wait)
     if requeued or any(stats.values()):
         log.warning("recovered after dead workers: %d jobs, %s", requeued, stats)
