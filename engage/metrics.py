@@ -68,7 +68,8 @@ def forget_this_process_if_idle() -> None:
 
 if multiprocess_dir():
     # Before any metric is made: metrics pick the value class when they are created, and make
-    # their files at once (counters and histograms without labels).
+    # their files at once (counters and histograms without labels), so the directory must exist.
+    os.makedirs(multiprocess_dir(), exist_ok=True)
     values.ValueClass = values.MultiProcessValue(process_identifier=process_name)
     atexit.register(forget_this_process_if_idle)  # RQ's forked jobs end with os._exit: theirs stay
 
