@@ -118,7 +118,7 @@ async def test_stop_all_stops_applications_before_the_servers_they_use(tmp_path)
             f"    open({str(trace)!r}, 'a').write({name!r} + '\\n'); sys.exit(0)\n"
             "signal.signal(signal.SIGTERM, stop)\n"
             f"pathlib.Path({str(ready / name)!r}).touch()\n"
-            "while True: time.sleep(1)\n"
+            "while True: signal.pause()\n"
         )
         return Child(name, lambda _: subprocess.Popen([sys.executable, "-c", code]), tier=tier)
 
