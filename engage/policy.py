@@ -158,6 +158,7 @@ ROUTE_POLICIES: dict[str, Rule] = {
     # Admin
     "GET /api/admin/doctors": Rule.admin,
     "POST /api/admin/doctors/<doctor_id>/approve": Rule.admin,
+    "POST /api/admin/doctors/<doctor_id>/reject": Rule.admin,
     "GET /api/admin/stats": Rule.admin,
     "POST /api/admin/clinics": Rule.admin,
     "POST /api/admin/test-centres": Rule.admin,

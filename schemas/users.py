@@ -38,7 +38,7 @@ class RefreshRequest(RequestModel):
 class AdminDoctorListQuery(RequestModel):
     """GET /api/admin/doctors: doctors by approval."""
 
-    status: Literal["pending", "approved", "all"] = "all"
+    status: Literal["pending", "approved", "rejected", "all"] = "all"  # pending: neither approved nor rejected
 
 
 class UserOut(FromDocument):
@@ -56,6 +56,8 @@ class UserOut(FromDocument):
     active: bool = True
     language: str = "en"
     clinic_id: IdOut | None = None
+    rejected_at: datetime | None = None  # a doctor whose account a platform admin rejected
+    rejection_reason: str | None = None
 
 
 class PublicUserOut(FromDocument):

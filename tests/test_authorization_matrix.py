@@ -291,6 +291,12 @@ async def _weak_password_change(world: World, actor: str) -> Call:
     return Call("/api/me/password", {"current_password": password, "password": "short"}, own=True)
 
 
+async def _reject_fresh_doctor(world: World, actor: str) -> Call:
+    """A new pending doctor (the world's doctors stay as they are)."""
+    user = await register(world.api, "doctor")
+    return Call(f"/api/admin/doctors/{user['id']}/reject", {"reason": "No licence number"})
+
+
 async def _deactivate_fresh(world: World, actor: str) -> Call:
     patient = await world.make_patient()
     return Call(f"/api/admin/users/{patient.id}/deactivate", {"reason": "Left the practice"})
@@ -414,6 +420,7 @@ SAMPLES: dict[str, Sample] = {
     "GET /api/admin/audit": fixed(lambda w: Call("/api/admin/audit", params={"subject_id": w.id(P)})),
     "GET /api/admin/doctors": fixed(lambda w: Call("/api/admin/doctors")),
     "POST /api/admin/doctors/<doctor_id>/approve": fixed(lambda w: Call(f"/api/admin/doctors/{w.id(D)}/approve")),
+    "POST /api/admin/doctors/<doctor_id>/reject": _reject_fresh_doctor,
     "GET /api/admin/stats": fixed(lambda w: Call("/api/admin/stats")),
     "POST /api/admin/clinics": fixed(lambda w: Call("/api/admin/clinics", {"name": f"Clinic {uuid.uuid4().hex[:6]}", "timezone": "UTC"})),
     "POST /api/admin/test-centres": fixed(

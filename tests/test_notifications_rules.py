@@ -38,6 +38,7 @@ CONTEXTS["clinic_application_received"] = {"clinic_name": "North Clinic"}
 CONTEXTS["clinic_application_decided"] = {"clinic_name": "North Clinic", "approved": False, "reason": "We could not confirm the licence."}
 CONTEXTS["staff_invite"] = {**_ACCOUNT_SECRET, "clinic_name": "North Clinic", "role": "receptionist"}
 CONTEXTS["clinic_membership_decided"] = {"clinic_name": "North Clinic", "approved": False, "reason": "We already have enough cardiologists."}
+CONTEXTS["doctor_account_rejected"] = {"reason": "We could not confirm your medical licence."}
 for _kind in ("appointment_booked", "appointment_cancelled", "appointment_rescheduled"):
     CONTEXTS[_kind] = CONTEXTS["appointment_reminder"]
 

@@ -21,6 +21,7 @@ from engage.lib.tokens import decode_refresh_token
 from engage.lib.tokens import issue_access_token
 from engage.lib.tokens import issue_refresh_token
 from engage.lib.tokens import new_id
+from engage.lib.users import unapproved_doctor_error
 from engage.lib.users import user_out
 from engage.models.auth import RefreshTokenFamily
 from engage.models.base import utcnow
@@ -106,7 +107,7 @@ def _check_may_sign_in(user: User) -> None:
     if not user.active:
         raise ApiError(403, "account_deactivated", "This account is deactivated.")
     if user.role == Role.doctor and not user.approved:
-        raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
+        raise unapproved_doctor_error(user)
 
 
 async def do_issue_session(settings: Settings, user: User) -> dict:

@@ -42,11 +42,13 @@ KIND_CATEGORY: dict[str, str] = {
     "clinic_application_decided": "alerts",
     "staff_invite": "alerts",
     "clinic_membership_decided": "alerts",  # a clinic decided a doctor's request to join it
+    "doctor_account_rejected": "alerts",  # a platform admin rejected a doctor's account, with the reason
 }
 
-# Kinds that go to an address not verified yet: they are how it gets verified (or recovered).
+# Kinds that go to an address not verified yet: they are how it gets verified (or recovered), or the
+# decision on what was asked for with it (a doctor may be rejected before verifying).
 UNVERIFIED_ADDRESS_KINDS = frozenset(
-    {"email_verification", "password_reset", "sign_in_code_email", "phone_verification", "clinic_application_received", "clinic_application_decided", "staff_invite"}
+    {"email_verification", "password_reset", "sign_in_code_email", "phone_verification", "clinic_application_received", "clinic_application_decided", "staff_invite", "doctor_account_rejected"}
 )
 
 # Kinds whose channels are fixed whatever the preferences say (a reply goes back where the text came from).
@@ -61,6 +63,7 @@ FIXED_CHANNELS: dict[str, tuple[str, ...]] = {
     "clinic_application_decided": ("email",),
     "staff_invite": ("email",),
     "clinic_membership_decided": ("email",),
+    "doctor_account_rejected": ("email",),
 }
 
 DEFAULT_CHANNELS: dict[str, list[str]] = {"reminders": ["email", "sms"], "messages": ["email"], "alerts": ["email", "sms"]}

@@ -32,10 +32,17 @@ async def access_user(user_id: str, role: Role | None = None, what: str = "User"
     return user
 
 
+def unapproved_doctor_error(user: User) -> ApiError:
+    """Why a doctor without approval may not sign in or act: still waiting, or rejected (with the reason)."""
+    if user.rejected_at is not None:
+        return ApiError(403, "doctor_rejected", f"Your doctor account was not approved. Reason: {user.rejection_reason}")
+    return ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
+
+
 def check_may_act(user: User) -> None:
-    """Refuse a signed-in user who may not use Engage (yet): a doctor nobody approved."""
+    """Refuse a signed-in user who may not use Engage (yet): a doctor nobody approved, or one rejected."""
     if user.role == Role.doctor and not user.approved:
-        raise ApiError(403, "doctor_not_approved", "Your doctor account is waiting for an administrator's approval.")
+        raise unapproved_doctor_error(user)
     if user.role == Role.assistant:
         raise ApiError(403, "forbidden", "The assistant's account does not sign in.")
     if not user.active:

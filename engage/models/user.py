@@ -39,6 +39,10 @@ class User(Document):
     timezone: str = "UTC"  # IANA name
     created_at: datetime = Field(default_factory=utcnow)
     approved_at: datetime | None = None
+    # A platform admin turned the doctor's account down (approving later clears these).
+    rejected_at: datetime | None = None
+    rejection_reason: str | None = None
+    rejected_by: PydanticObjectId | None = None
     # Accounts (issue 19, engage/actions/accounts.py)
     email_verified: bool = False
     mfa_enabled: bool = False  # a confirmed TOTP authenticator (engage/actions/mfa.py)
