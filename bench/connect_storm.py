@@ -138,13 +138,15 @@ async def _client_storm(url: str, auths: list[dict], go, results, stop) -> None:
                 if msg.type == aiohttp.WSMsgType.TEXT and msg.data == "2":
                     await ws.send_str("3")  # Engine.IO pong
 
-        async def handshake(auth: dict) -> aiohttp.ClientWebSocketResponse | None:
+        async def handshake(auth: dict, stage: list[str]) -> aiohttp.ClientWebSocketResponse | None:
             """The open socket once the server accepted CONNECT; None if it refused it."""
             ws = await session.ws_connect(ws_url, autoping=True, max_msg_size=0)
+            stage[0] = "open packet"
             opened = await ws.receive_str()
             if not opened.startswith("0"):
                 raise RuntimeError(f"no open packet: {opened[:40]!r}")
             await ws.send_str("40" + json.dumps(auth))
+            stage[0] = "CONNECT answer"
             while True:
                 reply = await ws.receive_str()
                 if reply == "2":
@@ -156,15 +158,16 @@ async def _client_storm(url: str, auths: list[dict], go, results, stop) -> None:
                     return None
 
         async def connect_one(auth: dict) -> None:
+            stage = ["websocket upgrade"]  # where a socket that failed was waiting
             try:
                 # A connect handler that failed leaves CONNECT unanswered while pings go on.
-                ws = await asyncio.wait_for(handshake(auth), CONNECT_TIMEOUT)
+                ws = await asyncio.wait_for(handshake(auth, stage), CONNECT_TIMEOUT)
                 if ws is None:
                     outcome["refused"] += 1
                     return
             except Exception as exc:  # noqa: BLE001 - counted and summarised by kind
                 outcome["failed"] += 1
-                kind = f"{type(exc).__name__}: {str(exc)[:80]}"
+                kind = f"{type(exc).__name__} at {stage[0]}: {str(exc)[:80]}"
                 outcome["errors"][kind] = outcome["errors"].get(kind, 0) + 1
                 return
             outcome["connected"] += 1

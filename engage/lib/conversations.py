@@ -181,10 +181,12 @@ async def contact_ids(user_id: str) -> list[str]:
     """Everyone who shares a conversation with this user."""
     collection = Conversation.get_pymongo_collection()
     oid = ObjectId(user_id)
-    cursor = collection.find({"$or": [{"patient_id": oid}, {"doctor_id": oid}]}, {"patient_id": 1, "doctor_id": 1})
     contacts = []
-    async for raw in cursor:
-        contacts.append(str(raw["doctor_id"]) if raw["patient_id"] == oid else str(raw["patient_id"]))
+    # One equality query per side, each served by its index. (An $or of the two is a collection
+    # scan on the embedded server: 100 ms per call at 5,000 conversations, on every socket connect.)
+    for own_field, other_field in (("patient_id", "doctor_id"), ("doctor_id", "patient_id")):
+        async for raw in collection.find({own_field: oid}, {other_field: 1}):
+            contacts.append(str(raw[other_field]))
     return list(dict.fromkeys(contacts))
 
 
