@@ -67,7 +67,7 @@ class UserEnvelopeOut(BaseModel):
 class AdminUserListQuery(RequestModel):
     q: Annotated[str, StringConstraints(max_length=120)] | None = None
     role: Literal["patient", "doctor", "admin", "clinic_admin", "receptionist", "pharmacist"] | None = None
-    status: Literal["active", "deactivated", "pending", "unverified"] | None = None
+    status: Literal["active", "deactivated", "pending", "rejected", "unverified"] | None = None
     cursor: ObjectIdStr | None = None
     limit: int = Field(default=50, ge=1, le=200)
 

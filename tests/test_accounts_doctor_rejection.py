@@ -92,6 +92,13 @@ async def test_the_doctors_list_tells_pending_approved_and_rejected_apart(stack_
     bad = await stack_api.get("/api/admin/doctors", params={"status": "refused"}, token=admin.access_token)
     assert bad.status == 422 and bad.body["error"]["field"] == "status", bad.body
 
+    # The users list's statuses tell them apart the same way.
+    for status, member, other in (("pending", pending, to_reject), ("rejected", to_reject, pending)):
+        for user, listed in ((member, True), (other, False)):
+            page = await stack_api.get("/api/admin/users", params={"status": status, "q": user["email"]}, token=admin.access_token)
+            assert page.status == 200, page.body
+            assert (user["id"] in {u["id"] for u in page.body["users"]}) is listed, (status, user["email"], page.body)
+
 
 @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}, {"reason": 7}])
 async def test_a_rejection_needs_a_reason_of_1_to_500_characters(stack_api, accounts_stack, body):

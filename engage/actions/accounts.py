@@ -398,8 +398,10 @@ async def list_users(q: str | None, role: str | None, status: str | None, cursor
         query["active"] = {"$ne": False}
     elif status == "deactivated":
         query["active"] = False
-    elif status == "pending":
-        query.update({"role": Role.doctor.value, "approved": False})
+    elif status == "pending":  # as the admin's doctors list: neither approved nor rejected
+        query.update({"role": Role.doctor.value, "approved": False, "rejected_at": None})
+    elif status == "rejected":
+        query.update({"role": Role.doctor.value, "approved": False, "rejected_at": {"$ne": None}})
     elif status == "unverified":
         query["email_verified"] = {"$ne": True}
     if q:

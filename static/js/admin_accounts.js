@@ -49,7 +49,7 @@ export async function renderUsers(panel, ctx) {
   const error = errorBox();
   const search = h("input", { type: "search", "aria-label": "Search users by name or email", placeholder: "Name or email" });
   const status = h("select", { "aria-label": "Status" },
-    ["", "active", "deactivated", "pending", "unverified"].map((s) => h("option", { value: s }, s || "any status")));
+    ["", "active", "deactivated", "pending", "rejected", "unverified"].map((s) => h("option", { value: s }, s || "any status")));
   const list = h("ul", { class: "plain-list user-list", "aria-label": "Users" });
   const more = h("button", { type: "button" }, "More");
   let cursor = null;
