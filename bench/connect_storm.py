@@ -191,6 +191,13 @@ def client_process(url: str, auths: list[dict], ready, go, results, stop) -> Non
     asyncio.run(_client_storm(url, auths, go, results, stop))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def backend_ops(mongodb_url: str, redis_url: str) -> tuple[dict[str, int], dict[str, int]]:
     """Database operations and Redis commands served so far, by kind: what a storm asks of them."""
     with MongoClient(mongodb_url) as client:
@@ -204,8 +211,10 @@ def per_socket(before: dict[str, int], after: dict[str, int], sockets: int) -> d
     return {k: (v - before.get(k, 0)) / sockets for k, v in after.items() if v > before.get(k, 0)}
 
 
-def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int, idle: float, backends: tuple[str, str]) -> dict:
-    """One storm against one server; returns its figures."""
+def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int, idle: float, backends: tuple[str, str],
+          backend_pids: dict[str, int]) -> dict:
+    """One storm against one server; returns its figures, with the CPU seconds each process spent
+    from the start signal until the last socket was connected (the clients' included)."""
     ctx = multiprocessing.get_context("spawn")
     ready, results = ctx.Queue(), ctx.Queue()
     go, stop = ctx.Event(), ctx.Event()
@@ -218,9 +227,12 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
     time.sleep(1.0)  # the client processes reach their wait; the server settles
     rss_before = rss_bytes(server_pid)
     ops_before = backend_ops(*backends)
+    watched = {"server": server_pid, **backend_pids, **{f"client {n}": proc.pid for n, proc in enumerate(procs)}}
+    cpu_before = {label: cpu_seconds(pid) for label, pid in watched.items()}
     started = time.time()
     go.set()
     outcomes = [results.get(timeout=600) for _ in procs]
+    cpu_used = {label: cpu_seconds(pid) - cpu_before[label] for label, pid in watched.items()}
     connected = sum(o["connected"] for o in outcomes)
     last = max((o["last"] for o in outcomes if o["connected"]), default=started)
     time.sleep(idle)  # connected and idle: the connect handlers' leftovers have run
@@ -240,6 +252,8 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
         "name": name, "sockets": len(auths), "connected": connected, "seconds": last - started,
         "refused": sum(o["refused"] for o in outcomes), "failed": sum(o["failed"] for o in outcomes), "errors": errors,
         "kb_per_socket": (rss_after - rss_before) / max(connected, 1) / 1024, "rss_mb": rss_after / 2**20,
+        "cpu": {"server": cpu_used["server"], **{label: cpu_used[label] for label in backend_pids},
+                "clients": sum(v for label, v in cpu_used.items() if label.startswith("client "))},
         "db_ops": per_socket(ops_before[0], ops_after[0], len(auths)), "redis_commands": per_socket(ops_before[1], ops_after[1], len(auths)),
     }
 
@@ -277,11 +291,13 @@ def main() -> None:
               f"{'db ops/socket':>13} {'redis cmds/socket':>17}")
         figures = {}
         for name, url, pid, auths in runs:
-            r = storm(name, url, pid, auths, args.clients, args.idle, (mongo.url, redis.url))
+            r = storm(name, url, pid, auths, args.clients, args.idle, (mongo.url, redis.url),
+                      {"database": mongo.process.pid, "redis": redis.process.pid})
             figures[name] = r
             errors = "  " + ", ".join(f"{kind} x{n}" for kind, n in sorted(r["errors"].items())) if r["errors"] else ""
             print(f"{name:<7} {r['sockets']:>7} {r['connected']:>9} {r['seconds']:>15.2f} {r['refused']:>7} {r['failed']:>6} {r['kb_per_socket']:>14.1f} {r['rss_mb']:>7.0f} "
                   f"{sum(r['db_ops'].values()):>13.2f} {sum(r['redis_commands'].values()):>17.2f}{errors}", flush=True)
+            print("        CPU seconds until all connected: " + ", ".join(f"{label} {v:.1f}" for label, v in r["cpu"].items()), flush=True)
         e, b = figures["engage"], figures["relay"]
         for label, counts in (("database operations", e["db_ops"]), ("Redis commands", e["redis_commands"])):
             top = ", ".join(f"{kind} {n:.2f}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n >= 0.01)

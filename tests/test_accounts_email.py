@@ -31,6 +31,9 @@ from tests.servers import start_engage
 from tests.test_sessions import disconnected
 from tests.waiting import wait_until
 
+# The tests read stored documents through Beanie, which the db fixture initialises in this process.
+pytestmark = pytest.mark.usefixtures("db")
+
 NEW_PASSWORD = "battery-staple-77"
 
 

@@ -41,13 +41,13 @@ def local_user_ids(user_ids: list[str] | set[str]) -> set[str]:
     return {uid for uid in user_ids if uid in here}
 
 
-async def _announce(user_id: str, status: str) -> None:
-    contacts = await contact_ids(user_id)
+async def _announce(user_id: str, status: str, role: str | None) -> None:
+    contacts = await contact_ids(user_id, role)
     if contacts:
         await publish_to_users("presence", PresenceEvent(user_id=user_id, status=status), contacts)
 
 
-async def do_socket_connected(user_id: str, sid: str) -> bool:
+async def do_socket_connected(user_id: str, sid: str, role: str | None = None) -> bool:
     """Record a socket; announce "online" when it is the user's first. True if announced."""
     _local_sockets[sid] = user_id
     redis = extensions.redis_client()
@@ -57,18 +57,18 @@ async def do_socket_connected(user_id: str, sid: str) -> bool:
         pipe.sadd(PROCESS_USERS_KEY.format(PROCESS_ID), user_id)
         added, count, _ = await pipe.execute()
     if added and count == 1:
-        await _announce(user_id, "online")
+        await _announce(user_id, "online", role)
         return True
     return False
 
 
-async def do_socket_disconnected(user_id: str, sid: str) -> bool:
+async def do_socket_disconnected(user_id: str, sid: str, role: str | None = None) -> bool:
     """Forget a socket; announce "offline" when it was the user's last. True if announced."""
     _local_sockets.pop(sid, None)
-    return await _remove_sockets(user_id, [socket_member(PROCESS_ID, sid)])
+    return await _remove_sockets(user_id, [socket_member(PROCESS_ID, sid)], role)
 
 
-async def _remove_sockets(user_id: str, members: list[str]) -> bool:
+async def _remove_sockets(user_id: str, members: list[str], role: str | None = None) -> bool:
     if not members:
         return False
     redis = extensions.redis_client()
@@ -77,7 +77,7 @@ async def _remove_sockets(user_id: str, members: list[str]) -> bool:
         pipe.scard(PRESENCE_KEY.format(user_id))
         removed, count = await pipe.execute()
     if removed and count == 0:
-        await _announce(user_id, "offline")
+        await _announce(user_id, "offline", role)
         return True
     return False
 

@@ -46,17 +46,31 @@ def invalid_token() -> ApiError:
 
 async def access_session_user(token: str) -> tuple[User, AccessClaims]:
     """The user of a valid access token whose session has not ended; 401 invalid_token otherwise."""
-    try:
-        claims = decode_access_token(get_settings().secret_key or "", token)
-    except InvalidToken:
-        raise invalid_token() from None
+    claims = _valid_claims(token)
     if await extensions.redis_client().exists(REVOKED_KEY.format(claims.family_id)):
         raise invalid_token()
+    return await _token_user(claims), claims
+
+
+async def access_socket_user(token: str) -> tuple[User, AccessClaims]:
+    """The user of a valid access token, for a socket connecting: whether its session has ended is
+    do_bind_socket's to check, in the round trip that records the socket."""
+    claims = _valid_claims(token)
+    return await _token_user(claims), claims
+
+
+def _valid_claims(token: str) -> AccessClaims:
     try:
-        user = await access_user(claims.user_id)
+        return decode_access_token(get_settings().secret_key or "", token)
+    except InvalidToken:
+        raise invalid_token() from None
+
+
+async def _token_user(claims: AccessClaims) -> User:
+    try:
+        return await access_user(claims.user_id)
     except ApiError:
         raise invalid_token() from None
-    return user, claims
 
 
 async def do_bind_socket(family_id: str, sid: str) -> bool:

@@ -177,14 +177,19 @@ async def list_conversations(user: User) -> list[Conversation]:
     return await Conversation.find({field: user.id}).to_list()
 
 
-async def contact_ids(user_id: str) -> list[str]:
-    """Everyone who shares a conversation with this user."""
+SIDES = {"patient": ("patient_id", "doctor_id"), "doctor": ("doctor_id", "patient_id")}  # role: (own field, other's)
+
+
+async def contact_ids(user_id: str, role: str | None = None) -> list[str]:
+    """Everyone who shares a conversation with this user (a patient's doctors, a doctor's
+    patients; for another role or none given, both sides are read)."""
     collection = Conversation.get_pymongo_collection()
     oid = ObjectId(user_id)
     contacts = []
     # One equality query per side, each served by its index. (An $or of the two is a collection
     # scan on the embedded server: 100 ms per call at 5,000 conversations, on every socket connect.)
-    for own_field, other_field in (("patient_id", "doctor_id"), ("doctor_id", "patient_id")):
+    sides = [SIDES[role]] if role in SIDES else list(SIDES.values())
+    for own_field, other_field in sides:
         async for raw in collection.find({own_field: oid}, {other_field: 1}):
             contacts.append(str(raw[other_field]))
     return list(dict.fromkeys(contacts))

@@ -22,12 +22,12 @@ from schemas.chat import ReadRequest, SendMessageRequest, SyncRequest, TypingReq
 
 
 async def on_connect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
-    await do_socket_connected(user_id, sid)
+    await do_socket_connected(user_id, sid, role)
 
 
 async def on_disconnect(sio: socketio.AsyncServer, sid: str, user_id: str, role: str) -> None:
     await stop_typing_of_socket(sid)
-    await do_socket_disconnected(user_id, sid)
+    await do_socket_disconnected(user_id, sid, role)
 
 
 def register(sio: socketio.AsyncServer) -> None:

@@ -12,7 +12,7 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 
 from engage.actions.sessions import SocketDeadlines
-from engage.actions.sessions import access_session_user
+from engage.actions.sessions import access_socket_user
 from engage.actions.sessions import check_socket_refresh
 from engage.actions.sessions import do_bind_socket
 from engage.actions.sessions import do_unbind_socket
@@ -47,7 +47,7 @@ def register(
         try:
             # The user is read: a doctor whose approval was withdrawn (or anyone who may no longer
             # act) is refused even with a token that is still valid.
-            user, claims = await access_session_user(token)
+            user, claims = await access_socket_user(token)
             check_may_act(user)
         except ApiError:
             raise ConnectionRefusedError("unauthorized") from None
