@@ -14,6 +14,7 @@ from bson import ObjectId
 from engage.errors import ApiError
 from engage.lib.by_ids import documents_by_ids
 from engage.lib.by_ids import raw_documents_by_ids
+from engage.lib.coalesced_reads import CoalescedReads
 from engage.lib.presence import online_user_ids
 from engage.models.conversation import Conversation, ConversationActivity
 from engage.models.message import Message
@@ -183,16 +184,27 @@ SIDES = {"patient": ("patient_id", "doctor_id"), "doctor": ("doctor_id", "patien
 async def contact_ids(user_id: str, role: str | None = None) -> list[str]:
     """Everyone who shares a conversation with this user (a patient's doctors, a doctor's
     patients; for another role or none given, both sides are read)."""
-    collection = Conversation.get_pymongo_collection()
     oid = ObjectId(user_id)
-    contacts = []
-    # One equality query per side, each served by its index. (An $or of the two is a collection
-    # scan on the embedded server: 100 ms per call at 5,000 conversations, on every socket connect.)
+    # One query per side, each served by its index. (An $or of the two is a collection scan on the
+    # embedded server: 100 ms per call at 5,000 conversations, on every socket connect.)
     sides = [SIDES[role]] if role in SIDES else list(SIDES.values())
-    for own_field, other_field in sides:
-        async for raw in collection.find({own_field: oid}, {other_field: 1}):
-            contacts.append(str(raw[other_field]))
+    contacts = [contact for side in sides for contact in await _contacts_by_side[side].load(oid)]
     return list(dict.fromkeys(contacts))
+
+
+def _contacts_of_side(own_field: str, other_field: str) -> CoalescedReads[ObjectId, list[str]]:
+    async def read_many(ids: list[ObjectId]) -> list[list[str]]:
+        found: dict[ObjectId, list[str]] = {}
+        rows = Conversation.get_pymongo_collection().find({own_field: {"$in": list(set(ids))}}, {own_field: 1, other_field: 1})
+        async for raw in rows:
+            found.setdefault(raw[own_field], []).append(str(raw[other_field]))
+        return [found.get(i, []) for i in ids]
+
+    return CoalescedReads(read_many)
+
+
+# Many sockets connecting together (every client after a restart) read their contacts in one query per side.
+_contacts_by_side = {side: _contacts_of_side(*side) for side in SIDES.values()}
 
 
 # Every read of messages names a bounded seq range: the (conversation_id, seq) index serves it,

@@ -8,6 +8,7 @@ from beanie import PydanticObjectId
 from bson import ObjectId
 
 from engage.errors import ApiError
+from engage.lib.coalesced_reads import CoalescedReads
 from engage.models.user import Role
 from engage.models.user import User
 from schemas.users import PublicUserOut
@@ -26,10 +27,19 @@ async def access_user(user_id: str, role: Role | None = None, what: str = "User"
     """The user with this id (and role, if given), or a 404."""
     if not ObjectId.is_valid(str(user_id)):
         raise ApiError(404, "not_found", f"{what} was not found.")
-    user = await User.get(PydanticObjectId(str(user_id)))
+    user = await _user_reads.load(ObjectId(str(user_id)))
     if user is None or (role is not None and user.role != role):
         raise ApiError(404, "not_found", f"{what} was not found.")
     return user
+
+
+async def _read_users(ids: list[ObjectId]) -> list[User | None]:
+    rows = {row["_id"]: row async for row in User.get_pymongo_collection().find({"_id": {"$in": list(set(ids))}})}
+    # A document of its own for each caller, even where two asked for the same user.
+    return [User.model_validate(rows[i]) if i in rows else None for i in ids]
+
+
+_user_reads: CoalescedReads[ObjectId, User | None] = CoalescedReads(_read_users)  # every request and socket connect reads its user
 
 
 def unapproved_doctor_error(user: User) -> ApiError:
