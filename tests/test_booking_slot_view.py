@@ -89,3 +89,30 @@ async def _lacks(suggested, start: str) -> bool:
 
 async def _has(suggested, start: str) -> bool:
     return start in await suggested()
+
+
+async def test_a_slot_the_view_knows_taken_still_replays_its_booking_and_is_booked_once_freed(api, http_session, web2, admin, make_doctor, make_patient, db):
+    """web answers a slot its view holds taken with a 409 before any insert; the winner's replay
+    still gets its appointment, and once the slot is cancelled through web2 it can be booked on web."""
+    other = Api(http_session, web2.url)
+    doctor, _ = await make_scheduled_doctor(api, admin, make_doctor, weekly=ALL_DAY)
+    holder, loser = await make_patients(make_patient, 2)
+    contested = local_slot(future_day(3), "14:00")
+    first = await book(api, holder, doctor.id, contested, client_id="holder-first")
+    assert first.status == 201, first.body
+    assert own_alternatives(await book(api, loser, doctor.id, contested), doctor.id)  # web's view holds the slot taken now
+    assert own_alternatives(await book(api, loser, doctor.id, contested), doctor.id)
+
+    replay = await book(api, holder, doctor.id, contested, client_id="holder-first")
+    assert replay.status == 201 and replay.body["appointment"]["id"] == first.body["appointment"]["id"], replay.body
+
+    cancelled = await other.post(f"/api/appointments/{first.body['appointment']['id']}/cancel", {}, token=holder.access_token)
+    assert cancelled.status == 200, cancelled.body
+
+    async def booked_on_web() -> bool:
+        resp = await book(api, loser, doctor.id, contested, client_id="loser-after-cancel")
+        assert resp.status in (201, 409), resp.body
+        return resp.status == 201
+
+    await wait_until(booked_on_web, timeout=10, what="web to book the slot freed through web2")
+    assert await active_starts(doctor.id) == {contested}

@@ -149,14 +149,20 @@ async def do_book(
         client_id=client_id,
         booked_by=booked_by,
     )
+    view = extensions.availability_view()
     try:
+        if view is not None and resource.capacity == 1 and view.known_taken(resource.id, start, end):
+            # Taken as far as this process has seen (a slot event, or a race lost here): in a slot
+            # drop most requests lose, and a loser's 409 then costs no write. A slot freed since
+            # comes with a slot:freed event; a booking the view wrongly lets through meets the
+            # unique index, which alone decides who wins.
+            raise SlotTaken()
         await insert_claim(resource, appointment)
     except (SlotTaken, PatientBusy, DuplicateKeyError) as exc:
         # A retry of a request that already succeeded collides with its own first result. Replays are
         # rare, so the lost race's alternatives are computed meanwhile rather than after.
         lookup = Appointment.find_one({"patient_id": patient_id, "client_id": client_id})
         if isinstance(exc, SlotTaken):
-            view = extensions.availability_view()
             if view is not None and resource.capacity == 1:
                 view.note_taken(resource.id, start, end)
             previous, conflict = await asyncio.gather(lookup, find_alternatives(settings, resource, start, now, view))

@@ -101,6 +101,13 @@ class AvailabilityView:
             return
         self._apply(room[len(SCHEDULE_ROOM_PREFIX) :], event, start, end)
 
+    def known_taken(self, resource_id: PydanticObjectId, start: datetime, end: datetime) -> bool:
+        """Whether a fresh window already loaded shows [start, end) overlapping a taken slot (no read)."""
+        window = self._windows.get(str(resource_id))
+        if window is None or not (window.low <= start and end <= window.high) or time.monotonic() - window.loaded_at >= self.ttl:
+            return False
+        return any(s < end and e > start for s, e in window.taken)
+
     def note_taken(self, resource_id: PydanticObjectId, start: datetime, end: datetime) -> None:
         """A lost race proves the slot taken, even before the winner's event arrives."""
         self._apply(str(resource_id), "slot:taken", _utc(start), _utc(end))
