@@ -171,6 +171,16 @@ async def test_a_socket_is_disconnected_when_its_token_expires(short_api, short_
     assert time.time() >= claims_of(account.access_token)["exp"] - 1
 
 
+async def test_every_socket_of_a_user_with_many_refreshes_in_the_same_minute(api, connect, make_patient):
+    """The expiry warning reaches all of a user's sockets (tabs, devices) together; each refreshes."""
+    account = await make_patient()
+    sockets = [await connect(account.access_token, "websocket" if n % 4 else "polling") for n in range(24)]
+    fresh = await api.post("/api/auth/refresh", {"refresh_token": account.refresh_token})
+    assert fresh.status == 200, fresh.body
+    acks = await asyncio.gather(*(socket.call("auth:refresh", {"token": fresh.body["access_token"]}) for socket in sockets))
+    assert acks == [{"ok": True, "expires_at": claims_of(fresh.body["access_token"])["exp"]}] * len(sockets), acks
+
+
 async def test_auth_refresh_accepts_only_a_token_of_the_same_session(api, short_api, short_web, connect, make_patient):
     patient = await make_patient()
     account = await login(short_api, patient.email)
