@@ -119,7 +119,11 @@ def start_mongo(storage_path: str | Path, port: int | None = None, log_file: Pat
 
 
 def mongo_url(port: int) -> str:
-    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    # No retryable writes against the embedded server: it keeps a record of each for 30 minutes,
+    # up to 10,000, and scans (past the cap, sorts) all of them on every write, so a steady write
+    # load slowed every write as the records piled up (the soak: p99s 4x in 30 minutes). A single
+    # server has no failover for them to survive; a real deployment's MONGODB_URL keeps them.
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
 
 
 def redis_url(port: int) -> str:
