@@ -28,6 +28,7 @@ from engage.errors import ApiError
 from engage.lib.passwords import hash_password
 from engage.lib.passwords import password_problem
 from engage.lib.passwords import verify_password
+from engage.lib.users import DOCTOR_APPROVAL_FILTERS
 from engage.lib.users import access_user
 from engage.models.account import AccountSecret
 from engage.models.account import SecretPurpose
@@ -398,10 +399,8 @@ async def list_users(q: str | None, role: str | None, status: str | None, cursor
         query["active"] = {"$ne": False}
     elif status == "deactivated":
         query["active"] = False
-    elif status == "pending":  # as the admin's doctors list: neither approved nor rejected
-        query.update({"role": Role.doctor.value, "approved": False, "rejected_at": None})
-    elif status == "rejected":
-        query.update({"role": Role.doctor.value, "approved": False, "rejected_at": {"$ne": None}})
+    elif status in ("pending", "rejected"):  # doctors, as the admin's doctors list has them
+        query.update(DOCTOR_APPROVAL_FILTERS[status])
     elif status == "unverified":
         query["email_verified"] = {"$ne": True}
     if q:

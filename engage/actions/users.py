@@ -12,6 +12,7 @@ from engage.actions.sessions import do_end_user_sessions
 from engage.errors import ApiError
 from engage.lib.passwords import hash_password
 from engage.lib.passwords import password_problem
+from engage.lib.users import DOCTOR_APPROVAL_FILTERS
 from engage.lib.users import access_user
 from engage.models.base import utcnow
 from engage.models.user import Role
@@ -84,13 +85,7 @@ async def do_reject_doctor(doctor_id: str, reason: str, admin: User) -> User:
 
 async def list_doctors(status: str | None) -> list[User]:
     """Doctors by approval: pending (neither approved nor rejected), approved, rejected, or all."""
-    query: dict = {"role": Role.doctor.value}
-    if status == "pending":
-        query.update({"approved": False, "rejected_at": None})
-    elif status == "approved":
-        query["approved"] = True
-    elif status == "rejected":
-        query.update({"approved": False, "rejected_at": {"$ne": None}})
+    query = dict(DOCTOR_APPROVAL_FILTERS.get(status or "", {"role": Role.doctor.value}))
     return await User.find(query).sort("created_at").to_list()
 
 

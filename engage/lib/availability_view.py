@@ -103,10 +103,8 @@ class AvailabilityView:
 
     def known_taken(self, resource_id: PydanticObjectId, start: datetime, end: datetime) -> bool:
         """Whether a fresh window already loaded shows [start, end) overlapping a taken slot (no read)."""
-        window = self._windows.get(str(resource_id))
-        if window is None or not (window.low <= start and end <= window.high) or time.monotonic() - window.loaded_at >= self.ttl:
-            return False
-        return any(s < end and e > start for s, e in window.taken)
+        window = self._fresh_window(str(resource_id), start, end)
+        return window is not None and any(s < end and e > start for s, e in window.taken)
 
     def note_taken(self, resource_id: PydanticObjectId, start: datetime, end: datetime) -> None:
         """A lost race proves the slot taken, even before the winner's event arrives."""
@@ -120,10 +118,17 @@ class AvailabilityView:
         if load is not None:
             load.events.append((event, start, end))
 
-    async def _window(self, resource_id: PydanticObjectId, low: datetime, high: datetime) -> _Window:
-        key = str(resource_id)
+    def _fresh_window(self, key: str, low: datetime, high: datetime) -> _Window | None:
+        """The loaded window covering [low, high), unless older than the ttl."""
         window = self._windows.get(key)
         if window is not None and window.low <= low and high <= window.high and time.monotonic() - window.loaded_at < self.ttl:
+            return window
+        return None
+
+    async def _window(self, resource_id: PydanticObjectId, low: datetime, high: datetime) -> _Window:
+        key = str(resource_id)
+        window = self._fresh_window(key, low, high)
+        if window is not None:
             return window
         load = self._loads.get(key)
         if load is None or load.task is None or load.task.done() or not (load.low <= low and high <= load.high):

@@ -42,6 +42,14 @@ async def _read_users(ids: list[ObjectId]) -> list[User | None]:
 _user_reads: CoalescedReads[ObjectId, User | None] = CoalescedReads(_read_users)  # every request and socket connect reads its user
 
 
+# A doctor's account by approval, as a users filter: pending is neither approved nor rejected.
+DOCTOR_APPROVAL_FILTERS: dict[str, dict[str, Any]] = {
+    "pending": {"role": Role.doctor.value, "approved": False, "rejected_at": None},
+    "approved": {"role": Role.doctor.value, "approved": True},
+    "rejected": {"role": Role.doctor.value, "approved": False, "rejected_at": {"$ne": None}},
+}
+
+
 def unapproved_doctor_error(user: User) -> ApiError:
     """Why a doctor without approval may not sign in or act: still waiting, or rejected (with the reason)."""
     if user.rejected_at is not None:
