@@ -123,8 +123,9 @@ def prepare_tokens(url: str, mongodb_url: str, db_name: str, count: int) -> list
     return [issue_access_token(SECRET_KEY, str(user["_id"]), "patient", new_id(), now, TOKEN_TTL) for user in users]
 
 
-async def _client_storm(url: str, auths: list[dict], go, results, stop) -> None:
-    """Connect every socket as soon as `go` is set; report; keep them open until `stop`."""
+async def _client_storm(url: str, auths: list[dict], go, drop, results, stop) -> None:
+    """Connect every socket as soon as `go` is set and report; at `drop` close them all and connect
+    them again at once, and report; keep them open until `stop`."""
     ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=120)
@@ -179,16 +180,26 @@ async def _client_storm(url: str, auths: list[dict], go, results, stop) -> None:
         await loop.run_in_executor(None, go.wait)
         await asyncio.gather(*(connect_one(auth) for auth in auths))
         results.put(outcome)
+        # A network blip: every socket closes, and every client comes straight back.
+        await loop.run_in_executor(None, drop.wait)
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        sockets.clear()
+        readers.clear()
+        outcome = {"connected": 0, "refused": 0, "failed": 0, "last": 0.0, "errors": {}}
+        await asyncio.gather(*(connect_one(auth) for auth in auths))
+        results.put(outcome)
         await loop.run_in_executor(None, stop.wait)
         for task in readers:
             task.cancel()
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
 
 
-def client_process(url: str, auths: list[dict], ready, go, results, stop) -> None:
+def client_process(url: str, auths: list[dict], ready, go, drop, results, stop) -> None:
     raise_fd_limit()
     ready.put(os.getpid())
-    asyncio.run(_client_storm(url, auths, go, results, stop))
+    asyncio.run(_client_storm(url, auths, go, drop, results, stop))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -217,9 +228,9 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
     from the start signal until the last socket was connected (the clients' included)."""
     ctx = multiprocessing.get_context("spawn")
     ready, results = ctx.Queue(), ctx.Queue()
-    go, stop = ctx.Event(), ctx.Event()
+    go, drop, stop = ctx.Event(), ctx.Event(), ctx.Event()
     shares = [auths[i::clients] for i in range(clients)]
-    procs = [ctx.Process(target=client_process, args=(url, share, ready, go, results, stop), daemon=True) for share in shares if share]
+    procs = [ctx.Process(target=client_process, args=(url, share, ready, go, drop, results, stop), daemon=True) for share in shares if share]
     for proc in procs:
         proc.start()
     for _ in procs:
@@ -239,6 +250,12 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
     rss_after = rss_bytes(server_pid)
     # Both include the heartbeats and this function's own reads: a handful, against N sockets.
     ops_after = backend_ops(*backends)
+    # The blip: from the drop until every socket is connected again (disconnects and connects at once).
+    cpu_before_drop = {label: cpu_seconds(pid) for label, pid in watched.items()}
+    dropped = time.time()
+    drop.set()
+    again = [results.get(timeout=600) for _ in procs]
+    cpu_blip = {label: cpu_seconds(pid) - cpu_before_drop[label] for label, pid in watched.items()}
     stop.set()
     for proc in procs:
         proc.join(60)
@@ -254,6 +271,10 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
         "kb_per_socket": (rss_after - rss_before) / max(connected, 1) / 1024, "rss_mb": rss_after / 2**20,
         "cpu": {"server": cpu_used["server"], **{label: cpu_used[label] for label in backend_pids},
                 "clients": sum(v for label, v in cpu_used.items() if label.startswith("client "))},
+        "reconnected": sum(o["connected"] for o in again),
+        "reconnect_seconds": max((o["last"] for o in again if o["connected"]), default=dropped) - dropped,
+        "reconnect_failed": sum(o["failed"] + o["refused"] for o in again),
+        "reconnect_server_cpu": cpu_blip["server"],
         "db_ops": per_socket(ops_before[0], ops_after[0], len(auths)), "redis_commands": per_socket(ops_before[1], ops_after[1], len(auths)),
     }
 
@@ -298,11 +319,14 @@ def main() -> None:
             print(f"{name:<7} {r['sockets']:>7} {r['connected']:>9} {r['seconds']:>15.2f} {r['refused']:>7} {r['failed']:>6} {r['kb_per_socket']:>14.1f} {r['rss_mb']:>7.0f} "
                   f"{sum(r['db_ops'].values()):>13.2f} {sum(r['redis_commands'].values()):>17.2f}{errors}", flush=True)
             print("        CPU seconds until all connected: " + ", ".join(f"{label} {v:.1f}" for label, v in r["cpu"].items()), flush=True)
+            print(f"        drop and reconnect (every socket closes, every client comes back at once): {r['reconnected']} reconnected "
+                  f"in {r['reconnect_seconds']:.2f} s, {r['reconnect_failed']} failed or refused, server CPU {r['reconnect_server_cpu']:.1f} s", flush=True)
         e, b = figures["engage"], figures["relay"]
         for label, counts in (("database operations", e["db_ops"]), ("Redis commands", e["redis_commands"])):
             top = ", ".join(f"{kind} {n:.2f}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n >= 0.01)
             print(f"engage's {label} per socket: {top or 'none'}")
-        print(f"engage/relay: connect time {e['seconds'] / max(b['seconds'], 1e-9):.2f}x, memory per idle socket {e['kb_per_socket'] / max(b['kb_per_socket'], 1e-9):.2f}x")
+        print(f"engage/relay: connect time {e['seconds'] / max(b['seconds'], 1e-9):.2f}x, memory per idle socket {e['kb_per_socket'] / max(b['kb_per_socket'], 1e-9):.2f}x, "
+              f"drop and reconnect {e['reconnect_seconds'] / max(b['reconnect_seconds'], 1e-9):.2f}x")
     finally:
         relay.terminate()
         web.stop()

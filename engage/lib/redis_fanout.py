@@ -19,6 +19,8 @@ import engineio
 import socketio
 from socketio import packet
 
+from engage.lib.socket_rooms import RoomIndexedManager
+
 BATCH_KEY = "engage_batch"
 MEMBERS_KEY = "engage_members_of"
 
@@ -27,7 +29,7 @@ MEMBERS_KEY = "engage_members_of"
 EmitObserver = Callable[[str, Any, Any], None]
 
 
-class BatchingRedisManager(socketio.AsyncRedisManager):
+class BatchingRedisManager(RoomIndexedManager, socketio.AsyncRedisManager):
     emit_observers: tuple[EmitObserver, ...] = ()
 
     def observe_emits(self, *observers: EmitObserver) -> None:
