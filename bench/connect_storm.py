@@ -1,6 +1,6 @@
 """Reconnect storm: N authenticated sockets connecting at once to one web process, beside the bare relay.
 
-    python -m bench.connect_storm [--sockets 5000] [--clients 8] [--idle 5]
+    python -m bench.connect_storm [--sockets 5000] [--clients 8] [--idle 5] [--servers relay,engage]
 
 What every client does after a web process restarts: Engage's sockets connect with an access
 token each (N distinct users, each with a conversation, so presence announces every one of them
@@ -19,7 +19,9 @@ For each server it prints: seconds from the start signal until the last socket w
 how many were refused or failed, the server process's RSS growth once all are connected and
 idle (after --idle seconds) divided by the sockets connected (the memory of one idle socket),
 and the database operations and Redis commands the storm cost per socket (the relay uses
-neither; Engage's presence heartbeat adds a few in all).
+neither; Engage's presence heartbeat adds a few in all). Then every socket closes and every
+client connects again at once (a network blip: the server handles all the disconnects and all
+the connects together), and it prints the seconds until all were back and the server's CPU.
 """
 
 from __future__ import annotations
@@ -284,6 +286,7 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=8, help="client processes sharing the sockets")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before reading the servers' RSS")
+    parser.add_argument("--servers", default="relay,engage", help="which to storm, in order (comma-separated: relay, engage)")
     args = parser.parse_args()
     raise_fd_limit()
 
@@ -311,7 +314,11 @@ def main() -> None:
         print(f"{'server':<7} {'sockets':>7} {'connected':>9} {'all connected s':>15} {'refused':>7} {'failed':>6} {'KB/idle socket':>14} {'RSS MB':>7} "
               f"{'db ops/socket':>13} {'redis cmds/socket':>17}")
         figures = {}
-        for name, url, pid, auths in runs:
+        wanted = [name.strip() for name in args.servers.split(",")]
+        unknown = set(wanted) - {name for name, *_ in runs}
+        if unknown:
+            parser.error(f"--servers: unknown {', '.join(sorted(unknown))}")
+        for name, url, pid, auths in sorted((run for run in runs if run[0] in wanted), key=lambda run: wanted.index(run[0])):
             r = storm(name, url, pid, auths, args.clients, args.idle, (mongo.url, redis.url),
                       {"database": mongo.process.pid, "redis": redis.process.pid})
             figures[name] = r
@@ -321,10 +328,14 @@ def main() -> None:
             print("        CPU seconds until all connected: " + ", ".join(f"{label} {v:.1f}" for label, v in r["cpu"].items()), flush=True)
             print(f"        drop and reconnect (every socket closes, every client comes back at once): {r['reconnected']} reconnected "
                   f"in {r['reconnect_seconds']:.2f} s, {r['reconnect_failed']} failed or refused, server CPU {r['reconnect_server_cpu']:.1f} s", flush=True)
-        e, b = figures["engage"], figures["relay"]
+        e, b = figures.get("engage"), figures.get("relay")
+        if e is None:
+            return
         for label, counts in (("database operations", e["db_ops"]), ("Redis commands", e["redis_commands"])):
             top = ", ".join(f"{kind} {n:.2f}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n >= 0.01)
             print(f"engage's {label} per socket: {top or 'none'}")
+        if b is None:
+            return
         print(f"engage/relay: connect time {e['seconds'] / max(b['seconds'], 1e-9):.2f}x, memory per idle socket {e['kb_per_socket'] / max(b['kb_per_socket'], 1e-9):.2f}x, "
               f"drop and reconnect {e['reconnect_seconds'] / max(b['reconnect_seconds'], 1e-9):.2f}x")
     finally:
