@@ -418,12 +418,13 @@ async def drive(args, url: str, env: dict, provider: ProviderServer, processes: 
                 print("        p99 " + ", ".join(f"{op} {p99(v):.0f} ms (n={len(v)})" for op, v in sorted(window.items())), flush=True)
         await asyncio.gather(*load)
 
-        # Settle: what was acked arrives; every reminder is sent.
+        # Settle: what was acked arrives (messages and readings); every reminder is sent.
         settle_until = time.monotonic() + 120
         expected_phones = {p for _, phones in waves for p in phones}
         while time.monotonic() < settle_until:
             sent_phones = {r.to for r in provider.posts()}
-            if not any(p.sent.keys() & p.acked for p in pairs) and expected_phones <= sent_phones:
+            # Readings acked in the last moments may still be on their way to the doctor.
+            if not any(p.sent.keys() & p.acked or p.readings_sent for p in pairs) and expected_phones <= sent_phones:
                 break
             await asyncio.sleep(0.5)
         lost_chat = sum(len(p.sent.keys() & p.acked) for p in pairs)
@@ -458,9 +459,12 @@ async def drive(args, url: str, env: dict, provider: ProviderServer, processes: 
         values = [p99(figures.latencies[w][op]) for w in sorted(figures.latencies) if figures.latencies[w][op]]
         spread = f"(max/min {max(values) / min(values):.2f})" if values and min(values) > 0 else ""
         print(f"  {op:<9} " + "  ".join(f"{v:>7.1f}" for v in values) + f"  {spread}  median latency {statistics.median([x for w in figures.latencies.values() for x in w[op]]):.1f} ms")
-    flat = all(abs(rss[-1][n] - warm[n]) <= 0.1 * warm[n] for n in processes)
+    # Engage's own processes are judged; the database's RSS grows as its cache fills with what the
+    # run stored, up to WiredTiger's cache size (engage.embedded.MONGO_CACHE_SIZE), which is not a leak.
+    judged = [n for n in processes if n in ("web", "worker", "scheduler")]
+    flat = all(abs(rss[-1][n] - warm[n]) <= 0.1 * warm[n] for n in judged)
     clean = not figures.errors and not lost.value and not (lost_chat or lost_readings or reminder_losses or reminder_duplicates)
-    print(f"goal: RSS flat within 10% {'met' if flat else 'NOT met'}; zero errors, losses and duplicates {'met' if clean else 'NOT met'}")
+    print(f"goal: RSS of {', '.join(judged)} flat within 10% {'met' if flat else 'NOT met'}; zero errors, losses and duplicates {'met' if clean else 'NOT met'}")
     return 0 if clean else 1
 
 
