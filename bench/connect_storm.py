@@ -211,6 +211,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_until_idle(pids: list[int], timeout: float = 300.0) -> float:
+    """Seconds until these processes use under 5% of a core over half a second: a server still
+    handling the last storm's disconnects would take CPU from the next storm."""
+    began = time.time()
+    while time.time() - began < timeout:
+        before = [cpu_seconds(pid) for pid in pids]
+        time.sleep(0.5)
+        if all(cpu_seconds(pid) - b < 0.025 for pid, b in zip(pids, before, strict=True)):
+            break
+    return time.time() - began
+
+
 def backend_ops(mongodb_url: str, redis_url: str) -> tuple[dict[str, int], dict[str, int]]:
     """Database operations and Redis commands served so far, by kind: what a storm asks of them."""
     with MongoClient(mongodb_url) as client:
@@ -263,6 +275,7 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
         proc.join(60)
         if proc.is_alive():
             proc.kill()
+    settled = wait_until_idle([server_pid, *backend_pids.values()])
     errors: dict[str, int] = {}
     for o in outcomes:
         for kind, n in o["errors"].items():
@@ -277,6 +290,7 @@ def storm(name: str, url: str, server_pid: int, auths: list[dict], clients: int,
         "reconnect_seconds": max((o["last"] for o in again if o["connected"]), default=dropped) - dropped,
         "reconnect_failed": sum(o["failed"] + o["refused"] for o in again),
         "reconnect_server_cpu": cpu_blip["server"],
+        "settle_seconds": settled,
         "db_ops": per_socket(ops_before[0], ops_after[0], len(auths)), "redis_commands": per_socket(ops_before[1], ops_after[1], len(auths)),
     }
 
@@ -327,7 +341,8 @@ def main() -> None:
                   f"{sum(r['db_ops'].values()):>13.2f} {sum(r['redis_commands'].values()):>17.2f}{errors}", flush=True)
             print("        CPU seconds until all connected: " + ", ".join(f"{label} {v:.1f}" for label, v in r["cpu"].items()), flush=True)
             print(f"        drop and reconnect (every socket closes, every client comes back at once): {r['reconnected']} reconnected "
-                  f"in {r['reconnect_seconds']:.2f} s, {r['reconnect_failed']} failed or refused, server CPU {r['reconnect_server_cpu']:.1f} s", flush=True)
+                  f"in {r['reconnect_seconds']:.2f} s, {r['reconnect_failed']} failed or refused, server CPU {r['reconnect_server_cpu']:.1f} s; "
+                  f"idle {r['settle_seconds']:.1f} s after the clients closed", flush=True)
         e, b = figures.get("engage"), figures.get("relay")
         if e is None:
             return
