@@ -134,7 +134,18 @@ async def _client_storm(url: str, auths: list[dict], go, drop, results, stop) ->
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         sockets: list[aiohttp.ClientWebSocketResponse] = []
         readers: list[asyncio.Task] = []
-        outcome = {"connected": 0, "refused": 0, "failed": 0, "last": 0.0, "errors": {}}
+
+        def new_outcome() -> dict:
+            return {"connected": 0, "refused": 0, "failed": 0, "last": 0.0, "errors": {}}
+
+        async def close_all() -> None:
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            sockets.clear()
+            readers.clear()
+
+        outcome = new_outcome()
 
         async def keep_alive(ws: aiohttp.ClientWebSocketResponse) -> None:
             async for msg in ws:
@@ -184,18 +195,12 @@ async def _client_storm(url: str, auths: list[dict], go, drop, results, stop) ->
         results.put(outcome)
         # A network blip: every socket closes, and every client comes straight back.
         await loop.run_in_executor(None, drop.wait)
-        for task in readers:
-            task.cancel()
-        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-        sockets.clear()
-        readers.clear()
-        outcome = {"connected": 0, "refused": 0, "failed": 0, "last": 0.0, "errors": {}}
+        await close_all()
+        outcome = new_outcome()
         await asyncio.gather(*(connect_one(auth) for auth in auths))
         results.put(outcome)
         await loop.run_in_executor(None, stop.wait)
-        for task in readers:
-            task.cancel()
-        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        await close_all()
 
 
 def client_process(url: str, auths: list[dict], ready, go, drop, results, stop) -> None:

@@ -43,8 +43,7 @@ class RoomIndexedManager:
         if namespace not in self.rooms:
             return
         for room in list(self.rooms_of.get((namespace, sid), ())):
-            self.basic_leave_room(sid, namespace, room)
-        self.rooms_of.pop((namespace, sid), None)
+            self.basic_leave_room(sid, namespace, room)  # the last leave drops the sid's index entry
         if sid in self.callbacks:
             del self.callbacks[sid]
         for pending in (self.pending_connect, self.pending_disconnect):
