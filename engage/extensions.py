@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 import socketio
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
+from redis.driver_info import DriverInfo
 from rq import Queue
 
 from engage.config import Settings
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 # Queue names, in one place. Workers listen to all of them, most urgent first.
 QUEUE_NAMES = ("critical", "notifications", "default", "advice")
 SOCKETIO_CHANNEL = "engage-socketio"
+
+# redis-py looks its own version up in the installed packages' metadata for every new connection
+# (about 1 ms of CPU, more with many packages): a burst of requests that grows the pool paid it
+# once per connection, on the event loop. One DriverInfo, built once, is passed to every pool.
+REDIS_DRIVER_INFO = DriverInfo(lib_version=redis.__version__)
 
 _mongo: AsyncMongoClient | None = None
 _redis: aioredis.Redis | None = None
@@ -61,7 +67,9 @@ def mongo() -> AsyncMongoClient:
 def init_redis(settings: Settings) -> aioredis.Redis:
     global _redis, _redis_url
     # redis-py 8's default async pool fails instead of waiting when full; block instead.
-    pool = aioredis.BlockingConnectionPool.from_url(settings.redis_url, max_connections=500, timeout=10)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=500, timeout=10, driver_info=REDIS_DRIVER_INFO
+    )
     _redis = aioredis.Redis(connection_pool=pool, decode_responses=False)
     _redis_url = settings.redis_url
     return _redis
@@ -100,7 +108,7 @@ def sync_redis_of(url: str, socket_timeout: float | None = None) -> redis.Redis:
     """The process's synchronous connection to this Redis URL (sync_redis, or a health check's with a timeout)."""
     # from_url keeps TLS for rediss:// URLs (and the password, database and options of the URL).
     # The pool is passed in, so a caller's close() cannot disconnect it under the others.
-    return redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, socket_timeout=socket_timeout))
+    return redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, socket_timeout=socket_timeout, driver_info=REDIS_DRIVER_INFO))
 
 
 def queue(name: str, connection: redis.Redis) -> Queue:
@@ -116,7 +124,7 @@ def socketio_manager(settings: Settings, write_only: bool = False) -> BatchingRe
         settings.redis_url,
         channel=SOCKETIO_CHANNEL,
         write_only=write_only,
-        redis_options={"max_connections": 10000},
+        redis_options={"max_connections": 10000, "driver_info": REDIS_DRIVER_INFO},
     )
     # Named connections: /healthz finds this process's own subscription among Redis's clients.
     # python-socketio reconnects and resubscribes by itself after Redis comes back.
