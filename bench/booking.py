@@ -35,6 +35,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.procstat import cpu_seconds  # noqa: E402
 from engage.embedded import start_mongo  # noqa: E402
 from engage.embedded import start_redis  # noqa: E402
 from engage.embedded import die_with_parent  # noqa: E402
@@ -101,7 +102,25 @@ async def timed_book(client: Client, token: str, doctor_id: str, start: str, lat
     return status
 
 
-def report(name: str, statuses: list[int], latencies: list[float], elapsed: float) -> dict[str, float]:
+class CpuMeter:
+    """CPU seconds the servers use over one phase: where a request's cost goes (web, database, Redis)."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.pids = pids
+        self.start()
+
+    def start(self) -> None:
+        self.began = self._now()
+
+    def _now(self) -> dict[str, float]:
+        return {label: sum(cpu_seconds(pid) for pid in pids) for label, pids in self.pids.items()}
+
+    def used(self) -> dict[str, float]:
+        now = self._now()
+        return {label: now[label] - self.began[label] for label in now}
+
+
+def report(name: str, statuses: list[int], latencies: list[float], elapsed: float, cpu: CpuMeter) -> dict[str, float]:
     counts = {code: statuses.count(code) for code in sorted(set(statuses))}
     figures = {
         "requests": len(statuses),
@@ -110,15 +129,18 @@ def report(name: str, statuses: list[int], latencies: list[float], elapsed: floa
         "p99 ms": percentile(latencies, 0.99),
         "winners": counts.get(201, 0),
     }
+    for label, seconds in cpu.used().items():
+        figures[f"{label} CPU ms/req"] = seconds * 1000 / len(statuses)
     print(
         f"{name:<28} requests {len(statuses):>5}  {figures['req/s']:>7.1f} req/s  "
-        f"p50 {figures['p50 ms']:>6.1f} ms  p99 {figures['p99 ms']:>6.1f} ms  statuses {counts}",
+        f"p50 {figures['p50 ms']:>6.1f} ms  p99 {figures['p99 ms']:>6.1f} ms  statuses {counts}\n"
+        f"{'':<28} CPU ms per request: " + ", ".join(f"{label} {figures[f'{label} CPU ms/req']:.2f}" for label in cpu.pids),
         flush=True,
     )
     return figures
 
 
-async def run(urls: list[str], before_phases=None) -> dict[str, dict[str, float]]:
+async def run(urls: list[str], pids: dict[str, list[int]], before_phases=None) -> dict[str, dict[str, float]]:
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
         client = Client(session, urls)
@@ -138,9 +160,10 @@ async def run(urls: list[str], before_phases=None) -> dict[str, dict[str, float]
             before_phases()
         # Phase 1: 100 clients at once on 10 slots of one doctor.
         latencies: list[float] = []
+        cpu = CpuMeter(pids)
         began = time.perf_counter()
         statuses = await asyncio.gather(*[timed_book(client, token, doctors[10], slot(i % 10), latencies) for i, token in enumerate(patients)])
-        figures = {"contention": report("contention (100 on 10)", list(statuses), latencies, time.perf_counter() - began)}
+        figures = {"contention": report("contention (100 on 10)", list(statuses), latencies, time.perf_counter() - began, cpu)}
         assert statuses.count(201) == 10 and statuses.count(409) == 90, statuses
 
         # Phase 2: 1,000 distinct slots; patient p books slot (p - d) mod 100 of doctor d, so never two at one time.
@@ -149,16 +172,18 @@ async def run(urls: list[str], before_phases=None) -> dict[str, dict[str, float]
         async def patient_run(p: int) -> list[int]:
             return [await timed_book(client, patients[p], doctors[d], slot(200 + (p - d) % 100), latencies) for d in range(10)]
 
+        cpu.start()
         began = time.perf_counter()
         statuses = [s for batch in await asyncio.gather(*[patient_run(p) for p in range(100)]) for s in batch]
-        figures["no contention"] = report("no contention (1,000 slots)", statuses, latencies, time.perf_counter() - began)
+        figures["no contention"] = report("no contention (1,000 slots)", statuses, latencies, time.perf_counter() - began, cpu)
         assert statuses.count(201) == 1000, {code: statuses.count(code) for code in set(statuses)}
 
         # Phase 3: one client, one request at a time: the service time of a booking without queueing.
         latencies = []
+        cpu.start()
         began = time.perf_counter()
         statuses = [await timed_book(client, patients[i], doctors[10], slot(400 + i), latencies) for i in range(100)]
-        figures["sequential"] = report("sequential (1 client)", statuses, latencies, time.perf_counter() - began)
+        figures["sequential"] = report("sequential (1 client)", statuses, latencies, time.perf_counter() - began, cpu)
         return figures
 
 
@@ -168,9 +193,13 @@ GOALS = [
     ("contention", "winners", "== 10", lambda v: v == 10),
     ("contention", "p50 ms", "", None),
     ("contention", "req/s", "", None),
+    ("contention", "web CPU ms/req", "", None),
+    ("contention", "database CPU ms/req", "", None),
     ("no contention", "req/s", ">= 400", lambda v: v >= 400),
     ("no contention", "p99 ms", "", None),
     ("sequential", "p50 ms", "<= 10", lambda v: v <= 10),
+    ("sequential", "web CPU ms/req", "", None),
+    ("sequential", "database CPU ms/req", "", None),
 ]
 
 
@@ -210,7 +239,8 @@ def measure(root: Path, webs: int, label: str) -> dict[str, dict[str, float]]:
             print(f"{label}: migrate failed (older trees start without it):\n{migrated.stdout}{migrated.stderr}")
         started = [start_web(env, scratch, root) for _ in range(webs)]
         print(f"booking benchmark [{label}]: {webs} web process(es) from {root}, secantus + redis-server, no worker", flush=True)
-        return asyncio.run(run([w.url for w in started]))
+        pids = {"web": [w.process.pid for w in started], "database": [mongo.process.pid], "redis": [redis.process.pid]}
+        return asyncio.run(run([w.url for w in started], pids))
     finally:
         for web in started:
             web.stop()

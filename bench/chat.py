@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procstat import cpu_seconds
 from engage.embedded import (
     die_with_parent,
     free_port,
@@ -179,13 +180,6 @@ async def drive(pairs: list[dict], transport: str, rate: float, duration: float,
         "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
         "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
     }
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def drive_in_process(args: tuple) -> dict:

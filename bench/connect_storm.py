@@ -47,6 +47,8 @@ from pymongo import MongoClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procstat import cpu_seconds  # noqa: E402
+from bench.procstat import rss_bytes  # noqa: E402
 from engage.embedded import die_with_parent  # noqa: E402
 from engage.embedded import free_port  # noqa: E402
 from engage.embedded import start_mongo  # noqa: E402
@@ -69,14 +71,6 @@ def raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no RSS for {pid}")
 
 
 async def _http(session: aiohttp.ClientSession, method: str, url: str, body: dict | None = None, token: str | None = None) -> dict:
@@ -207,13 +201,6 @@ def client_process(url: str, auths: list[dict], ready, go, drop, results, stop) 
     raise_fd_limit()
     ready.put(os.getpid())
     asyncio.run(_client_storm(url, auths, go, drop, results, stop))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_idle(pids: list[int], timeout: float = 300.0) -> float:
