@@ -89,6 +89,11 @@ NOTIFICATIONS = Counter(
 )
 BOOKINGS = Counter("engage_bookings", "Appointments booked.")
 BOOKING_CONFLICTS = Counter("engage_booking_conflicts", "Bookings refused because the slot had just been taken.")
+SLOT_CLAIM_WRITES = Counter(
+    "engage_slot_claim_writes",
+    "Inserts that tried to claim a slot, by what the unique indexes answered (won, taken, patient_busy, other).",
+    ["outcome"],
+)
 HTTP_REQUESTS = Counter("engage_http_requests", "HTTP requests answered, by route (the URL rule) and status.", ["method", "route", "status"])
 
 
@@ -120,6 +125,10 @@ def booked() -> None:
 
 def booking_conflict() -> None:
     BOOKING_CONFLICTS.inc()
+
+
+def slot_claim_write(outcome: str) -> None:
+    SLOT_CLAIM_WRITES.labels(outcome).inc()
 
 
 def http_request(method: str, route: str, status: int) -> None:

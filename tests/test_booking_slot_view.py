@@ -18,6 +18,8 @@ from tests.booking_support import local_slot
 from tests.booking_support import make_patients
 from tests.booking_support import make_scheduled_doctor
 from tests.clients import Api
+from tests.metrics_support import scrape
+from tests.metrics_support import value
 from tests.waiting import wait_until
 
 
@@ -116,3 +118,47 @@ async def test_a_slot_the_view_knows_taken_still_replays_its_booking_and_is_book
 
     await wait_until(booked_on_web, timeout=10, what="web to book the slot freed through web2")
     assert await active_starts(doctor.id) == {contested}
+
+
+async def test_a_drop_on_one_process_tries_one_insert_per_slot_and_its_queue_still_serves_a_replay_and_a_busy_patient(
+    api, admin, make_doctor, make_patient, db
+):
+    """30 patients on one slot through one process: the requests take turns at the insert, so only
+    the winner's insert is tried and the 29 losers are refused from what it learnt, without a
+    write (counted by /metrics' engage_slot_claim_writes_total). Queued with them, the winner's
+    own replay still gets its appointment. An insert refused because the patient is busy at that
+    time leaves the slot free for the next patient."""
+    doctor, _ = await make_scheduled_doctor(api, admin, make_doctor, weekly=ALL_DAY)
+    racers = await make_patients(make_patient, 30)
+    day = future_day(4)
+    contested = local_slot(day, "10:00")
+    writes_before = await scrape(api)
+
+    responses = await asyncio.gather(*[book(api, patient, doctor.id, contested, client_id=f"drop-{i}") for i, patient in enumerate(racers)])
+    winners = [(i, r) for i, r in enumerate(responses) if r.status == 201]
+    assert len(winners) == 1, [r.body for r in responses]
+    assert all(r.status == 409 and r.error_code == "slot_taken" for r in responses if r.status != 201), [r.body for r in responses]
+    writes_after = await scrape(api)
+    claim_writes = {
+        outcome: value(writes_after, "engage_slot_claim_writes_total", outcome=outcome) - value(writes_before, "engage_slot_claim_writes_total", outcome=outcome)
+        for outcome in ("won", "taken", "patient_busy", "other")
+    }
+    assert claim_writes == {"won": 1, "taken": 0, "patient_busy": 0, "other": 0}
+
+    # A replay queued behind the others still answers with the winner's appointment.
+    index, winner = winners[0]
+    again = await asyncio.gather(
+        book(api, racers[index], doctor.id, contested, client_id=f"drop-{index}"),
+        *[book(api, patient, doctor.id, contested) for patient in racers[:5]],
+    )
+    assert again[0].status == 201 and again[0].body["appointment"]["id"] == winner.body["appointment"]["id"], again[0].body
+
+    # A busy patient's refusal does not mark the slot taken: the next patient books it.
+    later = local_slot(day, "15:00")
+    busy, free = racers[0], racers[1]
+    assert (await book(api, busy, doctor.id, later, client_id="busy-elsewhere")).status == 201
+    other_doctor, _ = await make_scheduled_doctor(api, admin, make_doctor, weekly=ALL_DAY)
+    busy_try = await book(api, busy, other_doctor.id, later)
+    assert busy_try.status == 409 and busy_try.error_code == "patient_overlap", busy_try.body
+    free_try = await book(api, free, other_doctor.id, later)
+    assert free_try.status == 201, free_try.body

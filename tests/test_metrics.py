@@ -22,28 +22,13 @@ from tests.booking_support import future_day
 from tests.booking_support import local_slot
 from tests.booking_support import make_scheduled_doctor
 from tests.clients import Api
+from tests.metrics_support import scrape
+from tests.metrics_support import value
 from tests.servers import ROOT
 from tests.servers import start_engage
 from tests.waiting import wait_until
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
-
-
-async def scrape(api: Api, token: str | None = None) -> str:
-    resp = await api.get("/metrics", headers={"Authorization": f"Bearer {token}"} if token else None)
-    assert resp.status == 200, resp.body
-    assert resp.headers["Content-Type"].startswith("text/plain")
-    return resp.body
-
-
-def value(text: str, sample: str, **labels: str) -> float:
-    """The sum of the samples of that name whose labels include these (0 when there is none)."""
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items())
-    )
 
 
 async def test_bookings_conflicts_and_requests_counted_in_another_web_process_show_in_one_scrape(

@@ -41,6 +41,7 @@ from engage.config import get_settings
 from engage.errors import ApiError
 from engage.errors import forbidden
 from engage.events import publish_to_users
+from engage.lib.availability_view import AvailabilityView
 from engage.lib.booking import Resource
 from engage.lib.booking import access_resource
 from engage.lib.booking import earliest_bookable
@@ -151,20 +152,15 @@ async def do_book(
     )
     view = extensions.availability_view()
     try:
-        if view is not None and resource.capacity == 1 and view.known_taken(resource.id, start, end):
-            # Taken as far as this process has seen (a slot event, or a race lost here): in a slot
-            # drop most requests lose, and a loser's 409 then costs no write. A slot freed since
-            # comes with a slot:freed event; a booking the view wrongly lets through meets the
-            # unique index, which alone decides who wins.
-            raise SlotTaken()
-        await insert_claim(resource, appointment)
+        if view is None or resource.capacity > 1:
+            await insert_claim(resource, appointment)
+        else:
+            await claim_in_turn(view, resource, appointment)
     except (SlotTaken, PatientBusy, DuplicateKeyError) as exc:
         # A retry of a request that already succeeded collides with its own first result. Replays are
         # rare, so the lost race's alternatives are computed meanwhile rather than after.
         lookup = Appointment.find_one({"patient_id": patient_id, "client_id": client_id})
         if isinstance(exc, SlotTaken):
-            if view is not None and resource.capacity == 1:
-                view.note_taken(resource.id, start, end)
             previous, conflict = await asyncio.gather(lookup, find_alternatives(settings, resource, start, now, view))
         else:
             previous, conflict = await lookup, None
@@ -185,6 +181,25 @@ async def do_book(
         enqueue_appointment_notifications(settings, str(appointment.id), "booked"),
     )
     return appointment
+
+
+async def claim_in_turn(view: AvailabilityView, resource: Resource, appointment: Appointment) -> None:
+    """Claim a doctor's slot, taking turns with this process's other requests for it.
+
+    In a slot drop most requests lose, and a loser's 409 should cost no write. A slot taken as far
+    as this process has seen (a slot event, a race lost here, or the request ahead in the queue
+    winning it) is refused without an insert. A slot freed since comes with a slot:freed event; a
+    booking let through meets the unique indexes, which alone decide who wins.
+    """
+    async with view.claim_turn(resource.id, appointment.start):
+        if view.known_taken(resource.id, appointment.start, appointment.end):
+            raise SlotTaken()
+        try:
+            await insert_claim(resource, appointment)
+        except SlotTaken:
+            view.note_taken(resource.id, appointment.start, appointment.end)
+            raise
+        view.note_taken(resource.id, appointment.start, appointment.end)
 
 
 # ---- access ----

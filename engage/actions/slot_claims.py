@@ -12,6 +12,7 @@ from typing import Any
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
+from engage import metrics
 from engage.events import publish_event
 from engage.events import publish_to_users
 from engage.events.booking import schedule_room
@@ -100,10 +101,12 @@ async def insert_claim(resource: Resource, appointment: Appointment) -> Appointm
         appointment.seat = seats[0]
         try:
             await appointment.insert()
+            metrics.slot_claim_write("won")
             return appointment
         except DuplicateKeyError as exc:
             appointment.id = None
             index = duplicate_index(exc)
+            metrics.slot_claim_write({SLOT_INDEX: "taken", PATIENT_INDEX: "patient_busy"}.get(index, "other"))
             if index == TOKEN_INDEX and token_retries:
                 token_retries -= 1
                 appointment.token = new_token()

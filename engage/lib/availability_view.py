@@ -8,6 +8,12 @@ publishes (they reach each process through the Socket.IO Redis manager), and rel
 seconds in case an event was missed (a Redis reconnect). The view only suggests: the unique indexes
 on appointments still decide every booking, and a suggestion that turned stale is one more 409.
 
+A slot drop's requests all arrive before any of them has committed, so no event can tell them the
+slot is taken yet. They take turns at the insert instead (`claim_turn`): the first asks the unique
+indexes, notes what it learnt, and the ones queued behind it read that without a write of their
+own. Slots learnt taken (by a note or by an event) are known for `ttl` seconds even where no
+window is loaded, until a slot:freed event says otherwise.
+
 Only doctors (capacity 1) are viewed; shared resources are read from the database as before.
 """
 
@@ -15,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -50,6 +58,14 @@ class _Window:
 
 
 @dataclass
+class _Turns:
+    """This process's requests for one slot, queued at its insert."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    queued: int = 0
+
+
+@dataclass
 class _Load:
     """A read in flight: events that arrive meanwhile are replayed onto its result."""
 
@@ -69,6 +85,9 @@ class AvailabilityView:
         self._windows: dict[str, _Window] = {}
         self._loads: dict[str, _Load] = {}
         self._cached: dict[Any, tuple[float, asyncio.Task]] = {}
+        self._turns: dict[tuple[str, datetime], _Turns] = {}
+        # (doctor, start, end) -> when learnt taken; in the order learnt, so the oldest go first.
+        self._taken_lately: dict[tuple[str, datetime, datetime], float] = {}
 
     async def busy(self, resource_ids: list[PydanticObjectId], start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Taken intervals of these doctors overlapping [start, end), in occupied_intervals' shape."""
@@ -102,21 +121,55 @@ class AvailabilityView:
         self._apply(room[len(SCHEDULE_ROOM_PREFIX) :], event, start, end)
 
     def known_taken(self, resource_id: PydanticObjectId, start: datetime, end: datetime) -> bool:
-        """Whether a fresh window already loaded shows [start, end) overlapping a taken slot (no read)."""
+        """Whether the slot was learnt taken lately, or a fresh window shows [start, end)
+        overlapping a taken slot (no read)."""
+        learnt = self._taken_lately.get((str(resource_id), _utc(start), _utc(end)))
+        if learnt is not None and time.monotonic() - learnt < self.ttl:
+            return True
         window = self._fresh_window(str(resource_id), start, end)
         return window is not None and any(s < end and e > start for s, e in window.taken)
 
+    @asynccontextmanager
+    async def claim_turn(self, resource_id: PydanticObjectId, start: datetime) -> AsyncIterator[None]:
+        """Wait for this slot's turn: one request of this process at a time tries its insert, and
+        notes the slot taken when it won or the slot index refused it (note_taken), so that the
+        next in the queue finds it known_taken. A refusal for another reason (the patient is busy
+        elsewhere, a replay) leaves the slot to the next."""
+        key = (str(resource_id), _utc(start))
+        turns = self._turns.get(key)
+        if turns is None:
+            turns = self._turns[key] = _Turns()
+        turns.queued += 1
+        try:
+            async with turns.lock:
+                yield
+        finally:
+            turns.queued -= 1
+            if turns.queued == 0:
+                del self._turns[key]
+
     def note_taken(self, resource_id: PydanticObjectId, start: datetime, end: datetime) -> None:
-        """A lost race proves the slot taken, even before the winner's event arrives."""
+        """An insert won the slot or lost it to another: taken, even before the slot:taken event arrives."""
         self._apply(str(resource_id), "slot:taken", _utc(start), _utc(end))
 
     def _apply(self, key: str, event: str, start: datetime, end: datetime) -> None:
+        self._taken_lately.pop((key, start, end), None)
+        if event == "slot:taken":
+            self._taken_lately[(key, start, end)] = time.monotonic()
+        self._forget_taken_before(time.monotonic() - self.ttl)
         window = self._windows.get(key)
         if window is not None:
             _change(window.taken, event, start, end)
         load = self._loads.get(key)
         if load is not None:
             load.events.append((event, start, end))
+
+    def _forget_taken_before(self, cutoff: float) -> None:
+        while self._taken_lately:
+            slot, learnt = next(iter(self._taken_lately.items()))
+            if learnt >= cutoff:
+                return
+            del self._taken_lately[slot]
 
     def _fresh_window(self, key: str, low: datetime, high: datetime) -> _Window | None:
         """The loaded window covering [low, high), unless older than the ttl."""
