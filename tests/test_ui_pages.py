@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -94,13 +95,30 @@ async def test_keyboard_only_login_and_tab_navigation(api, admin, make_doctor, m
     await kb.type("correct-horse-42")
     await kb.press("Enter")
     await page.page.wait_for_selector("body[data-state=ready]")
+    specialties = page.page.locator("[role=group][aria-label=Specialties]")
+    await expect(specialties).to_have_attribute("aria-busy", "false")
+    # Showing the Book tab reloads its specialties. On a slow network (or a busy server) the reload
+    # comes back after the keyboard reached a specialty: it is held here until then, and must
+    # leave the focus where it is.
+    reload_held, release_reload = asyncio.Event(), asyncio.Event()
+
+    async def hold_reload(route):
+        reload_held.set()
+        await release_reload.wait()
+        await route.continue_()
+
+    await page.page.route("**/api/specialties", hold_reload)
     await page.page.get_by_role("tab", name="Messages").focus()
     await kb.press("ArrowRight")
     book_tab = page.page.get_by_role("tab", name="Book")
     await expect(book_tab).to_be_focused()
     await expect(book_tab).to_have_attribute("aria-selected", "true")
+    await asyncio.wait_for(reload_held.wait(), 10)
     specialty_button = page.page.get_by_role("button", name=specialty)
     await specialty_button.focus()
+    release_reload.set()
+    await expect(specialties).to_have_attribute("aria-busy", "false")
+    await expect(specialty_button).to_be_focused()
     await kb.press("Enter")
     doctor_button = page.page.locator(f"button.doctor[data-doctor-id='{doctor.id}']")
     await doctor_button.focus()

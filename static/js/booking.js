@@ -144,16 +144,25 @@ export async function renderBooking(panel, ctx) {
   let specialty = null;
 
   async function loadSpecialties() {
+    specialtyList.setAttribute("aria-busy", "true");
     try {
       const data = await api.get("/api/specialties");
       const names = (data.specialties || []).map((s) => (typeof s === "string" ? s : s.name));
+      const shown = [...specialtyList.querySelectorAll("button")].map((b) => b.dataset.specialty);
+      showError(error, null);
+      // Unchanged (every time the tab is shown): keep the buttons, and the focus of a keyboard user
+      // who reached one while this reload was on its way.
+      if (names.length && names.join("\n") === shown.join("\n")) return;
+      const focused = specialtyList.contains(document.activeElement) ? document.activeElement.dataset.specialty : null;
       clear(specialtyList, names.length ? names.map((name) => h("button", {
         type: "button", class: "choice", "aria-pressed": String(name === specialty), dataset: { specialty: name },
         onclick: () => chooseSpecialty(name),
       }, name)) : h("p", { class: "muted" }, "No specialties yet."));
-      showError(error, null);
+      if (focused) [...specialtyList.querySelectorAll("button")].find((b) => b.dataset.specialty === focused)?.focus();
     } catch (err) {
       showError(error, err);
+    } finally {
+      specialtyList.setAttribute("aria-busy", "false");
     }
   }
 
