@@ -2,7 +2,7 @@
 
 Redis holds, per user, the set of "<process>|<sid>" sockets (keys and timings in
 engage.lib.presence, which answers who is online). Adding the first or removing the last
-socket (atomically, in MULTI) is the transition that gets announced. Each web process beats
+socket (atomically, in one Lua script) is the transition that gets announced. Each web process beats
 every HEARTBEAT_SECONDS, keeping its alive key for ALIVE_SECONDS; when a process dies without
 its disconnects running, the next beat of another process after that key expired removes the
 dead process's sockets and announces "offline" (so within ALIVE_SECONDS + HEARTBEAT_SECONDS).
@@ -47,15 +47,26 @@ async def _announce(user_id: str, status: str, role: str | None) -> None:
         await publish_to_users("presence", PresenceEvent(user_id=user_id, status=status), contacts)
 
 
+# Scripts rather than MULTI: one reply to parse instead of one per command plus MULTI and EXEC,
+# on every connect and disconnect of a reconnect storm.
+# KEYS: the user's sockets, this process's users; ARGV: the socket member, the user id.
+ADD_SOCKET_SCRIPT = """
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return {added, redis.call('SCARD', KEYS[1])}
+"""
+# KEYS: the user's sockets; ARGV: the socket members to remove.
+REMOVE_SOCKETS_SCRIPT = """
+local removed = redis.call('SREM', KEYS[1], unpack(ARGV))
+return {removed, redis.call('SCARD', KEYS[1])}
+"""
+
+
 async def do_socket_connected(user_id: str, sid: str, role: str | None = None) -> bool:
     """Record a socket; announce "online" when it is the user's first. True if announced."""
     _local_sockets[sid] = user_id
-    redis = extensions.redis_client()
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.sadd(PRESENCE_KEY.format(user_id), socket_member(PROCESS_ID, sid))
-        pipe.scard(PRESENCE_KEY.format(user_id))
-        pipe.sadd(PROCESS_USERS_KEY.format(PROCESS_ID), user_id)
-        added, count, _ = await pipe.execute()
+    add = extensions.redis_client().register_script(ADD_SOCKET_SCRIPT)
+    added, count = await add(keys=[PRESENCE_KEY.format(user_id), PROCESS_USERS_KEY.format(PROCESS_ID)], args=[socket_member(PROCESS_ID, sid), user_id])
     if added and count == 1:
         await _announce(user_id, "online", role)
         return True
@@ -71,11 +82,8 @@ async def do_socket_disconnected(user_id: str, sid: str, role: str | None = None
 async def _remove_sockets(user_id: str, members: list[str], role: str | None = None) -> bool:
     if not members:
         return False
-    redis = extensions.redis_client()
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.srem(PRESENCE_KEY.format(user_id), *members)
-        pipe.scard(PRESENCE_KEY.format(user_id))
-        removed, count = await pipe.execute()
+    remove = extensions.redis_client().register_script(REMOVE_SOCKETS_SCRIPT)
+    removed, count = await remove(keys=[PRESENCE_KEY.format(user_id)], args=members)
     if removed and count == 0:
         await _announce(user_id, "offline", role)
         return True
