@@ -144,12 +144,15 @@ async def account(http: Http, role: str, admin_token: str, clinic_id: str | None
 
 
 class Session:
-    """An account's tokens, refreshed once for all of its sockets when the server says they expire."""
+    """An account's tokens, refreshed once for all of its sockets when the server says they expire.
+    A refresh the server refuses (over HTTP, or a socket's auth:refresh ack) is counted by kind:
+    the socket would be dropped at its token's expiry, and the count says why."""
 
     def __init__(self, http: Http, acct: dict) -> None:
         self.http, self.acct = http, acct
         self.sockets: list[socketio.AsyncClient] = []
         self._refreshing: asyncio.Task | None = None
+        self.refusals: Counter = Counter()
 
     def on_expiring(self) -> None:
         if self._refreshing is None or self._refreshing.done():
@@ -158,11 +161,14 @@ class Session:
     async def _refresh(self) -> None:
         status, body = await self.http.call("POST", "/api/auth/refresh", {"refresh_token": self.acct["refresh"]})
         if status != 200:
+            self.refusals[f"refresh_{body.get('error', {}).get('code', status)}"] += 1
             return
         self.acct.update(token=body["access_token"], refresh=body["refresh_token"])
         for sio in self.sockets:
             if sio.connected:
-                await sio.call("auth:refresh", {"token": body["access_token"]}, timeout=30)
+                ack = await sio.call("auth:refresh", {"token": body["access_token"]}, timeout=30)
+                if not ack.get("ok"):
+                    self.refusals[f"auth_refresh_{ack.get('error', {}).get('code', 'refused')}"] += 1
 
 
 def socket_client(session: Session, on_event=None) -> socketio.AsyncClient:
@@ -181,7 +187,7 @@ def socket_client(session: Session, on_event=None) -> socketio.AsyncClient:
 # ---- idle sockets, in a process of their own ------------------------------------------------
 
 
-def idle_process(url: str, accounts: list[dict], connected, lost, ready, stop) -> None:
+def idle_process(url: str, accounts: list[dict], connected, lost, refused, ready, stop) -> None:
     raise_fd_limit()
     engineio.payload.Payload.max_decode_packets = 1000
 
@@ -189,8 +195,10 @@ def idle_process(url: str, accounts: list[dict], connected, lost, ready, stop) -
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http_session:
             http = Http(http_session, url)
             clients = []
+            sessions = []
             for n, acct in enumerate(accounts):
                 session = Session(http, acct)
+                sessions.append(session)
                 for i in range(SOCKETS_PER_IDLE_ACCOUNT):
                     sio = socket_client(session)
                     transport = "polling" if (n * SOCKETS_PER_IDLE_ACCOUNT + i) % 10 == 0 else "websocket"
@@ -215,6 +223,7 @@ def idle_process(url: str, accounts: list[dict], connected, lost, ready, stop) -
             while not stop.is_set():
                 await asyncio.sleep(0.5)
             await asyncio.gather(*(sio.disconnect() for sio, _, _ in clients), return_exceptions=True)
+            refused.value = sum(sum(session.refusals.values()) for session in sessions)
 
     asyncio.run(main())
 
@@ -347,9 +356,9 @@ async def drive(args, url: str, env: dict, provider: ProviderServer, processes: 
         idle_accounts = idle_accounts[: max(1, args.idle_sockets // SOCKETS_PER_IDLE_ACCOUNT)]
 
         # Idle sockets first, from their own process.
-        connected, lost = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
+        connected, lost, refused = multiprocessing.Value("i", 0), multiprocessing.Value("i", 0), multiprocessing.Value("i", 0)
         ready, stop = multiprocessing.Event(), multiprocessing.Event()
-        idle = multiprocessing.Process(target=idle_process, args=(url, idle_accounts, connected, lost, ready, stop), daemon=True)
+        idle = multiprocessing.Process(target=idle_process, args=(url, idle_accounts, connected, lost, refused, ready, stop), daemon=True)
         idle.start()
         ready.wait(timeout=300)
         print(f"idle sockets connected: {connected.value} of {len(idle_accounts) * SOCKETS_PER_IDLE_ACCOUNT}", flush=True)
@@ -444,6 +453,10 @@ async def drive(args, url: str, env: dict, provider: ProviderServer, processes: 
         for sockets in pair_sockets:
             for sio in sockets.values():
                 await sio.disconnect()
+        for pair in pairs:
+            figures.errors.update(pair.patient.refusals + pair.doctor.refusals)
+        if refused.value:
+            figures.errors["idle_token_refresh_refused"] += refused.value
     mongo.close()
 
     print("\n== soak summary ==")
