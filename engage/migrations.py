@@ -169,14 +169,18 @@ async def read_state(database: AsyncDatabase) -> SchemaState:
     return SchemaState({r["_id"]: r for r in records})
 
 
+NEW_DATABASE = "new database"  # how record_new_database marks the steps it records
+
+
 async def is_new_database(database: AsyncDatabase) -> bool:
-    """No document in any collection (indexes alone do not count): nothing of an older shape."""
+    """No document in any collection (indexes alone do not count) and no step recorded but by
+    record_new_database: nothing of an older shape."""
     for name in await database.list_collection_names():
         if name.startswith("system.") or name == MIGRATIONS:
             continue
         if await database[name].find_one({}, {"_id": 1}) is not None:
             return False
-    return not await database[MIGRATIONS].find_one({"version": {"$exists": True}})
+    return not await database[MIGRATIONS].find_one({"version": {"$exists": True}, "how": {"$ne": NEW_DATABASE}})
 
 
 async def record_new_database(database: AsyncDatabase) -> None:
@@ -185,7 +189,7 @@ async def record_new_database(database: AsyncDatabase) -> None:
     for step in STEPS:
         await database[MIGRATIONS].update_one(
             {"_id": step.id},
-            {"$setOnInsert": {**_step_fields(step), "status": "done", "done_at": now, "how": "new database"}},
+            {"$setOnInsert": {**_step_fields(step), "status": "done", "done_at": now, "how": NEW_DATABASE}},
             upsert=True,
         )
 
@@ -194,7 +198,10 @@ async def version_problem(database: AsyncDatabase) -> str | None:
     """The start-up check of every process: why it must not run on this database, or None."""
     state = await read_state(database)
     problem = state.problem()
-    if problem and not state.records and await is_new_database(database):
+    # Several processes starting together on a new database (a deploy that brings up a few
+    # workers at once): one may read the steps while another is recording them, one by one, and
+    # finish the recording itself rather than refuse a database that is only new.
+    if problem and all(r.get("how") == NEW_DATABASE for r in state.records.values()) and await is_new_database(database):
         await record_new_database(database)
         return None
     return problem

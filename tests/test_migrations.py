@@ -21,6 +21,7 @@ from engage.migrations import LOCK_ID
 from engage.migrations import MIGRATIONS
 from engage.migrations import STEPS
 from engage.migrations import pid_running
+from engage.migrations import version_problem
 from tests.servers import ROOT
 from tests.servers import run_app
 from tests.servers import start_engage
@@ -213,6 +214,21 @@ async def test_a_web_process_on_a_new_database_starts_and_records_it_at_its_vers
     # ... so the next process, on a database that now holds data, starts too.
     result = run_app(env, "migrate")
     assert result.returncode == 0 and "nothing to do" in result.stdout, result.stderr
+
+
+async def test_a_process_that_finds_a_new_database_half_recorded_by_another_starts_and_finishes_the_record(database):
+    """Workers starting together on a new database: one has recorded the first step as a new
+    database's when the next reads the record. That one must start too (it refused: version 1,
+    older than this code needs), and leave every step recorded."""
+    database, _ = database
+    first = STEPS[0]
+    await database[MIGRATIONS].insert_one(
+        {"_id": first.id, "version": first.version, "status": "done", "done_at": datetime.now(UTC), "how": "new database"}
+    )
+
+    assert await version_problem(database) is None
+    records = {r["_id"]: r async for r in database[MIGRATIONS].find({"version": {"$exists": True}})}
+    assert {i: (r["status"], r["how"]) for i, r in records.items()} == {s.id: ("done", "new database") for s in STEPS}
 
 
 async def test_the_main_command_stops_when_migrate_fails(database, tmp_path):
