@@ -119,6 +119,9 @@ STEPS: list[Step] = [
 LATEST_VERSION = max(step.version for step in STEPS)
 
 
+NEW_DATABASE = "new database"  # how record_new_database marks the steps it records
+
+
 @dataclass
 class SchemaState:
     """What the "migrations" collection says, read against STEPS."""
@@ -127,6 +130,12 @@ class SchemaState:
 
     def done(self, step: Step) -> bool:
         return self.records.get(step.id, {}).get("status") == "done"
+
+    @property
+    def at_most_recorded_as_new(self) -> bool:
+        """No step recorded, or only by record_new_database: possibly another process recording a
+        new database at this moment, one step at a time (several starting together on it)."""
+        return all(r.get("how") == NEW_DATABASE for r in self.records.values())
 
     @property
     def unknown(self) -> list[dict[str, Any]]:
@@ -169,9 +178,6 @@ async def read_state(database: AsyncDatabase) -> SchemaState:
     return SchemaState({r["_id"]: r for r in records})
 
 
-NEW_DATABASE = "new database"  # how record_new_database marks the steps it records
-
-
 async def is_new_database(database: AsyncDatabase) -> bool:
     """No document in any collection (indexes alone do not count) and no step recorded but by
     record_new_database: nothing of an older shape."""
@@ -198,10 +204,8 @@ async def version_problem(database: AsyncDatabase) -> str | None:
     """The start-up check of every process: why it must not run on this database, or None."""
     state = await read_state(database)
     problem = state.problem()
-    # Several processes starting together on a new database (a deploy that brings up a few
-    # workers at once): one may read the steps while another is recording them, one by one, and
-    # finish the recording itself rather than refuse a database that is only new.
-    if problem and all(r.get("how") == NEW_DATABASE for r in state.records.values()) and await is_new_database(database):
+    # A database that is only new is recorded, not refused, even half recorded by another process.
+    if problem and state.at_most_recorded_as_new and await is_new_database(database):
         await record_new_database(database)
         return None
     return problem
@@ -325,7 +329,7 @@ async def migrate(database: AsyncDatabase, out: TextIO = sys.stdout, lease_secon
         if all(state.done(step) for step in STEPS):
             print(f"nothing left to do: the database is at migration version {state.version}", file=out)
             return OK
-        if not state.records and await is_new_database(database):
+        if state.at_most_recorded_as_new and await is_new_database(database):
             await record_new_database(database)
             print(f"a new database: recorded at migration version {LATEST_VERSION} (nothing to migrate)", file=out)
             return OK
